@@ -1,0 +1,1 @@
+"""studybot: answers study questions from a curated library, with citations."""

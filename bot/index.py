@@ -1,0 +1,130 @@
+"""The library index: manifest (truth) + Chroma vectors + BM25, kept consistent with each other."""
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Callable
+
+from bot.embeddings import EmbedderMismatch, make_embedder
+from bot.lexical import BM25
+from bot.manifest import Manifest
+from bot.settings import Settings
+from bot.vectors import VectorStore
+
+Progress = Callable[[str, int, int], None]  # (stage, done, total)
+
+
+class Index:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.dir = Path(settings.index_dir)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.manifest = Manifest(self.dir / "manifest.sqlite")
+        self.embedder = make_embedder(settings)
+        self.vectors = VectorStore(self.dir, settings.collection, self.embedder.model_id, settings.chroma_url)
+        self._bm25: BM25 | None = None
+        self._bm25_lock = threading.Lock()
+
+    # --- embedder identity -------------------------------------------------------
+    def check_embedder(self, *, for_write: bool = False) -> None:
+        stored = self.manifest.get_meta("embedder")
+        if stored and stored != self.embedder.model_id:
+            raise EmbedderMismatch(
+                f"the index at {self.dir} was built with embedder {stored!r} but {self.embedder.model_id!r} is "
+                f"configured: re-index with `studybot ingest --rebuild` (or set STUDYBOT_EMBEDDER back)"
+            )
+        self.vectors.check()
+        if for_write and not stored:
+            with self.manifest.tx() as c:
+                self.manifest.set_meta("embedder", self.embedder.model_id, c)
+
+    def wipe(self) -> None:
+        """Start over: drop vectors and the manifest's contents (used by --rebuild)."""
+        self.vectors.drop()
+        with self.manifest.tx() as c:
+            for t in ("chunks", "docs", "files", "meta"):
+                c.execute(f"DELETE FROM {t}")
+        self._bm25 = None
+        (self.dir / "bm25.npz").unlink(missing_ok=True)
+
+    # --- lexical -----------------------------------------------------------------
+    def bm25(self) -> BM25:
+        gen = self.manifest.generation()
+        bm = self._bm25
+        if bm is not None and bm.generation == gen:
+            return bm
+        with self._bm25_lock:
+            if self._bm25 is not None and self._bm25.generation == gen:
+                return self._bm25
+            bm = BM25.load(self.dir)
+            if bm is None or bm.generation != gen:
+                bm = self.rebuild_bm25(gen)
+            self._bm25 = bm
+            return bm
+
+    def rebuild_bm25(self, generation: int | None = None) -> BM25:
+        gen = self.manifest.generation() if generation is None else generation
+        ids, toks = self.manifest.all_chunk_tokens()
+        bm = BM25().build(ids, toks, generation=gen)
+        bm.save(self.dir)
+        return bm
+
+    # --- dense -------------------------------------------------------------------
+    def embed_pending(self, progress: Progress | None = None, batch: int = 16, stop: threading.Event | None = None) -> int:
+        """Embed every chunk not yet in Chroma; shortest first so similar lengths share a batch."""
+        from ingest.splitter import index_text
+        from bot.types import Chunk
+
+        rows = self.manifest.unembedded()
+        total, done = len(rows), 0
+        if progress:
+            progress("embedding", 0, total)
+        for i in range(0, total, batch):
+            if stop is not None and stop.is_set():
+                break
+            part = rows[i : i + batch]
+            texts = [index_text(Chunk(id=r["id"], text=r["text"], path="", title=r["title"] or "", section=r["section"])) for r in part]
+            vecs = self.embedder.embed_passages(texts)
+            ids = [r["id"] for r in part]
+            # Chroma first, then the flag: a crash in between only means re-embedding (upsert is idempotent).
+            self.vectors.upsert(ids, vecs, [""] * len(ids))
+            self.manifest.mark_embedded(ids)
+            done += len(part)
+            if progress:
+                progress("embedding", done, total)
+        return done
+
+    def reconcile(self) -> dict:
+        """Make Chroma hold exactly the manifest's embedded chunks (repairs any crash window)."""
+        want = self.manifest.chunk_ids()
+        have = self.vectors.ids()
+        orphans = sorted(have - want)
+        if orphans:
+            self.vectors.delete(orphans)
+        embedded = {r["id"] for r in self.manifest.q("SELECT id FROM chunks WHERE embedded=1")}
+        missing = sorted(embedded - have)
+        if missing:
+            self.manifest.mark_embedded(missing, 0)
+        return {"orphans_removed": len(orphans), "to_reembed": len(missing)}
+
+    def status(self) -> dict:
+        s = self.manifest.stats()
+        s["embedder"] = self.embedder.model_id
+        s["vectors_ready"] = round(s["embedded"] / s["chunks"], 3) if s["chunks"] else 1.0
+        s["generation"] = self.manifest.generation()
+        s["checked_at"] = time.time()
+        return s
+
+
+_indexes: dict[tuple, Index] = {}
+_lock = threading.Lock()
+
+
+def get_index(settings: Settings) -> Index:
+    """One Index per process and location, shared by the chat and the admin's re-index."""
+    key = (str(Path(settings.index_dir).resolve()), settings.embedder, settings.collection, settings.chroma_url)
+    with _lock:
+        if key not in _indexes:
+            _indexes[key] = Index(settings)
+        return _indexes[key]

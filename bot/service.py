@@ -1,0 +1,153 @@
+"""StudyBot: the one facade the CLI, the UI and the evals call.
+
+    bot = StudyBot(settings)
+    bot.search("什么是杠铃阅读法？", k=5) -> list[Hit]
+    for ev in bot.ask_stream(question, history=[{"role": ..., "content": ...}, ...]):
+        ev.kind == "token" -> ev.text is the next piece of the answer
+        ev.kind == "done"  -> ev.answer is the final Answer
+    bot.ask(question, history=None) -> Answer
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Iterator
+
+from bot.chain import (
+    LLM_FAILED,
+    NOT_COVERED,
+    answer_lang,
+    build_messages,
+    citations_for,
+    retrieval_only_text,
+)
+from bot.index import Index, get_index
+from bot.retriever import FusionConfig, Retriever, contextual_query
+from bot.settings import Settings, get_settings
+from bot.types import Citation, Hit
+
+log = logging.getLogger("studybot")
+
+
+@dataclass
+class Answer:
+    text: str
+    citations: list[Citation]
+    provider: str
+    model: str
+    status: str = "ok"  # ok | retrieval_only | llm_error | not_covered
+    timings: dict = field(default_factory=dict)
+    hits: list[Hit] = field(default_factory=list)
+    query: str = ""
+
+    def to_json(self) -> dict:
+        return {
+            "answer": self.text,
+            "citations": [c.to_json() for c in self.citations],
+            "provider": self.provider,
+            "model": self.model,
+            "status": self.status,
+            "timings": self.timings,
+        }
+
+
+@dataclass
+class Event:
+    kind: str  # token | done
+    text: str = ""
+    answer: Answer | None = None
+
+
+class StudyBot:
+    def __init__(self, settings: Settings | None = None, *, index: Index | None = None, fusion: FusionConfig | None = None) -> None:
+        self.settings = settings or get_settings()
+        self.index = index or get_index(self.settings)
+        self.retriever = Retriever(self.index, fusion)
+        self._model = None
+        self._model_lock = threading.Lock()
+
+    # --- retrieval -----------------------------------------------------------
+    def search(self, query: str, k: int = 5) -> list[Hit]:
+        return self.retriever.search(query, k)
+
+    def describe_llm(self) -> tuple[str, str]:
+        from bot.llm import describe_llm
+
+        return describe_llm(self.settings)
+
+    def _chat_model(self):
+        if self._model is None:
+            with self._model_lock:
+                if self._model is None:
+                    from bot.llm import make_chat_model
+
+                    self._model = make_chat_model(self.settings)
+        return self._model
+
+    # --- answering -----------------------------------------------------------
+    def ask_stream(self, question: str, history: list[dict] | None = None) -> Iterator[Event]:
+        t0 = time.perf_counter()
+        provider, model = self.describe_llm()
+        question = (question or "").strip()
+        lang = answer_lang(question)
+        query = contextual_query(question, history)
+        hits = self.search(query, self.settings.top_k) if question else []
+        t_ret = time.perf_counter()
+        timings = {"retrieve_ms": round((t_ret - t0) * 1000, 1), "first_token_ms": None, "total_ms": None}
+
+        def done(text: str, status: str, cites: list[Citation]) -> Event:
+            timings["total_ms"] = round((time.perf_counter() - t0) * 1000, 1)
+            return Event("done", answer=Answer(text, cites, provider, model, status, timings, hits, query))
+
+        if not hits or hits[0].score < self.settings.relevance_floor:
+            text = NOT_COVERED[lang]
+            yield Event("token", text)
+            yield done(text, "not_covered", [])
+            return
+        cites = citations_for(hits, query)
+        if self.settings.llm == "none":
+            text = retrieval_only_text(question, hits)
+            timings["first_token_ms"] = round((time.perf_counter() - t0) * 1000, 1)
+            yield Event("token", text)
+            yield done(text, "retrieval_only", cites)
+            return
+
+        parts: list[str] = []
+        try:
+            chat = self._chat_model()
+            msgs = build_messages(question, hits, history, context_chars=self.settings.context_chars)
+            for chunk in chat.stream(msgs):
+                piece = chunk.content if isinstance(chunk.content, str) else ""
+                if not piece:
+                    continue
+                if timings["first_token_ms"] is None:
+                    timings["first_token_ms"] = round((time.perf_counter() - t0) * 1000, 1)
+                parts.append(piece)
+                yield Event("token", piece)
+        except Exception as e:  # noqa: BLE001 - any provider failure becomes a message plus the passages
+            from bot.llm import explain_error
+
+            log.warning("LLM failed: %s", e)
+            msg = LLM_FAILED[lang].format(err=explain_error(e))
+            body = retrieval_only_text(question, hits).split("\n", 1)[1]
+            text = ("".join(parts) + "\n\n" if parts else "") + msg + body
+            yield Event("token", ("\n\n" if parts else "") + msg + body)
+            yield done(text, "llm_error", cites)
+            return
+        text = "".join(parts).strip()
+        if not text:
+            text = retrieval_only_text(question, hits)
+            yield Event("token", text)
+            yield done(text, "retrieval_only", cites)
+            return
+        yield done(text, "ok", cites)
+
+    def ask(self, question: str, history: list[dict] | None = None) -> Answer:
+        ans = None
+        for ev in self.ask_stream(question, history):
+            if ev.kind == "done":
+                ans = ev.answer
+        assert ans is not None
+        return ans

