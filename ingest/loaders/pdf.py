@@ -1,0 +1,227 @@
+"""PDF -> one Part per page. pypdf first (fast); pdfminer.six for the pages pypdf reads as garbage.
+
+pypdf maps glyphs to text only through a font's ToUnicode table. Chinese PDFs made with some TeX
+setups have none, so pypdf yields symbol soup while pdfminer.six still recovers the characters
+from the CID encoding. pdfminer is several times slower, so it only sees the pages that need it.
+"""
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from pathlib import Path
+
+from bot.types import LoadedDoc, Part
+from ingest.loaders import LoadError
+from ingest.loaders.text import TITLE_MAX, tidy
+
+for _name in ("pypdf", "pdfminer"):  # both log every odd-but-harmless object at WARNING
+    logging.getLogger(_name).setLevel(logging.ERROR)
+
+# Typeset ligatures ("ﬁnd") would never match what a user types ("find").
+_LIGATURES = str.maketrans(
+    {"\ufb00": "ff", "\ufb01": "fi", "\ufb02": "fl", "\ufb03": "ffi", "\ufb04": "ffl", "\ufb05": "st", "\ufb06": "st"}
+)
+_BAD_CATEGORIES = {"Co", "Cc", "Cn", "Cs"}  # private use, control, unassigned, surrogate
+_EAST_ASIAN = {"CJK", "HIRAGANA", "KATAKANA", "HANGUL", "BOPOMOFO", "IDEOGRAPHIC"}
+_BAD_TITLE = re.compile(
+    r"^(untitled|microsoft word|powerpoint|slide ?\d*|document\d*|title)\b"  # tool placeholders
+    r"|\.(docx?|pptx?|pdf|tex|dvi)\W*$"  # a file name
+    r"|^<?[0-9a-f]{16,}>?$",  # a hex string some writers store undecoded
+    re.I,
+)
+
+
+def load(path: Path) -> list[LoadedDoc]:
+    from pypdf import PdfReader
+
+    try:
+        reader = PdfReader(str(path))
+        encrypted = reader.is_encrypted
+    except Exception as e:  # noqa: BLE001 - pypdf raises many types for broken files
+        raise LoadError(f"broken PDF: {_one_line(e)}") from e
+    if encrypted and not _decrypt(reader):
+        raise LoadError("encrypted PDF")
+    try:
+        n = len(reader.pages)
+    except Exception as e:  # noqa: BLE001
+        raise LoadError(f"broken PDF: {_one_line(e)}") from e
+    if n == 0:
+        raise LoadError("broken PDF: no pages")
+
+    warnings: list[str] = []
+    texts: list[str] = []
+    for i in range(n):
+        try:
+            texts.append(_clean(reader.pages[i].extract_text() or ""))
+        except Exception as e:  # noqa: BLE001 - one bad page must not lose the rest
+            warnings.append(f"page {i + 1}: {_one_line(e)}")
+            texts.append("")
+
+    retry = [i for i, t in enumerate(texts) if is_garbage(t) and _has_fonts(reader, i)]
+    if retry:
+        for i, text in _pdfminer_pages(path, retry, warnings).items():
+            if not is_garbage(text) or not texts[i].strip():
+                texts[i] = text
+    # A page that was mostly fine can still carry a garbled running header: drop just those lines.
+    texts = [_drop_garbage_lines(t) for t in texts]
+    texts = ["" if is_garbage(t) else t for t in texts]
+    running = _running_lines(texts)
+    texts = [tidy("\n".join(ln for ln in t.split("\n") if ln.strip() not in running)) for t in texts]
+
+    meta: dict = {"pages": n}
+    if retry:
+        meta["pdfminer_pages"] = len(retry)
+    if warnings:
+        meta["warnings"] = warnings[:20]
+    parts = [Part(text=t, page=i + 1) for i, t in enumerate(texts) if t.strip()]
+    return [LoadedDoc(path=str(path), title=_title(reader, texts, running, path), kind="paper", parts=parts, meta=meta)]
+
+
+def is_garbage(text: str) -> bool:
+    """True for empty text and for text that is mostly not language (bad glyph mapping)."""
+    chars = [c for c in text if not c.isspace()]
+    if len(chars) < 3:
+        return True
+    bad = sum(len(line) for line in text.splitlines() if _garbage_line(line))
+    wordy = sum(1 for c in chars if c.isalnum())
+    return bad > 0.1 * len(chars) or wordy < 0.4 * len(chars)
+
+
+def _garbage_line(line: str) -> bool:
+    chars = [c for c in line if not c.isspace()]
+    if not chars:
+        return False
+    if sum(1 for c in chars if c == "\ufffd" or unicodedata.category(c) in _BAD_CATEGORIES) > 0.05 * len(chars):
+        return True
+    # Fonts without a ToUnicode map come out as letters of random scripts (Tibetan, Georgian,
+    # Malayalam...) side by side; real text changes script rarely, and only between words.
+    pairs = switches = 0
+    prev = None
+    for c in line:
+        script = _script(c) if c.isalpha() else None
+        if script and prev:
+            pairs += 1
+            switches += script != prev
+        prev = script
+    return pairs >= 4 and switches > 0.3 * pairs
+
+
+def _script(c: str) -> str:
+    try:
+        word = unicodedata.name(c).split(" ", 1)[0]
+    except ValueError:
+        return "?"
+    return "CJK" if word in _EAST_ASIAN else word
+
+
+def _drop_garbage_lines(text: str) -> str:
+    return "\n".join(line for line in text.split("\n") if not _garbage_line(line))
+
+
+def _decrypt(reader) -> bool:
+    try:
+        return bool(reader.decrypt(""))
+    except Exception:  # noqa: BLE001 - e.g. an unsupported algorithm or a missing crypto backend
+        return False
+
+
+def _has_fonts(reader, i: int) -> bool:
+    """A page without fonts (a scan, or text drawn as curves) has nothing pdfminer could find."""
+    try:
+        res = reader.pages[i].get("/Resources")
+        res = res.get_object() if res is not None else None
+        fonts = res.get("/Font") if res is not None else None
+        if fonts is not None:
+            return bool(fonts.get_object())
+        xobjects = res.get("/XObject") if res is not None else None
+        if not xobjects:
+            return False
+        # Form XObjects can carry their own fonts; too deep to check cheaply, so let pdfminer look.
+        return any(x.get_object().get("/Subtype") == "/Form" for x in xobjects.get_object().values())
+    except Exception:  # noqa: BLE001
+        return True
+
+
+def _pdfminer_pages(path: Path, pages: list[int], warnings: list[str]) -> dict[int, str]:
+    from pdfminer.high_level import extract_pages
+    from pdfminer.layout import LTTextContainer, LTTextLine
+
+    out: dict[int, str] = {}
+    try:
+        # extract_pages yields the selected pages in document order.
+        for i, layout in zip(sorted(pages), extract_pages(str(path), page_numbers=set(pages))):
+            boxes = [box for box in layout if isinstance(box, LTTextContainer)]
+            lines = [ln for box in boxes for ln in box if isinstance(ln, LTTextLine)]
+            out[i] = _clean("".join(ln.get_text() for ln in _reading_order(lines, layout.width)))
+    except Exception as e:  # noqa: BLE001 - keep what pypdf found
+        warnings.append(f"pdfminer: {_one_line(e)}")
+    return out
+
+
+def _reading_order(lines: list, width: float) -> list:
+    """Left column before right column on two-column pages.
+
+    pdfminer groups lines into boxes by spacing; on tightly set CJK pages it leaves one box per
+    line and sorts them top-down across both columns, interleaving the two texts line by line.
+    Lines spanning the middle (titles, headers, wide figures) separate the column runs.
+    """
+    mid = width / 2
+    left = [ln for ln in lines if ln.x1 <= mid + 6]
+    right = [ln for ln in lines if ln.x0 >= mid - 6 and ln.x1 > mid + 6]
+    if len(left) < 5 or len(right) < 5:
+        return lines
+    ordered: list = []
+    run: list = []
+    for ln in sorted(lines, key=lambda ln: (-ln.y1, ln.x0)):
+        if ln.x1 <= mid + 6 or ln.x0 >= mid - 6:
+            run.append(ln)
+            continue
+        ordered += _columns(run, mid) + [ln]
+        run = []
+    return ordered + _columns(run, mid)
+
+
+def _columns(run: list, mid: float) -> list:
+    return [ln for ln in run if ln.x1 <= mid + 6] + [ln for ln in run if ln.x1 > mid + 6]
+
+
+def _clean(text: str) -> str:
+    text = text.replace("\x00", "")
+    # pdfminer writes glyphs it cannot map as "(cid:123)": noise for search and for readers.
+    text = re.sub(r"\(cid:\d+\)", "", text)
+    return tidy(text.translate(_LIGATURES))
+
+
+def _running_lines(texts: list[str]) -> set[str]:
+    """Headers and footers repeated on most pages: noise in every chunk, and never a title."""
+    pages = [t for t in texts if t]
+    if len(pages) < 3:
+        return set()
+    counts: dict[str, int] = {}
+    for t in pages:
+        for line in {ln.strip() for ln in t.split("\n")}:
+            if len(line) >= 8:
+                counts[line] = counts.get(line, 0) + 1
+    return {line for line, n in counts.items() if n > len(pages) / 2}
+
+
+def _title(reader, texts: list[str], running: set[str], path: Path) -> str:
+    try:
+        meta_title = str((reader.metadata or {}).get("/Title") or "")
+    except Exception:  # noqa: BLE001
+        meta_title = ""
+    meta_title = " ".join(meta_title.split())
+    if 3 <= len(meta_title) <= 200 and not _BAD_TITLE.search(meta_title) and not is_garbage(meta_title):
+        return meta_title
+    for text in texts[:2]:
+        for line in text.splitlines():
+            line = line.strip()
+            if line and len(line) < TITLE_MAX and sum(c.isalpha() for c in line) >= 2 and line not in running:
+                return line
+    return path.stem
+
+
+def _one_line(e: Exception) -> str:
+    msg = " ".join(str(e).split()) or type(e).__name__
+    return msg[:160]
