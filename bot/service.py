@@ -77,7 +77,7 @@ class StudyBot:
 
         return describe_llm(self.settings)
 
-    def _chat_model(self):
+    def chat_model(self):
         if self._model is None:
             with self._model_lock:
                 if self._model is None:
@@ -116,7 +116,7 @@ class StudyBot:
 
         parts: list[str] = []
         try:
-            chat = self._chat_model()
+            chat = self.chat_model()
             msgs = build_messages(question, hits, history, context_chars=self.settings.context_chars)
             for chunk in chat.stream(msgs):
                 piece = chunk.content if isinstance(chunk.content, str) else ""
@@ -130,7 +130,7 @@ class StudyBot:
             from bot.llm import explain_error
 
             log.warning("LLM failed: %s", e)
-            msg = LLM_FAILED[lang].format(err=explain_error(e))
+            msg = LLM_FAILED[lang].format(err=explain_error(e, self.settings))
             body = retrieval_only_text(question, hits).split("\n", 1)[1]
             text = ("".join(parts) + "\n\n" if parts else "") + msg + body
             yield Event("token", ("\n\n" if parts else "") + msg + body)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from bot.index import Index, Progress, get_index
 from bot.settings import Settings
+from bot.sources import Source, by_path, load_registry
 from bot.text import tokenize
 from ingest.splitter import index_text, split_doc
 
@@ -86,6 +87,7 @@ def ingest(
         idx.check_embedder(for_write=True)
         idx.reconcile()
 
+        registry = by_path(load_registry(root))
         files, skipped = discover(roots, root, settings.max_file_mb)
         rep.files_seen = len(files) + len(skipped)
         rep.failed.extend(skipped)
@@ -110,6 +112,7 @@ def ingest(
                     rep.indexed += 1
                     continue
                 docs = load_path(path)
+                _apply_registry(docs, registry.get(key))
                 payload = []
                 for d in docs:
                     dh = _doc_hash(fh, d.meta, len(docs))
@@ -143,6 +146,21 @@ def ingest(
         rep.seconds = time.time() - t0
         idx.manifest.add_report(t0, rep.to_json())
     return rep
+
+
+def _apply_registry(docs, src: Source | None) -> None:
+    if src is None:
+        return
+    for d in docs:
+        if src.title and len(docs) == 1:
+            d.title = src.title
+        if src.kind:
+            d.kind = src.kind
+        if src.language:
+            d.lang = src.language
+        if src.tags:
+            d.meta["tags"] = src.tags
+        d.meta["source_id"] = src.id
 
 
 def _fail(idx: Index, rep: IngestReport, path: Path, reason: str) -> None:

@@ -1,0 +1,68 @@
+"""The library registry, knowledge/sources.yaml: curated titles, kinds and tags for sources.
+
+Loaders guess a title from the file; an admin's registry entry wins over the guess.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+KINDS = ("paper", "doc", "newsletter")
+
+
+class RegistryError(ValueError):
+    pass
+
+
+@dataclass
+class Source:
+    id: str
+    title: str | None = None
+    kind: str | None = None
+    path: str | None = None  # absolute once loaded
+    url: str | None = None
+    language: str | None = None
+    tags: list[str] = field(default_factory=list)
+
+
+def registry_path(library_dir: Path) -> Path:
+    return Path(library_dir) / "sources.yaml"
+
+
+def load_registry(library_dir: Path) -> list[Source]:
+    p = registry_path(library_dir)
+    if not p.exists():
+        return []
+    try:
+        data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as e:
+        raise RegistryError(f"{p}: not valid YAML ({e})") from e
+    items = data.get("sources", []) if isinstance(data, dict) else None
+    if not isinstance(items, list):
+        raise RegistryError(f"{p}: expected a 'sources:' list")
+    out, seen = [], set()
+    for i, it in enumerate(items):
+        if not isinstance(it, dict) or not it.get("id"):
+            raise RegistryError(f"{p}: entry {i + 1} needs an 'id'")
+        sid = str(it["id"])
+        if sid in seen:
+            raise RegistryError(f"{p}: duplicate id {sid!r}")
+        seen.add(sid)
+        kind = it.get("kind")
+        if kind is not None and kind not in KINDS:
+            raise RegistryError(f"{p}: {sid}: kind must be one of {', '.join(KINDS)}, not {kind!r}")
+        path = it.get("path")
+        if path and not it.get("url"):
+            path = str((Path(library_dir) / path).resolve())
+        if not path and not it.get("url"):
+            raise RegistryError(f"{p}: {sid}: needs a 'path' or a 'url'")
+        tags = it.get("tags") or []
+        out.append(Source(sid, it.get("title"), kind, path, it.get("url"), it.get("language"),
+                          [str(t) for t in tags] if isinstance(tags, list) else [str(tags)]))
+    return out
+
+
+def by_path(sources: list[Source]) -> dict[str, Source]:
+    return {s.path: s for s in sources if s.path}
