@@ -1,0 +1,62 @@
+# Two commands matter: `make run` and `make test`. Everything else is what they build on.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 7860
+
+# Offline by construction: nothing below may fetch model weights at run time.
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export ANONYMIZED_TELEMETRY := False
+export GRADIO_ANALYTICS_ENABLED := False
+export OMP_WAIT_POLICY := PASSIVE
+# llama-cpp-python builds from source; the multimodal part is not needed and slows the build.
+export CMAKE_ARGS ?= -DLLAVA_BUILD=OFF
+
+.PHONY: setup setup-system model run serve index test test-fast bench eval clean
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	# The CPU wheel of torch lies on local disk; any other spec pulls a multi-GB CUDA build.
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e '.[local,st,dev]'
+	touch $@
+
+setup: $(VENV)/.installed
+	$(BIN)/studybot model
+
+# Browser tests need Debian's chromium and CJK fonts; install them when we can (root), else they skip.
+setup-system:
+	@if ! dpkg -s $$(cat .ci/apt-packages.txt) >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$(cat .ci/apt-packages.txt); \
+	  else echo "note: run 'sudo apt-get install $$(cat .ci/apt-packages.txt | tr '\n' ' ')' for the browser tests"; fi; \
+	fi
+
+index: setup
+	$(BIN)/studybot ingest
+
+run: index
+	$(BIN)/studybot serve --host $(HOST) --port $(PORT)
+
+serve:
+	$(BIN)/studybot serve --host $(HOST) --port $(PORT)
+
+test: $(VENV)/.installed setup-system
+	$(BIN)/studybot model --size 0.5b
+	$(BIN)/pytest -q --timeout 900
+
+test-fast: $(VENV)/.installed
+	$(BIN)/pytest -q -m "not slow" --timeout 300
+
+bench: setup
+	$(PY) -m evals.bench
+
+eval: index
+	$(BIN)/studybot eval --dataset evals/datasets/dev.jsonl
+
+clean:
+	rm -rf data artifacts .pytest_cache

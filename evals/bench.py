@@ -1,0 +1,155 @@
+"""`make bench`: speed of the seed library path, measured in one run on this machine.
+
+Prints ingest seconds (fresh index), warm hybrid search latency p50/p95, and for `ask` with the
+local model the time to first token and tokens/s. Numbers, never assertions: the machine is shared.
+
+    python -m evals.bench [--llm-size 1.5b|0.5b|PATH] [--skip-llm] [--json]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+for _k, _v in {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "ANONYMIZED_TELEMETRY": "False",
+               "OMP_WAIT_POLICY": "PASSIVE"}.items():
+    os.environ.setdefault(_k, _v)
+
+from bot.settings import ROOT, Settings  # noqa: E402
+
+# Mixed zh/en study questions, none of them the dev-set answers verbatim: latency, not quality.
+QUERIES = [
+    "什么是杠铃阅读法？",
+    "What does the study plan recommend in the first three months?",
+    "微调后的7B模型推理成本是多少？",
+    "产品经理需要掌握哪些生成式AI知识？",
+    "如何学习提示词工程",
+    "LoRA 微调需要什么硬件",
+    "How should a beginner learn generative AI?",
+    "AIGC 内容创作有哪些机会",
+    "transformer attention",
+    "职业规划 算法工程师",
+    "RAG 检索增强生成",
+    "What roles are in the role matrix?",
+]
+ASK_QUESTIONS = ["什么是杠铃阅读法？", "What does the study plan recommend in the first three months?"]
+
+
+def pct(values: list[float], p: float) -> float:
+    xs = sorted(values)
+    if not xs:
+        return float("nan")
+    k = (len(xs) - 1) * p / 100
+    lo, hi = int(k), min(int(k) + 1, len(xs) - 1)
+    return xs[lo] + (xs[hi] - xs[lo]) * (k - lo)
+
+
+def bench_ingest(settings: Settings) -> dict:
+    from ingest.pipeline import ingest
+
+    t0 = time.perf_counter()
+    rep = ingest(None, settings)
+    first = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    again = ingest(None, settings)
+    return {"ingest_s": round(first, 2), "reingest_unchanged_s": round(time.perf_counter() - t0, 3),
+            "files": rep.indexed, "chunks": rep.chunks_total, "failed": len(rep.failed),
+            "unchanged_on_reingest": again.unchanged}
+
+
+def bench_search(bot, rounds: int = 10) -> dict:
+    for q in QUERIES:  # warm: models loaded, BM25 mapped, caches filled
+        bot.search(q, 5)
+    lat = []
+    for _ in range(rounds):
+        for q in QUERIES:
+            t0 = time.perf_counter()
+            bot.search(q, 5)
+            lat.append((time.perf_counter() - t0) * 1000)
+    return {"search_n": len(lat), "search_p50_ms": round(pct(lat, 50), 1), "search_p95_ms": round(pct(lat, 95), 1),
+            "search_max_ms": round(max(lat), 1)}
+
+
+def bench_ask(bot) -> dict:
+    from bot.local_model import resolve_model_path
+
+    t0 = time.perf_counter()
+    resolve_model_path(bot.settings)
+    chat = bot.chat_model()
+    chat.invoke("hi")  # loads weights; a server pays this once at start-up, not per question
+    load_s = time.perf_counter() - t0
+    rows = []
+    for q in ASK_QUESTIONS:
+        t0 = time.perf_counter()
+        first = None
+        pieces = 0
+        answer = None
+        for ev in bot.ask_stream(q):
+            if ev.kind == "token":
+                if first is None:
+                    first = time.perf_counter()
+                pieces += 1
+            else:
+                answer = ev.answer
+        end = time.perf_counter()
+        tokens = pieces  # llama.cpp streams one token per chunk (a split UTF-8 character waits for the next)
+        gen_s = end - (first or end)
+        rows.append({"question": q, "status": answer.status if answer else None,
+                     "ttft_s": round((first or end) - t0, 2),
+                     "tokens": tokens, "tok_per_s": round(tokens / gen_s, 1) if gen_s > 0 else None,
+                     "citations": len(answer.citations) if answer else 0})
+    ttft = [r["ttft_s"] for r in rows]
+    tps = [r["tok_per_s"] for r in rows if r["tok_per_s"]]
+    return {"model": bot.describe_llm()[1], "threads": bot.settings.llm_threads, "model_load_s": round(load_s, 1),
+            "ttft_s_mean": round(statistics.mean(ttft), 2), "ttft_s_max": max(ttft),
+            "tok_per_s_mean": round(statistics.mean(tps), 1) if tps else None, "asks": rows}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m evals.bench")
+    ap.add_argument("--llm-size", default=None, help="1.5b (default) | 0.5b | a GGUF path")
+    ap.add_argument("--skip-llm", action="store_true")
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args(argv)
+
+    from bot.service import StudyBot
+
+    tmp = Path(tempfile.mkdtemp(prefix="studybot-bench-"))
+    try:
+        s = Settings().with_overrides(index_dir=tmp / "index", library_dir=ROOT / "knowledge", llm="local",
+                                      local_model=args.llm_size)
+        out: dict = {"cpus": os.cpu_count(), "embedder": s.embedder}
+        out.update(bench_ingest(s))
+        bot = StudyBot(s)
+        out.update(bench_search(bot))
+        if not args.skip_llm:
+            out["ask"] = bench_ask(bot)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    if args.json:
+        print(json.dumps(out, ensure_ascii=False, indent=2))
+        return 0
+    print(f"seed library: {out['files']} files, {out['chunks']} chunks, embedder {out['embedder']}, {out['cpus']} cpus")
+    print(f"ingest (fresh index)        {out['ingest_s']:>8.2f} s   (re-ingest, unchanged: {out['reingest_unchanged_s']:.3f} s)")
+    print(f"search hybrid warm  p50     {out['search_p50_ms']:>8.1f} ms  (n={out['search_n']})")
+    print(f"search hybrid warm  p95     {out['search_p95_ms']:>8.1f} ms  (max {out['search_max_ms']:.1f} ms)")
+    if "ask" in out:
+        a = out["ask"]
+        print(f"local model                 {a['model']} ({a['threads']} threads, load {a['model_load_s']} s)")
+        print(f"ask time to first token     {a['ttft_s_mean']:>8.2f} s   (max {a['ttft_s_max']:.2f} s)")
+        print(f"ask generation              {a['tok_per_s_mean'] or float('nan'):>8.1f} tok/s")
+        for r in a["asks"]:
+            print(f"  - {r['question'][:40]:<40} ttft {r['ttft_s']:.2f} s, {r['tokens']} tok, {r['tok_per_s']} tok/s, "
+                  f"{r['citations']} citations, {r['status']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
