@@ -51,29 +51,38 @@ _SENT = re.compile(r"[^。！？；!?\n]+[。！？；!?]?")
 
 
 def best_quote(text: str, query: str, limit: int = 220) -> str:
-    """The stretch of the passage that best matches the question, at most ``limit`` characters."""
+    """The stretch of the passage that best matches the question, at most ``limit`` characters.
+
+    Always a verbatim slice of the passage (whitespace runs collapsed for display), so a learner can
+    find the quote in the source.
+    """
     text = text.strip()
     if len(text) <= limit:
-        return text
+        return _squash(text)
     q = set(tokenize(query))
-    sents = [m.group(0).strip() for m in _SENT.finditer(text) if m.group(0).strip()]
-    if not sents:
-        return text[:limit] + "…"
-    best_i, best_s = 0, -1.0
-    for i, s in enumerate(sents):
-        score = len(q & set(tokenize(s)))
+    spans = [(m.start(), m.end()) for m in _SENT.finditer(text) if m.group(0).strip()]
+    if not spans:
+        return _squash(text[:limit]) + "…"
+    best_i, best_s = 0, -1
+    for i, (a, b) in enumerate(spans):
+        score = len(q & set(tokenize(text[a:b])))
         if score > best_s:
             best_i, best_s = i, score
-    out = sents[best_i]
+    start = spans[best_i][0]
+    end = spans[best_i][1]
     j = best_i + 1
-    while j < len(sents) and len(out) + len(sents[j]) + 1 <= limit:
-        out += sents[j] if has_cjk(out[-1:]) else " " + sents[j]
+    while j < len(spans) and spans[j][1] - start <= limit:
+        end = spans[j][1]
         j += 1
-    if len(out) > limit:
-        out = out[:limit]
-    prefix = "…" if best_i > 0 else ""
-    suffix = "…" if j < len(sents) or len(out) < len(sents[best_i]) else ""
-    return prefix + out + suffix
+    end = min(end, start + limit)
+    out = text[start:end].strip()
+    prefix = "…" if start > 0 else ""
+    suffix = "…" if end < len(text.rstrip()) else ""
+    return prefix + _squash(out) + suffix
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
 
 
 def citations_for(hits: list[Hit], query: str) -> list[Citation]:

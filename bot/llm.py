@@ -350,6 +350,10 @@ class ChatLlamaCpp(BaseChatModel):
         except Exception as e:
             raise self._fail(e) from e
 
+    def load(self) -> None:
+        """Map the weights now, so the first question does not pay for it."""
+        self._llama()
+
     def _call_kwargs(self, stop: list[str] | None, kw: dict[str, Any]) -> dict[str, Any]:
         return {
             "max_tokens": kw.get("max_tokens", self.max_tokens),

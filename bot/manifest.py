@@ -235,6 +235,10 @@ class Manifest:
         )[0]
         return dict(r)
 
+    def chunks_by_lang(self) -> dict[str, int]:
+        rows = self.q("SELECT d.lang AS lang, count(*) AS n FROM chunks c JOIN docs d ON c.doc_hash = d.doc_hash GROUP BY d.lang")
+        return {r["lang"] or "en": r["n"] for r in rows}
+
     def sources(self) -> list[dict]:
         rows = self.q(
             "SELECT f.path, f.status, f.error, f.updated_at, d.title, d.kind, d.lang,"

@@ -40,31 +40,35 @@ class Retriever:
         self.index = index
         self.cfg = config or FusionConfig()
 
-    def search(self, query: str, k: int = 5) -> list[Hit]:
+    def search(self, query: str, k: int = 5, also: list[str] | tuple[str, ...] = ()) -> list[Hit]:
+        """Hybrid search. ``also`` are alternative phrasings of the same question (e.g. its
+        translation into the library's other language); their rankings are fused with the query's."""
         cfg = self.cfg
-        query = (query or "").strip()
-        if not query:
+        queries = [q.strip() for q in [query, *also] if q and q.strip()]
+        if not queries:
             return []
-        dense: list[tuple[str, float]] = []
-        lexical: list[tuple[str, float]] = []
-        if cfg.mode in ("hybrid", "dense"):
-            self.index.check_embedder()
-            dense = self.index.vectors.query(self.index.embedder.embed_query_np(query), cfg.candidates)
-        if cfg.mode in ("hybrid", "bm25"):
-            lexical = self.index.bm25().search(query, cfg.candidates)
-
-        w_lex = cfg.w_lex_cjk if has_cjk(query) else cfg.w_lex_latin
-        if cfg.mode == "dense":
-            w_lex = 0.0
-        w_dense = 0.0 if cfg.mode == "bm25" else cfg.w_dense
         fused: dict[str, float] = {}
-        for rank, (cid, _s) in enumerate(dense):
-            fused[cid] = fused.get(cid, 0.0) + w_dense / (cfg.rrf_k + rank + 1)
-        for rank, (cid, _s) in enumerate(lexical):
-            fused[cid] = fused.get(cid, 0.0) + w_lex / (cfg.rrf_k + rank + 1)
-        best_possible = (w_dense + w_lex) / (cfg.rrf_k + 1) or 1.0
-        dense_s = dict(dense)
-        lex_s = dict(lexical)
+        dense_s: dict[str, float] = {}
+        lex_s: dict[str, float] = {}
+        best_possible = 0.0
+        for q in queries:
+            dense: list[tuple[str, float]] = []
+            lexical: list[tuple[str, float]] = []
+            if cfg.mode in ("hybrid", "dense"):
+                self.index.check_embedder()
+                dense = self.index.vectors.query(self.index.embedder.embed_query_np(q), cfg.candidates)
+            if cfg.mode in ("hybrid", "bm25"):
+                lexical = self.index.bm25().search(q, cfg.candidates)
+            w_lex = 0.0 if cfg.mode == "dense" else (cfg.w_lex_cjk if has_cjk(q) else cfg.w_lex_latin)
+            w_dense = 0.0 if cfg.mode == "bm25" else cfg.w_dense
+            for rank, (cid, s) in enumerate(dense):
+                fused[cid] = fused.get(cid, 0.0) + w_dense / (cfg.rrf_k + rank + 1)
+                dense_s[cid] = max(dense_s.get(cid, s), s)
+            for rank, (cid, s) in enumerate(lexical):
+                fused[cid] = fused.get(cid, 0.0) + w_lex / (cfg.rrf_k + rank + 1)
+                lex_s[cid] = max(lex_s.get(cid, s), s)
+            best_possible += (w_dense + w_lex) / (cfg.rrf_k + 1)
+        best_possible = best_possible or 1.0
 
         order = sorted(fused, key=lambda c: -fused[c])
         chunks = self.index.manifest.load_chunks(order[: max(k * 4, 20)])

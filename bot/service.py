@@ -41,6 +41,7 @@ class Answer:
     timings: dict = field(default_factory=dict)
     hits: list[Hit] = field(default_factory=list)
     query: str = ""
+    also: list[str] = field(default_factory=list)  # other phrasings searched (translations)
 
     def to_json(self) -> dict:
         return {
@@ -67,6 +68,7 @@ class StudyBot:
         self.retriever = Retriever(self.index, fusion)
         self._model = None
         self._model_lock = threading.Lock()
+        self._langs_cache: tuple[int, dict[str, int]] | None = None
 
     # --- retrieval -----------------------------------------------------------
     def search(self, query: str, k: int = 5) -> list[Hit]:
@@ -93,13 +95,20 @@ class StudyBot:
         question = (question or "").strip()
         lang = answer_lang(question)
         query = contextual_query(question, history)
-        hits = self.search(query, self.settings.top_k) if question else []
-        t_ret = time.perf_counter()
-        timings = {"retrieve_ms": round((t_ret - t0) * 1000, 1), "first_token_ms": None, "total_ms": None}
+        timings = {"retrieve_ms": None, "first_token_ms": None, "total_ms": None}
+        also: list[str] = []
+        failure: Exception | None = None
+        if question:
+            try:
+                also = self._translations(query, timings)
+            except Exception as e:  # noqa: BLE001 - the same model would fail the answer: report it once
+                failure = e
+        hits = self.retriever.search(query, self.settings.top_k, also) if question else []
+        timings["retrieve_ms"] = round((time.perf_counter() - t0) * 1000, 1)
 
         def done(text: str, status: str, cites: list[Citation]) -> Event:
             timings["total_ms"] = round((time.perf_counter() - t0) * 1000, 1)
-            return Event("done", answer=Answer(text, cites, provider, model, status, timings, hits, query))
+            return Event("done", answer=Answer(text, cites, provider, model, status, timings, hits, query, also))
 
         if not hits or hits[0].score < self.settings.relevance_floor:
             text = NOT_COVERED[lang]
@@ -116,6 +125,8 @@ class StudyBot:
 
         parts: list[str] = []
         try:
+            if failure is not None:
+                raise failure
             chat = self.chat_model()
             msgs = build_messages(question, hits, history, context_chars=self.settings.context_chars)
             for chunk in chat.stream(msgs):
@@ -143,6 +154,26 @@ class StudyBot:
             yield done(text, "retrieval_only", cites)
             return
         yield done(text, "ok", cites)
+
+    def _translations(self, query: str, timings: dict) -> list[str]:
+        """The query in the library's other language, when that helps and an LLM is at hand."""
+        if not self.settings.translate_queries or self.settings.llm in ("none", "fake"):
+            return []
+        from bot.translate import target_language, translate
+
+        target = target_language(query, self._langs())
+        if target is None:
+            return []
+        t = time.perf_counter()
+        out = translate(self.chat_model(), query, target)
+        timings["translate_ms"] = round((time.perf_counter() - t) * 1000, 1)
+        return [out] if out and out != query else []
+
+    def _langs(self) -> dict[str, int]:
+        gen = self.index.manifest.generation()
+        if self._langs_cache is None or self._langs_cache[0] != gen:
+            self._langs_cache = (gen, self.index.manifest.chunks_by_lang())
+        return self._langs_cache[1]
 
     def ask(self, question: str, history: list[dict] | None = None) -> Answer:
         ans = None

@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     chunk_overlap: int = Field(80, ge=0, le=1000)
     top_k: int = Field(4, ge=1, le=20, description="Passages handed to the LLM.")
     context_chars: int = Field(1200, ge=200, description="Characters of passage text in the prompt (small models are slow readers).")
+    translate_queries: bool = Field(
+        True, description="Let the LLM translate a question into the library's other language and search both."
+    )
     relevance_floor: float = Field(
         0.0, description="Minimum fused relevance (0-1) of the best passage; below it the bot says the library does not cover the question."
     )

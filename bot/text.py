@@ -61,11 +61,35 @@ def _stem(word: str) -> str:
     return word
 
 
+# Bump when tokenize() changes: stored BM25 tokens are then recomputed from the chunk texts.
+TOKENIZER_VERSION = "2"
+
+_ZH_DIGITS = {"零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+# A Chinese numeral counting something ("三个月", "第一阶段", "两周") — not the 一 of 一起 or 统一.
+_ZH_COUNT = re.compile(r"(第)?([一二两三四五六七八九十]{1,3})(?=(个|名|位)?(月|周|星期|天|年|小时|阶段|步|章|节|期|层|级|部分|种|篇|本|条|点))")
+
+
+def _zh_number(numeral: str) -> str:
+    if numeral == "十":
+        return "10"
+    if "十" in numeral:
+        tens, _, ones = numeral.partition("十")
+        return str(_ZH_DIGITS.get(tens, 1) * 10 + _ZH_DIGITS.get(ones, 0))
+    return "".join(str(_ZH_DIGITS[c]) for c in numeral)
+
+
+def normalize_numbers(text: str) -> str:
+    """'前三个月' -> '前3个月', '第一阶段' -> '第1阶段': the same count matches whether written in
+    Chinese numerals or digits (the seed plans write '1-3个月' and '第一阶段' side by side)."""
+    return _ZH_COUNT.sub(lambda m: (m.group(1) or "") + _zh_number(m.group(2)), text)
+
+
 def tokenize(text: str) -> list[str]:
-    """Tokens for BM25: jieba search-mode words for Chinese, stemmed lowercase words otherwise."""
+    """Tokens for BM25: jieba search-mode words for Chinese, stemmed lowercase words otherwise.
+    Numbers are normalised (Chinese numerals to digits; a range "1-3" also yields "1" and "3")."""
     out: list[str] = []
     jb = None
-    for m in _RUNS.finditer(text or ""):
+    for m in _RUNS.finditer(normalize_numbers(text or "")):
         run = m.group(0)
         if _CJK.match(run):
             if jb is None:
@@ -77,4 +101,6 @@ def tokenize(text: str) -> list[str]:
             w = run.lower().strip(".-")
             if w and w not in _STOP_EN:
                 out.append(_stem(w))
+                if re.fullmatch(r"\d+(?:[-~]\d+)+", w):
+                    out.extend(re.split(r"[-~]", w))
     return out

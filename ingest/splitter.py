@@ -89,10 +89,25 @@ def _merge_small_parts(parts: list[Part], size: int) -> list[Part]:
             and (len(merged[-1].text) < size // 3 or len(p.text) < size // 4)
         ):
             prev = merged[-1]
-            merged[-1] = Part(text=prev.text + "\n" + p.text, page=prev.page, section=prev.section or p.section)
+            merged[-1] = Part(text=prev.text + "\n" + p.text, page=prev.page, section=_shared_section(prev, p))
         else:
             merged.append(Part(text=p.text, page=p.page, section=p.section))
     return merged
+
+
+def _shared_section(a: Part, b: Part) -> str | None:
+    """The label for two merged sections: their common heading path, so a citation never names a
+    sibling section the quoted text is not from; with nothing in common, the bigger part's."""
+    if not a.section or not b.section or a.section == b.section:
+        return a.section or b.section
+    common = []
+    for x, y in zip(a.section.split(" > "), b.section.split(" > ")):
+        if x != y:
+            break
+        common.append(x)
+    if common:
+        return " > ".join(common)
+    return a.section if len(a.text) >= len(b.text) else b.section
 
 
 def chunk_id(source_hash: str, ordinal: int, text: str) -> str:

@@ -1,0 +1,111 @@
+"""The answer path over the real seed index: providers on stub servers, failures, follow-ups."""
+from __future__ import annotations
+
+import pytest
+from stubs import OllamaStub, OpenAIStub, free_port
+
+from bot.chain import build_messages
+from bot.service import StudyBot
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def _events(bot, q, history=None):
+    evs = list(bot.ask_stream(q, history))
+    return [e.text for e in evs if e.kind == "token"], evs[-1].answer
+
+
+def test_openai_provider_streams_grounded_answer(seed_index):
+    with OpenAIStub(reply="杠铃阅读法 是一种 两头读的 阅读方法。") as srv:
+        s = seed_index.with_overrides(llm="openai", openai_base_url=srv.url + "/v1", openai_model="stub-model")
+        tokens, ans = _events(StudyBot(s), "什么是杠铃阅读法？")
+        assert len(tokens) > 1 and "".join(tokens) == ans.text
+        assert ans.status == "ok" and ans.provider == "openai" and ans.model == "stub-model"
+        sent = srv.posts("/chat/completions")[-1].body
+        prompt = sent["messages"][-1]["content"]
+        assert "杠铃阅读法" in prompt and "<资料>" in prompt  # the passages went to the model
+        assert sent["stream"] is True
+        assert any("杠铃阅读法" in (c.section or "") for c in ans.citations)
+
+
+def test_ollama_provider(seed_index):
+    with OllamaStub(models=["qwen2.5:7b"], reply="The plan starts with tools.") as srv:
+        s = seed_index.with_overrides(llm="ollama", ollama_host=srv.url)
+        ans = StudyBot(s).ask("What does the study plan recommend in the first three months?")
+        assert ans.status == "ok" and ans.text == "The plan starts with tools."
+        body = srv.posts("/api/chat")[-1].body
+        assert body["options"]["num_ctx"] >= 4096
+        assert "English" in body["messages"][0]["content"]
+
+
+@pytest.mark.parametrize("mode", ["error500", "drop", "stall"])
+def test_failing_model_shows_message_and_passages(seed_index, mode):
+    with OpenAIStub(reply="部分回答 " * 20) as srv:
+        srv.mode = mode
+        s = seed_index.with_overrides(llm="openai", openai_base_url=srv.url + "/v1", openai_model="stub-model",
+                                      llm_timeout=3)
+        tokens, ans = _events(StudyBot(s), "什么是杠铃阅读法？")
+        assert ans.status == "llm_error"
+        assert "语言模型暂时不可用" in ans.text and "Traceback" not in ans.text
+        assert "杠铃" in ans.text  # the passages are still shown
+        assert ans.citations
+
+
+def test_unreachable_server_is_one_clear_line(seed_index):
+    s = seed_index.with_overrides(llm="ollama", ollama_host=f"http://127.0.0.1:{free_port()}")
+    ans = StudyBot(s).ask("What does the study plan recommend in the first three months?")
+    assert ans.status == "llm_error"
+    first = ans.text.splitlines()[0]
+    assert "ollama" in first.lower() and "Traceback" not in ans.text
+
+
+def test_empty_question_gets_no_passages(seed_index):
+    s = seed_index.with_overrides(llm="none")
+    ans = StudyBot(s).ask("")
+    assert ans.status == "not_covered" and not ans.citations
+
+
+def test_follow_up_uses_the_previous_question(seed_index):
+    bot = StudyBot(seed_index.with_overrides(llm="none"))
+    history = [{"role": "user", "content": "什么是杠铃阅读法？"}, {"role": "assistant", "content": "一种阅读方法。"}]
+    _, ans = _events(bot, "它有什么好处？", history)
+    assert "杠铃阅读法" in ans.query
+    assert any("杠铃" in c.quote or "杠铃" in (c.section or "") for c in ans.citations)
+
+
+def test_prompt_is_compact_and_frames_sources_as_data(seed_index):
+    bot = StudyBot(seed_index)
+    hits = bot.search("微调后的7B模型推理成本是多少？", 4)
+    msgs = build_messages("微调后的7B模型推理成本是多少？", hits, context_chars=1200)
+    user = msgs[-1].content
+    assert len(user) < 1700
+    assert "忽略" in msgs[0].content  # instructions inside documents are not obeyed
+
+
+def test_english_question_is_translated_for_a_chinese_library(seed_index):
+    # The stub plays the model: its reply serves as the translation and then as the answer.
+    with OpenAIStub(reply="杠铃阅读法是什么？") as srv:
+        s = seed_index.with_overrides(llm="openai", openai_base_url=srv.url + "/v1", openai_model="stub-model")
+        ans = StudyBot(s).ask("What is the barbell reading method?")
+        posts = srv.posts("/chat/completions")
+        assert len(posts) == 2  # the translation, then the answer
+        assert "简体中文" in posts[0].body["messages"][0]["content"]
+        assert ans.also == ["杠铃阅读法是什么？"] and ans.timings["translate_ms"] is not None
+        assert any("杠铃阅读法" in (c.section or "") for c in ans.citations[:2])
+
+
+def test_translation_can_be_switched_off_and_bad_output_is_ignored(seed_index):
+    with OpenAIStub(reply="Sure! Here is a long explanation that answers instead of translating.") as srv:
+        s = seed_index.with_overrides(llm="openai", openai_base_url=srv.url + "/v1", openai_model="stub-model")
+        assert StudyBot(s).ask("What is the barbell reading method?").also == []  # not Chinese: unusable
+        off = s.with_overrides(translate_queries=False)
+        n = len(srv.posts("/chat/completions"))
+        StudyBot(off).ask("What is the barbell reading method?")
+        assert len(srv.posts("/chat/completions")) == n + 1  # the answer only
+
+
+def test_chinese_question_on_chinese_library_is_not_translated(seed_index):
+    with OpenAIStub(reply="好的 回答") as srv:
+        s = seed_index.with_overrides(llm="openai", openai_base_url=srv.url + "/v1", openai_model="stub-model")
+        ans = StudyBot(s).ask("什么是杠铃阅读法？")
+        assert ans.also == [] and len(srv.posts("/chat/completions")) == 1

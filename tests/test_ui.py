@@ -1,0 +1,87 @@
+"""The chat UI: the `chat` API endpoint through gradio_client, and a real browser (Debian Chromium)."""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from stubs import free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "artifacts"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+
+pytestmark = pytest.mark.timeout(300)
+
+
+@pytest.fixture(scope="module")
+def app_url(seed_index):
+    from bot.service import StudyBot
+    from ui.app import CSS, build_app
+
+    settings = seed_index.with_overrides(llm="fake")
+    app = build_app(settings, StudyBot(settings))
+    port = free_port()
+    app.queue()
+    app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, css=CSS, quiet=True)
+    yield f"http://127.0.0.1:{port}/"
+    app.close()
+
+
+def _messages(result) -> list[dict]:
+    if isinstance(result, dict):
+        return [result]
+    return list(result)
+
+
+def test_chat_endpoint_returns_answer_and_cited_sources(app_url):
+    from gradio_client import Client
+
+    client = Client(app_url, verbose=False)
+    result = client.predict("什么是杠铃阅读法？", api_name="/chat")
+    msgs = _messages(result)
+    text = " ".join(str(m.get("content")) for m in msgs)
+    assert "杠铃" in text
+    sources = [m for m in msgs if (m.get("metadata") or {}).get("title")]
+    assert sources, msgs
+    assert "来源" in sources[0]["metadata"]["title"]
+    assert "杠铃阅读法" in sources[0]["content"] and ">" in sources[0]["content"]
+
+
+def test_english_question_gets_english_labels(app_url):
+    from gradio_client import Client
+
+    msgs = _messages(Client(app_url, verbose=False).predict(
+        "What does the study plan recommend in the first three months?", api_name="/chat"))
+    sources = [m for m in msgs if (m.get("metadata") or {}).get("title")]
+    assert sources and sources[0]["metadata"]["title"].startswith("📚 Sources")
+
+
+def test_browser_chinese_question_shows_answer_with_citation(app_url):
+    exe = shutil.which("chromium")
+    if not exe:
+        pytest.skip("Debian chromium is not installed (apt-get install chromium fonts-noto-cjk)")
+    from playwright.sync_api import expect, sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=exe, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto(app_url, wait_until="domcontentloaded")
+            expect(page.get_by_text("fake", exact=False).first).to_be_visible(timeout=30_000)  # provider badge
+            box = page.locator("#sb-input textarea")
+            box.fill("什么是杠铃阅读法？")
+            box.press("Enter")
+            sources = page.get_by_text("📚 来源", exact=False).first
+            expect(sources).to_be_visible(timeout=60_000)
+            sources.click()
+            chat = page.locator("#sb-chat")
+            expect(chat).to_contain_text("杠铃阅读法", timeout=10_000)
+            expect(chat.locator("blockquote").first).to_be_visible(timeout=10_000)
+            page.screenshot(path=str(ARTIFACTS / "ui_chat_zh.png"), full_page=True)
+        finally:
+            browser.close()
+    assert (ARTIFACTS / "ui_chat_zh.png").stat().st_size > 10_000

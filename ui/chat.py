@@ -1,0 +1,106 @@
+"""Chat turns for the UI: the bot's streamed answer plus a collapsible sources message.
+
+Kept free of Gradio widgets so the same functions serve the browser, the `chat` API endpoint
+and the tests.
+"""
+from __future__ import annotations
+
+import os
+from typing import Any, Iterator
+
+from bot.chain import answer_lang
+from bot.service import Answer, StudyBot
+from bot.types import Citation
+
+SOURCES_TITLE = {"zh": "📚 来源（{n}）", "en": "📚 Sources ({n})"}
+STATUS_NOTE = {
+    "retrieval_only": {"zh": "仅检索模式", "en": "retrieval only"},
+    "llm_error": {"zh": "语言模型不可用，已显示相关段落", "en": "model unavailable, passages shown"},
+}
+
+
+def content_text(content: Any) -> str:
+    """Gradio history content may be a string, a list of typed blocks, or a component dict."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, dict):
+        return str(content.get("text") or content.get("value") or "")
+    if isinstance(content, (list, tuple)):
+        return "".join(content_text(c) for c in content)
+    return ""
+
+
+def _field(m: Any, name: str) -> Any:
+    return m.get(name) if isinstance(m, dict) else getattr(m, name, None)
+
+
+def plain_history(history: list | None) -> list[dict]:
+    """The conversation without the app's own sources/status messages."""
+    out = []
+    for m in history or []:
+        meta = _field(m, "metadata") or {}
+        if isinstance(meta, dict) and meta.get("title"):
+            continue
+        role = _field(m, "role")
+        text = content_text(_field(m, "content")).strip()
+        if role in ("user", "assistant") and text:
+            out.append({"role": role, "content": text})
+    return out
+
+
+def cite_label(c: Citation) -> str:
+    parts = [c.title or os.path.basename(c.path)]
+    if c.section:
+        parts.append(c.section)
+    if c.page:
+        parts.append(f"p.{c.page}")
+    return " · ".join(parts)
+
+
+def sources_markdown(citations: list[Citation]) -> str:
+    lines = []
+    for i, c in enumerate(citations, 1):
+        quote = c.quote.replace("\n", " ").strip()
+        lines.append(f"**[{i}] {cite_label(c)}**  \n> {quote}  \n<sub>`{os.path.basename(c.path)}`</sub>")
+    return "\n\n".join(lines)
+
+
+def sources_message(answer: Answer, lang: str) -> dict | None:
+    if not answer.citations:
+        return None
+    return {
+        "role": "assistant",
+        "content": sources_markdown(answer.citations),
+        "metadata": {"title": SOURCES_TITLE[lang].format(n=len(answer.citations)), "status": "done"},
+    }
+
+
+def footer(answer: Answer, lang: str) -> str:
+    t = answer.timings or {}
+    bits = [f"{answer.provider}:{answer.model}" if answer.model else answer.provider]
+    if answer.status in STATUS_NOTE:
+        bits.append(STATUS_NOTE[answer.status][lang])
+    if t.get("total_ms") is not None:
+        bits.append(f"{t['total_ms'] / 1000:.1f}s")
+    return "\n\n<sub>" + " · ".join(bits) + "</sub>"
+
+
+def respond(bot: StudyBot, message: Any, history: list | None) -> Iterator[list[dict]]:
+    """Yields the assistant's messages so far: the growing answer, then answer + sources."""
+    question = content_text(message).strip()
+    lang = answer_lang(question)
+    if not question:
+        yield [{"role": "assistant", "content": "请输入问题。" if lang == "zh" else "Please type a question."}]
+        return
+    text = ""
+    for ev in bot.ask_stream(question, plain_history(history)):
+        if ev.kind == "token":
+            text += ev.text
+            yield [{"role": "assistant", "content": text}]
+        elif ev.kind == "done" and ev.answer is not None:
+            ans = ev.answer
+            msgs = [{"role": "assistant", "content": ans.text + footer(ans, lang)}]
+            src = sources_message(ans, lang)
+            if src:
+                msgs.append(src)
+            yield msgs
