@@ -351,8 +351,11 @@ class ChatLlamaCpp(BaseChatModel):
             raise self._fail(e) from e
 
     def load(self) -> None:
-        """Map the weights now, so the first question does not pay for it."""
-        self._llama()
+        """Map the weights and run one token now, so the first question does not pay for either
+        (the first pass faults the whole file into memory and repacks weights)."""
+        llama, lock = self._llama()
+        with lock:
+            llama.create_completion("hi", max_tokens=1)
 
     def _call_kwargs(self, stop: list[str] | None, kw: dict[str, Any]) -> dict[str, Any]:
         return {

@@ -115,7 +115,8 @@ class StudyBot:
             yield Event("token", text)
             yield done(text, "not_covered", [])
             return
-        cites = citations_for(hits, query)
+        focus = " ".join([query, *also])
+        cites = citations_for(hits, focus)
         if self.settings.llm == "none":
             text = retrieval_only_text(question, hits)
             timings["first_token_ms"] = round((time.perf_counter() - t0) * 1000, 1)
@@ -128,7 +129,7 @@ class StudyBot:
             if failure is not None:
                 raise failure
             chat = self.chat_model()
-            msgs = build_messages(question, hits, history, context_chars=self.settings.context_chars)
+            msgs = build_messages(question, hits, history, context_chars=self.settings.prompt_chars(), focus=focus)
             for chunk in chat.stream(msgs):
                 piece = chunk.content if isinstance(chunk.content, str) else ""
                 if not piece:

@@ -38,7 +38,8 @@ QUERIES = [
     "RAG 检索增强生成",
     "What roles are in the role matrix?",
 ]
-ASK_QUESTIONS = ["什么是杠铃阅读法？", "What does the study plan recommend in the first three months?"]
+ASK_QUESTIONS = ["什么是杠铃阅读法？", "What does the study plan recommend in the first three months?",
+                 "微调后的7B模型推理成本是多少？"]
 
 
 def pct(values: list[float], p: float) -> float:
@@ -103,7 +104,9 @@ def bench_ask(bot) -> dict:
         rows.append({"question": q, "status": answer.status if answer else None,
                      "ttft_s": round((first or end) - t0, 2),
                      "tokens": tokens, "tok_per_s": round(tokens / gen_s, 1) if gen_s > 0 else None,
-                     "citations": len(answer.citations) if answer else 0})
+                     "citations": len(answer.citations) if answer else 0,
+                     "retrieve_ms": (answer.timings or {}).get("retrieve_ms") if answer else None,
+                     "translate_ms": (answer.timings or {}).get("translate_ms") if answer else None})
     ttft = [r["ttft_s"] for r in rows]
     tps = [r["tok_per_s"] for r in rows if r["tok_per_s"]]
     return {"model": bot.describe_llm()[1], "threads": bot.settings.llm_threads, "model_load_s": round(load_s, 1),
@@ -147,7 +150,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"ask generation              {a['tok_per_s_mean'] or float('nan'):>8.1f} tok/s")
         for r in a["asks"]:
             print(f"  - {r['question'][:40]:<40} ttft {r['ttft_s']:.2f} s, {r['tokens']} tok, {r['tok_per_s']} tok/s, "
-                  f"{r['citations']} citations, {r['status']}")
+                  f"{r['citations']} citations, {r['status']}, retrieval {r['retrieve_ms']} ms"
+                  + (f" (translation {r['translate_ms']} ms)" if r["translate_ms"] else ""))
     return 0
 
 

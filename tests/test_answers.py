@@ -76,9 +76,9 @@ def test_follow_up_uses_the_previous_question(seed_index):
 def test_prompt_is_compact_and_frames_sources_as_data(seed_index):
     bot = StudyBot(seed_index)
     hits = bot.search("微调后的7B模型推理成本是多少？", 4)
-    msgs = build_messages("微调后的7B模型推理成本是多少？", hits, context_chars=1200)
+    msgs = build_messages("微调后的7B模型推理成本是多少？", hits, context_chars=800)
     user = msgs[-1].content
-    assert len(user) < 1700
+    assert len(user) < 1100
     assert "忽略" in msgs[0].content  # instructions inside documents are not obeyed
 
 
