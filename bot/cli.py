@@ -131,6 +131,18 @@ def cmd_serve(args) -> int:
     return 0
 
 
+def cmd_eval(args) -> int:
+    from bot.service import StudyBot
+    from evals.run import run_eval, summary_lines
+
+    result = run_eval(StudyBot(_settings(args)), args.dataset, args.k, translate=args.translate)
+    if args.json:
+        _out({k: v for k, v in result.items() if k != "rows" or args.rows})
+    else:
+        print("\n".join(summary_lines(result)))
+    return 0
+
+
 def cmd_sources(args) -> int:
     from bot.index import get_index
 
@@ -196,6 +208,14 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--port", type=int)
     common(sp, llm=True)
     sp.set_defaults(fn=cmd_serve)
+
+    sp = sub.add_parser("eval", help="score retrieval on a question set (JSONL, see evals/datasets/README.md)")
+    sp.add_argument("--dataset", type=Path, default=Path("evals/datasets/dev.jsonl"))
+    sp.add_argument("--k", type=int, default=10)
+    sp.add_argument("--rows", action="store_true", help="include per-question rows in --json output")
+    sp.add_argument("--translate", action="store_true", help="search as the chat does: with the LLM's translation")
+    common(sp, llm=True)
+    sp.set_defaults(fn=cmd_eval)
 
     sp = sub.add_parser("sources", help="list indexed sources and their status")
     common(sp)

@@ -66,3 +66,26 @@ def test_mismatched_embedder_is_one_line_with_advice(seed_index):
     assert p.returncode == 1
     assert p.stdout == ""
     assert "re-index" in p.stderr and "Traceback" not in p.stderr
+
+
+def test_eval_scores_retrieval_and_sets_aside_unindexed_sources(seed_index, tmp_path):
+    qs = [
+        {"id": "a", "question": "什么是杠铃阅读法？", "lang": "zh", "kind": "concept",
+         "source": "seeds/002_c0490f06c8b4e4df.txt", "answer_substring": "只阅读时间线的两端", "answer": "…"},
+        {"id": "b", "question": "微调后的7B模型推理成本是多少？", "lang": "zh", "kind": "fact",
+         "source": "seeds/000_96a0a46f97965708.txt", "answer_substring": "$0.005/千token", "answer": "…"},
+        {"id": "c", "question": "What is a cat?", "lang": "en", "kind": "fact",
+         "source": "corpus/not-indexed.md", "answer_substring": "cat", "answer": "…"},
+        {"id": "d", "question": "杠铃阅读法", "lang": "zh", "kind": "concept",
+         "source": "seeds/002_c0490f06c8b4e4df.txt", "answer_substring": "这句话不在任何文档里", "answer": "…"},
+    ]
+    f = tmp_path / "qs.jsonl"
+    f.write_text("\n".join(json.dumps(q, ensure_ascii=False) for q in qs), encoding="utf-8")
+    p = run(["eval", "--dataset", str(f), "--json", "--rows"], seed_index)
+    assert p.returncode == 0, p.stderr
+    out = json.loads(p.stdout)
+    assert out["source_not_indexed"] == ["c"]
+    rows = {r["id"]: r for r in out["rows"]}
+    assert rows["a"]["hit@5"] == 1.0 and rows["b"]["hit@5"] == 1.0
+    assert rows["d"]["hit@10"] == 0.0  # a passage only counts when it holds the answer
+    assert out["overall"]["n"] == 3 and 0.6 < out["overall"]["hit@5"] < 0.7

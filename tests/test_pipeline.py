@@ -125,3 +125,20 @@ def test_other_embedder_is_refused_with_reindex_advice(seed_index):
     other = seed_index.with_overrides(embedder="fake")
     with pytest.raises(EmbedderMismatch, match="--rebuild"):
         StudyBot(other).search("杠铃阅读法", k=3)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_real_local_model_answers_a_seed_question_with_citations(seed_index):
+    pytest.importorskip("llama_cpp")
+    from bot.local_model import is_ready
+    from bot.settings import Settings
+
+    if not is_ready("0.5b", Settings().model_dir):
+        pytest.skip("the 0.5B model is not assembled: run `studybot model --size 0.5b`")
+    s = seed_index.with_overrides(llm="local", local_model="0.5b", max_tokens=32, model_dir=Settings().model_dir)
+    ans = StudyBot(s).ask("什么是杠铃阅读法？")
+    assert ans.status == "ok", ans.text
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in ans.text)
+    assert ans.timings["first_token_ms"] and ans.citations
+    assert any("杠铃阅读法" in (c.section or "") for c in ans.citations)
