@@ -62,7 +62,7 @@ def _stem(word: str) -> str:
 
 
 # Bump when tokenize() changes: stored BM25 tokens are then recomputed from the chunk texts.
-TOKENIZER_VERSION = "2"
+TOKENIZER_VERSION = "3"
 
 _ZH_DIGITS = {"零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 # A Chinese numeral counting something ("三个月", "第一阶段", "两周") — not the 一 of 一起 or 统一.
@@ -84,12 +84,18 @@ def normalize_numbers(text: str) -> str:
     return _ZH_COUNT.sub(lambda m: (m.group(1) or "") + _zh_number(m.group(2)), text)
 
 
+_FIRST_N = re.compile(r"前(\d{1,2})(?=个?(月|周|星期|天|年|小时|阶段|步|章|节))")
+
+
 def tokenize(text: str) -> list[str]:
     """Tokens for BM25: jieba search-mode words for Chinese, stemmed lowercase words otherwise.
     Numbers are normalised (Chinese numerals to digits; a range "1-3" also yields "1" and "3")."""
     out: list[str] = []
     jb = None
-    for m in _RUNS.finditer(normalize_numbers(text or "")):
+    text = normalize_numbers(text or "")
+    # "前3个月" (the first three months) is the range "1-3个月" that plans write.
+    out.extend(f"1-{m.group(1)}" for m in _FIRST_N.finditer(text) if m.group(1) != "1")
+    for m in _RUNS.finditer(text):
         run = m.group(0)
         if _CJK.match(run):
             if jb is None:

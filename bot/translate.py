@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from langchain_core.messages import HumanMessage, SystemMessage
+from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 
 from bot.text import has_cjk
 
@@ -49,12 +49,20 @@ def clean_translation(text: str, question: str, target: str) -> str | None:
 _CACHE: dict[tuple[int, str, str], str | None] = {}
 
 
+# One worked example: small models otherwise render "the first three months" as "第一三个月".
+_EXAMPLE = {
+    "zh": ("What should I learn in the first two weeks?", "前两周应该学什么？"),
+    "en": ("前两周应该学什么？", "What should I learn in the first two weeks?"),
+}
+
+
 def translate(chat, question: str, target: str, max_tokens: int = 64) -> str | None:
     """Raises what the chat model raises (the caller turns it into the usual LLM-failure message)."""
     key = (id(chat), question.strip(), target)
     if key in _CACHE:
         return _CACHE[key]
-    msgs = [SystemMessage(_PROMPT[target]), HumanMessage(question.strip())]
+    ex_q, ex_a = _EXAMPLE[target]
+    msgs = [SystemMessage(_PROMPT[target]), HumanMessage(ex_q), AIMessage(ex_a), HumanMessage(question.strip())]
     # Only the in-process model takes per-call limits; remote ones stop at end of turn anyway.
     kw = {"max_tokens": max_tokens, "temperature": 0.0} if getattr(chat, "_llm_type", "") == "llama-cpp" else {}
     reply = chat.invoke(msgs, **kw)

@@ -31,7 +31,7 @@ def test_seed_questions_retrieve_the_right_passage(seed_index, question, file_pr
 def test_numbers_match_in_chinese_numerals_and_digits():
     from bot.text import tokenize
 
-    assert {"3", "月"} <= set(tokenize("前三个月学什么")) and {"1", "3"} <= set(tokenize("工具掌握期（1-3个月）"))
+    assert {"3", "月", "1-3"} <= set(tokenize("前三个月学什么")) and {"1", "3", "1-3"} <= set(tokenize("工具掌握期（1-3个月）"))
     assert {"1", "阶段"} <= set(tokenize("第一阶段")) and "1" not in tokenize("一起学习，统一规划")
 
 
