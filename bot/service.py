@@ -100,7 +100,7 @@ class StudyBot:
         failure: Exception | None = None
         if question:
             try:
-                also = self._translations(query, timings)
+                also = self.translations(query, timings)
             except Exception as e:  # noqa: BLE001 - the same model would fail the answer: report it once
                 failure = e
         hits = self.retriever.search(query, self.settings.top_k, also) if question else []
@@ -156,7 +156,7 @@ class StudyBot:
             return
         yield done(text, "ok", cites)
 
-    def _translations(self, query: str, timings: dict) -> list[str]:
+    def translations(self, query: str, timings: dict | None = None) -> list[str]:
         """The query in the library's other language, when that helps and an LLM is at hand."""
         if not self.settings.translate_queries or self.settings.llm in ("none", "fake"):
             return []
@@ -167,7 +167,8 @@ class StudyBot:
             return []
         t = time.perf_counter()
         out = translate(self.chat_model(), query, target)
-        timings["translate_ms"] = round((time.perf_counter() - t) * 1000, 1)
+        if timings is not None:
+            timings["translate_ms"] = round((time.perf_counter() - t) * 1000, 1)
         return [out] if out and out != query else []
 
     def _langs(self) -> dict[str, int]:

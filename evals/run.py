@@ -28,7 +28,7 @@ def run_eval(bot: StudyBot, dataset: Path, k: int = 10, name: str | None = None,
     for q in usable:
         query = contextual_query(q["question"], q.get("history"))
         t0 = time.perf_counter()
-        also = bot._translations(query, {}) if translate else []
+        also = bot.translations(query) if translate else []
         hits = bot.retriever.search(query, k, also)
         latencies.append((time.perf_counter() - t0) * 1000)
         out: dict = {"retrieved": [h.to_json() for h in hits]}
