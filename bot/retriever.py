@@ -51,11 +51,12 @@ class Retriever:
         dense_s: dict[str, float] = {}
         lex_s: dict[str, float] = {}
         best_possible = 0.0
+        if cfg.mode in ("hybrid", "dense"):
+            self.index.check_embedder()
         for q in queries:
             dense: list[tuple[str, float]] = []
             lexical: list[tuple[str, float]] = []
             if cfg.mode in ("hybrid", "dense"):
-                self.index.check_embedder()
                 dense = self.index.vectors.query(self.index.embedder.embed_query_np(q), cfg.candidates)
             if cfg.mode in ("hybrid", "bm25"):
                 lexical = self.index.bm25().search(q, cfg.candidates)
