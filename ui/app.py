@@ -55,16 +55,19 @@ def build_app(settings: Settings | None = None, bot: StudyBot | None = None):
         with gr.Row(elem_classes="sb-header"):
             gr.Markdown("## 📖 studybot — 学习助手 / study companion")
             gr.Markdown(status_line(bot), elem_id="sb-status")
-        gr.ChatInterface(
-            chat,
-            chatbot=gr.Chatbot(height=560, label="studybot", elem_id="sb-chat"),
-            textbox=gr.Textbox(placeholder="用中文或英文提问… / Ask in Chinese or English…", scale=7,
-                               elem_id="sb-input", submit_btn=True),
-            examples=EXAMPLES,
-            cache_examples=False,
-            api_name="chat",
-            description="Answers come only from the library; every answer lists its sources with the quoted passage.",
-        )
+        # One tab per capability; each tab's widgets and events live in their own ui/ module.
+        with gr.Tabs(elem_id="sb-tabs"):
+            with gr.Tab("💬 问答 / Chat", id="chat"):
+                gr.ChatInterface(
+                    chat,
+                    chatbot=gr.Chatbot(height=560, label="studybot", elem_id="sb-chat"),
+                    textbox=gr.Textbox(placeholder="用中文或英文提问… / Ask in Chinese or English…", scale=7,
+                                       elem_id="sb-input", submit_btn=True),
+                    examples=EXAMPLES,
+                    cache_examples=False,
+                    api_name="chat",
+                    description="Answers come only from the library; every answer lists its sources with the quoted passage.",
+                )
     return app
 
 
