@@ -133,13 +133,48 @@ def cmd_serve(args) -> int:
 
 def cmd_eval(args) -> int:
     from bot.service import StudyBot
-    from evals.run import run_eval, summary_lines
+    from evals.run import compare, comparison_lines, gate_failures, run_eval, summary_lines
 
-    result = run_eval(StudyBot(_settings(args)), args.dataset, args.k, translate=args.translate)
-    if args.json:
-        _out({k: v for k, v in result.items() if k != "rows" or args.rows})
+    s = _settings(args)
+    if args.cmrc:
+        from evals.cmrc import run_cmrc
+
+        res = run_cmrc(s, args.cmrc, args.compare or ["hybrid"], limit=args.limit, progress=_progress_bar())
+        if args.json:
+            _out(res)
+        else:
+            for name, r in res.items():
+                print(f"{name:<10} " + "  ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in r.items()))
+        return 0
+    bot = StudyBot(s)
+    if args.compare:
+        results = compare(bot, args.dataset, args.compare, args.k)
+        baseline = "baseline" if "baseline" in results else None
+        if args.report:
+            from evals.report import write_report
+
+            write_report(args.report, results=results[args.compare[0]], configs=results,
+                         baseline=baseline or args.compare[0])
+        if args.json:
+            _out({name: {k: v for k, v in r.items() if k != "rows" or args.rows} for name, r in results.items()})
+        else:
+            print("\n".join(comparison_lines(results, baseline)))
+        result = results[args.compare[0]]
     else:
-        print("\n".join(summary_lines(result)))
+        result = run_eval(bot, args.dataset, args.k, translate=args.translate)
+        if args.report:
+            from evals.report import write_report
+
+            write_report(args.report, results=result)
+        if args.json:
+            _out({k: v for k, v in result.items() if k != "rows" or args.rows})
+        else:
+            print("\n".join(summary_lines(result)))
+    if args.gate:
+        failures = gate_failures(result, args.gate, args.dataset)
+        for f in failures:
+            print(f"GATE FAILED: {f}", file=sys.stderr)
+        return 1 if failures else 0
     return 0
 
 
@@ -214,6 +249,13 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--k", type=int, default=10)
     sp.add_argument("--rows", action="store_true", help="include per-question rows in --json output")
     sp.add_argument("--translate", action="store_true", help="search as the chat does: with the LLM's translation")
+    sp.add_argument("--compare", nargs="+", metavar="CONFIG",
+                    help="run configurations side by side: hybrid dense bm25 translate baseline")
+    sp.add_argument("--report", type=Path, metavar="DIR", help="also write report.md and report.html (charts) here")
+    sp.add_argument("--gate", type=Path, metavar="THRESHOLDS",
+                    help="exit 1 when a metric falls below its threshold (JSON, e.g. evals/thresholds.json)")
+    sp.add_argument("--cmrc", type=Path, metavar="TRIAL_JSON", help="run the CMRC 2018 benchmark instead of --dataset")
+    sp.add_argument("--limit", type=int, help="only the first N CMRC questions")
     common(sp, llm=True)
     sp.set_defaults(fn=cmd_eval)
 

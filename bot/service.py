@@ -110,7 +110,7 @@ class StudyBot:
             timings["total_ms"] = round((time.perf_counter() - t0) * 1000, 1)
             return Event("done", answer=Answer(text, cites, provider, model, status, timings, hits, query, also))
 
-        if not hits or hits[0].score < self.settings.relevance_floor:
+        if self.refuses(query, hits):
             text = NOT_COVERED[lang]
             yield Event("token", text)
             yield done(text, "not_covered", [])
@@ -155,6 +155,10 @@ class StudyBot:
             yield done(text, "retrieval_only", cites)
             return
         yield done(text, "ok", cites)
+
+    def refuses(self, query: str, hits: list[Hit]) -> bool:
+        """Whether the library does not cover the question (the chat then says so instead of guessing)."""
+        return not hits or hits[0].score < self.settings.relevance_floor
 
     def translations(self, query: str, timings: dict | None = None) -> list[str]:
         """The query in the library's other language, when that helps and an LLM is at hand."""

@@ -135,3 +135,26 @@ def recall_at(
     out["n"] = n
     out["missing"] = missing
     return out
+
+
+def run_cmrc(settings: Any, path: str | Path, configs: Sequence[str] = ("hybrid",), ks: Sequence[int] = (1, 5),
+             limit: int | None = None, progress: Any = None) -> dict[str, dict]:
+    """Index the trial paragraphs (one file each, in ``settings.index_dir``'s sibling library) and
+    report recall@k per retrieval configuration. Re-running reuses the index (nothing changed)."""
+    from bot.service import StudyBot
+    from evals.run import searcher
+    from ingest.pipeline import ingest
+
+    paragraphs, questions = load_cmrc(path)
+    library = Path(settings.index_dir) / "cmrc_paragraphs"
+    write_paragraph_files(paragraphs, library)
+    s = settings.with_overrides(library_dir=library)
+    ingest([library], s, progress=progress)
+    bot = StudyBot(s)
+    questions = questions[:limit] if limit else questions
+    out: dict[str, dict] = {}
+    for c in configs:
+        search = searcher(bot, c)
+        ranked = {q["id"]: paragraph_ids(search(q["question"], 10)) for q in questions}
+        out[c] = recall_at(ranked, questions, ks)
+    return out

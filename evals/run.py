@@ -2,19 +2,46 @@
 
 Questions whose gold source is not in the index are set aside (and listed), so a dev set written
 over the library plus a corpus sample can be run against the library alone.
+
+Configurations (``--compare``) are searched over the same index and question set in one run:
+``hybrid`` (the product), ``dense``, ``bm25``, ``translate`` (hybrid plus the LLM's translation
+of cross-language questions, as the chat does) and ``baseline`` (the plain LangChain recipe, see
+``evals/baseline.py``).
 """
 from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Callable
 
-from bot.retriever import contextual_query
+from bot.retriever import FusionConfig, Retriever, contextual_query
 from bot.service import StudyBot
 from evals.metrics import evaluate, is_unanswerable, load_questions, path_matches
 
+SearchFn = Callable[[str, int], list]
+CONFIGS = ("hybrid", "dense", "bm25", "translate", "baseline")
 
-def run_eval(bot: StudyBot, dataset: Path, k: int = 10, name: str | None = None, translate: bool = False) -> dict:
-    """``translate``: search as the chat does, with the LLM's translation of cross-language questions."""
+
+def searcher(bot: StudyBot, config: str) -> SearchFn:
+    """The search function a configuration name stands for; results have path/text/score."""
+    if config == "hybrid":
+        return lambda q, k: bot.retriever.search(q, k)
+    if config == "translate":
+        return lambda q, k: bot.retriever.search(q, k, bot.translations(q))
+    if config in ("dense", "bm25"):
+        base = bot.retriever.cfg
+        r = Retriever(bot.index, FusionConfig(**{**base.__dict__, "mode": config}))
+        return lambda q, k: r.search(q, k)
+    if config == "baseline":
+        from evals.baseline import LangChainBaseline
+
+        b = LangChainBaseline(bot.index)
+        b.build()
+        return b.search
+    raise ValueError(f"unknown configuration {config!r}: choose from {', '.join(CONFIGS)}")
+
+
+def usable_questions(bot: StudyBot, dataset: Path) -> tuple[list[dict], list[str]]:
     questions = load_questions(dataset)
     indexed = [r["path"] for r in bot.index.manifest.sources() if r["status"] == "ok"]
     usable, absent = [], []
@@ -23,24 +50,37 @@ def run_eval(bot: StudyBot, dataset: Path, k: int = 10, name: str | None = None,
             usable.append(q)
         else:
             absent.append(q["id"])
+    return usable, absent
+
+
+def run_eval(bot: StudyBot, dataset: Path, k: int = 10, name: str | None = None, translate: bool = False,
+             config: str | None = None) -> dict:
+    """``translate``: search as the chat does, with the LLM's translation of cross-language questions."""
+    config = config or ("translate" if translate else "hybrid")
+    search = searcher(bot, config)
+    usable, absent = usable_questions(bot, dataset)
     outputs: dict[str, dict] = {}
     latencies = []
     for q in usable:
         query = contextual_query(q["question"], q.get("history"))
         t0 = time.perf_counter()
-        also = bot.translations(query) if translate else []
-        hits = bot.retriever.search(query, k, also)
+        hits = search(query, k)
         latencies.append((time.perf_counter() - t0) * 1000)
-        out: dict = {"retrieved": [h.to_json() for h in hits]}
-        if is_unanswerable(q):
-            floor = bot.settings.relevance_floor
-            out["refused"] = not hits or hits[0].score < floor
+        out: dict = {"retrieved": [h if isinstance(h, dict) else h.to_json() for h in hits]}
+        if config != "baseline":  # refusal is scored on both sides: declining the unanswerable, not the rest
+            out["refused"] = bot.refuses(query, hits)
         outputs[q["id"]] = out
-    result = evaluate(usable, outputs, name=name or Path(dataset).stem)
+    result = evaluate(usable, outputs, name=name or (config if config != "hybrid" else Path(dataset).stem))
+    result["config"] = config
     result["source_not_indexed"] = absent
     latencies.sort()
     result["search_ms_p50"] = round(latencies[len(latencies) // 2], 1) if latencies else None
+    result["search_ms_p95"] = round(latencies[int(len(latencies) * 0.95)], 1) if latencies else None
     return result
+
+
+def compare(bot: StudyBot, dataset: Path, configs: list[str], k: int = 10) -> dict[str, dict]:
+    return {c: run_eval(bot, dataset, k, name=c, config=c) for c in configs}
 
 
 def summary_lines(result: dict) -> list[str]:
@@ -55,3 +95,44 @@ def summary_lines(result: dict) -> list[str]:
     if result.get("refusal"):
         lines.append(f"refusal   {result['refusal']}")
     return lines
+
+
+def comparison_lines(results: dict[str, dict], baseline: str | None = None) -> list[str]:
+    keys = ("hit@1", "hit@5", "hit@10", "mrr", "ndcg@10")
+    lines = [f"{'config':<10} " + " ".join(f"{k:>8}" for k in keys) + f" {'refusal':>8} {'p95 ms':>7}"]
+    base = results.get(baseline or "", {}).get("overall", {})
+    for name, r in results.items():
+        o = r["overall"]
+        ref = (r.get("refusal") or {}).get("accuracy")
+        lines.append(f"{name:<10} " + " ".join(f"{o.get(k, 0):>8.3f}" for k in keys)
+                     + f" {f'{ref:.3f}' if ref is not None else '-':>8}" + f" {r.get('search_ms_p95') or '-':>7}")
+    if base and base.get("mrr"):
+        for name, r in results.items():
+            if name != baseline:
+                lines.append(f"MRR {name} / {baseline}: {r['overall'].get('mrr', 0) / base['mrr']:.2f}×")
+    return lines
+
+
+def gate_failures(result: dict, thresholds_file: Path, dataset: Path) -> list[str]:
+    """Metrics below the committed thresholds for this dataset (keyed by file name)."""
+    import json
+
+    table = json.loads(Path(thresholds_file).read_text(encoding="utf-8"))
+    wanted = {k: v for k, v in (table.get(Path(dataset).name) or {}).items() if not k.startswith("_")} or None
+    if wanted is None:
+        return [f"no thresholds for {Path(dataset).name} in {thresholds_file}"]
+    out = []
+    o = result["overall"]
+    min_n = wanted.get("min_questions", 1)
+    if o.get("n", 0) < min_n:
+        out.append(f"only {o.get('n', 0)} questions scored (need {min_n}): is the library indexed?")
+    for key, floor in wanted.items():
+        if key == "min_questions" or key.startswith("_"):
+            continue
+        if key.startswith("refusal."):
+            got = (result.get("refusal") or {}).get(key.split(".", 1)[1])
+        else:
+            got = o.get(key)
+        if got is None or got < floor:
+            out.append(f"{key} = {got if got is None else round(got, 3)} < {floor}")
+    return out
