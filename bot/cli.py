@@ -194,6 +194,29 @@ def cmd_sources(args) -> int:
     return 0
 
 
+def cmd_add_feed(args) -> int:
+    from ingest.fetch import fetch_into_library
+
+    s = _settings(args)
+    saved = fetch_into_library(args.url, s, expect=args.expect, title=args.title, lang=args.lang)
+    report = None
+    if not args.no_ingest:
+        from ingest.pipeline import ingest
+
+        report = ingest([saved.path], s, progress=_progress_bar()).to_json()
+    if args.json:
+        _out({"path": str(saved.path), "source_id": saved.source_id, "kind": saved.kind, "url": saved.url,
+              "bytes": saved.bytes, "ingest": report})
+        return 0
+    print(f"saved {saved.kind} ({saved.bytes:,} bytes) to {saved.path}; registry id {saved.source_id}")
+    if report:
+        print(f"indexed: {report['indexed']} file(s), {report['chunks_total']} chunks in the index"
+              + "".join(f"\n  FAILED {f['path']}: {f['reason']}" for f in report["failed"]))
+    else:
+        print("run `studybot ingest` to index it")
+    return 0
+
+
 def cmd_model(args) -> int:
     from bot.local_model import LocalModelError, resolve_model_path
 
@@ -262,6 +285,15 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("sources", help="list indexed sources and their status")
     common(sp)
     sp.set_defaults(fn=cmd_sources)
+
+    for name, expect, what in (("add-feed", "feed", "an RSS/Atom feed"), ("fetch", "any", "a feed or a web page")):
+        sp = sub.add_parser(name, help=f"download {what} into the library (sources.yaml) and index it")
+        sp.add_argument("url")
+        sp.add_argument("--title", help="title to show in citations (default: from the feed/page)")
+        sp.add_argument("--lang", choices=["zh", "en"], help="language (default: detected)")
+        sp.add_argument("--no-ingest", action="store_true", help="only save it; index on the next `studybot ingest`")
+        common(sp)
+        sp.set_defaults(fn=cmd_add_feed, expect=expect)
 
     sp = sub.add_parser("model", help="assemble and verify the local GGUF model; prints its path")
     sp.add_argument("--size", default=None, help="1.5b | 0.5b | a GGUF path (default: STUDYBOT_LOCAL_MODEL)")

@@ -77,13 +77,20 @@ class Settings(BaseSettings):
     openai_model: str = "gpt-4o-mini"
 
     # --- ingest --------------------------------------------------------------
-    max_file_mb: float = Field(25.0, gt=0)
+    max_file_mb: float = Field(25.0, gt=0, description="Larger files are skipped by ingest and refused by the admin upload.")
+    fetch_max_mb: float = Field(10.0, gt=0, description="A fetched feed or page larger than this is abandoned mid-download.")
+    fetch_connect_timeout: float = Field(5.0, gt=0, description="Seconds to connect to a feed/page server.")
+    fetch_read_timeout: float = Field(15.0, gt=0, description="Seconds to wait for the next bytes from that server.")
+    fetch_total_timeout: float = Field(60.0, gt=0, description="Seconds for a whole download (stops servers that trickle).")
+    fetch_max_redirects: int = Field(5, ge=0, le=20)
 
     # --- serving -------------------------------------------------------------
     host: str = "127.0.0.1"
     port: int = 7860
-    admin_user: str = "admin"
-    admin_password: SecretStr | None = None
+    admin_user: str = Field("admin", description="Login name for the admin console at /admin.")
+    admin_password: SecretStr | None = Field(
+        None, description="Password for /admin. Unset (or empty): the admin console is not mounted at all."
+    )
 
     def prompt_chars(self) -> int:
         if self.context_chars is not None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from pathlib import Path
 
 from bot.service import StudyBot
 from bot.settings import Settings, get_settings
@@ -85,12 +86,93 @@ def warm_up(bot: StudyBot) -> None:
     threading.Thread(target=run, daemon=True, name="warm-up").start()
 
 
+def admin_password(settings: Settings) -> str | None:
+    pw = settings.admin_password.get_secret_value() if settings.admin_password else ""
+    return pw or None
+
+
+def admin_auth(settings: Settings):
+    """Gradio login check for /admin: constant-time comparison, and a pause after each wrong guess
+    (async, so guessing slows only the guesser, not the server)."""
+    import asyncio
+    import hmac
+
+    user, pw = settings.admin_user.encode(), (admin_password(settings) or "").encode()
+
+    async def check(username: str, password: str) -> bool:
+        ok = hmac.compare_digest(username.encode(), user) & hmac.compare_digest(password.encode(), pw)
+        if not ok:
+            log.warning("admin console: failed login for user %r", username[:40])
+            await asyncio.sleep(FAILED_LOGIN_PAUSE)
+        return bool(ok and pw)
+
+    return check
+
+
+FAILED_LOGIN_PAUSE = 1.0
+
+
+def build_server(settings: Settings | None = None, bot: StudyBot | None = None):
+    """One FastAPI app: the learner chat at / (no login) and, only when a password is set, the admin
+    console at /admin (login required). They are separate Gradio apps with separate APIs, queues and
+    session tokens, so nothing reachable from / can call an admin function."""
+    _offline_env()
+    import gradio as gr
+    from fastapi import FastAPI
+
+    settings = settings or get_settings()
+    bot = bot or StudyBot(settings)
+    server = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    where = dict(server_name=settings.host, server_port=settings.port, css=CSS, footer_links=["api", "settings"])
+    if admin_password(settings):
+        from ui.admin import build_admin_app
+
+        console = build_admin_app(settings)
+        console.queue(default_concurrency_limit=2)
+        # Mounted before "/": Starlette matches mounts in order and "/" would swallow /admin.
+        gr.mount_gradio_app(server, console, "/admin", auth=admin_auth(settings),
+                            auth_message="studybot 管理控制台 / admin console",
+                            max_file_size=int(settings.max_file_mb * 1024 * 1024), **where)
+    else:
+        log.warning("admin console is off: set STUDYBOT_ADMIN_PASSWORD to serve it at /admin")
+    learner = build_app(settings, bot)
+    learner.queue(default_concurrency_limit=2)
+    # Learners upload nothing, and the library's files are never served as raw files from /.
+    gr.mount_gradio_app(server, learner, "/", max_file_size=1024 * 1024,
+                        blocked_paths=[str(Path(settings.library_dir).resolve()), str(Path(settings.index_dir).resolve())],
+                        **where)
+    return server
+
+
+def start_server(asgi, host: str, port: int):
+    """Run ``asgi`` with uvicorn in a daemon thread; returns the uvicorn.Server once it accepts
+    connections (stop it with ``server.should_exit = True``)."""
+    import time
+
+    import uvicorn
+
+    server = uvicorn.Server(uvicorn.Config(asgi, host=host, port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True, name="uvicorn")
+    thread.start()
+    while not server.started:
+        if not thread.is_alive():
+            raise RuntimeError(f"could not serve on {host}:{port} (see the log above)")
+        time.sleep(0.05)
+    server.thread = thread
+    return server
+
+
 def serve(settings: Settings | None = None, *, host: str | None = None, port: int | None = None,
           prevent_thread_lock: bool = False):
-    settings = settings or get_settings()
+    import uvicorn
+
+    settings = (settings or get_settings()).with_overrides(host=host, port=port)
     bot = StudyBot(settings)
-    app = build_app(settings, bot)
+    asgi = build_server(settings, bot)
     warm_up(bot)
-    app.queue(default_concurrency_limit=2)
-    return app.launch(server_name=host or settings.host, server_port=port or settings.port, css=CSS,
-                      show_error=True, prevent_thread_lock=prevent_thread_lock)
+    base = f"http://{settings.host}:{settings.port}"
+    print(f"* studybot: {base}/" + (f"  · admin console: {base}/admin/" if admin_password(settings) else ""),
+          flush=True)
+    if prevent_thread_lock:
+        return start_server(asgi, settings.host, settings.port)
+    uvicorn.Server(uvicorn.Config(asgi, host=settings.host, port=settings.port, log_level="warning")).run()
