@@ -199,7 +199,10 @@ def _line_spans(chunk: Chunk):
             seg = text[a:b].lstrip()
             a = b - len(seg)
             for h in left:
-                if seg.startswith(h) and len(seg) > len(h):
+                rest = seg[len(h):].lstrip()
+                # English body text may begin with its heading's words ("Retrieval augmented …" under
+                # "Retrieval"): a glued heading is followed by a new sentence, i.e. a capital.
+                if seg.startswith(h) and rest and (has_cjk(h) or not rest[0].islower()):
                     a += len(h)
                     left.remove(h)
                     stripped = True
@@ -214,7 +217,7 @@ def _line_spans(chunk: Chunk):
 def _good_term(term: str) -> bool:
     t = term.strip()
     low = t.lower()
-    if not (2 <= len(t) <= 24) or low in _GENERIC_TERMS or t.isdigit() or t.startswith("@"):
+    if not (2 <= len(t) <= (24 if has_cjk(t) else 40)) or low in _GENERIC_TERMS or t.isdigit() or t.startswith("@"):
         return False
     if re.search(r".第.{1,3}(阶段|章|节|部分)$", t):  # a heading glued onto a label
         return False
@@ -363,8 +366,8 @@ def _selected(bot: "StudyBot", topic: str | None, source: str | None) -> tuple[l
         path = _resolve_source(bot, source)
         chosen = [f for f in pool if f.chunk.path == path]
         chosen.sort(key=lambda f: (f.chunk.ordinal, f.start))
-        material = " ".join(f.quote for f in chosen[:20])
-        return _spread(chosen), path, detect_lang(material) if material else "zh"
+        lang = next((d["lang"] for d in documents(bot) if d["path"] == path), None)
+        return _spread(chosen), path, lang if lang in ("zh", "en") else detect_lang(" ".join(f.quote for f in chosen))
     topic = (topic or "").strip()
     if not topic:
         raise StudyAidError("give a topic or a source")
