@@ -13,7 +13,7 @@ from bot.service import StudyBot
 from bot.settings import Settings, get_settings
 from ui.chat import respond
 from ui.feedback_ui import wire_feedback
-from ui.study_tab import build_study_tab
+from ui.study_tab import build_study_tab, register_study_api
 
 log = logging.getLogger("studybot")
 
@@ -27,7 +27,6 @@ EXAMPLES = [
 CSS = """
 .sb-header {display:flex; justify-content:space-between; align-items:baseline; flex-wrap:wrap; gap:.5rem}
 .sb-badge {font-size:.85rem; opacity:.8}
-#sb-feedback {align-items:center}
 """
 
 PLACEHOLDER = ("### 👋 问我任何关于资料库的问题 / Ask me about the library\n"
@@ -79,6 +78,7 @@ def build_app(settings: Settings | None = None, bot: StudyBot | None = None):
                 )
                 wire_feedback(chatbot, settings)
             build_study_tab(bot)
+        register_study_api(bot)
     return app
 
 

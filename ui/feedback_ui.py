@@ -3,8 +3,8 @@
 The vote handler reads the conversation Gradio passes in: the liked bubble's answer, the question
 before it and the sources message after it, so nothing per-answer has to be kept on the server.
 """
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: Gradio reads the `gr.LikeData` hint of the vote
+# handler at run time to know it must pass the event data.
 import re
 from typing import Any
 
@@ -87,11 +87,13 @@ def wire_feedback(chatbot, settings: Settings) -> None:
     import gradio as gr
 
     votes = gr.State({})
-    with gr.Row(visible=False, elem_id="sb-feedback") as row:
+    # The note gets its own line: beside the box it is squeezed into a column on a phone.
+    with gr.Column(visible=False, elem_id="sb-feedback") as row:
         note = gr.Markdown(elem_id="sb-feedback-note")
-        comment = gr.Textbox(placeholder="可选：补充说明 / Optional comment", show_label=False, scale=5,
-                             elem_id="sb-feedback-comment", max_lines=3)
-        send = gr.Button("发送 / Send", scale=1, size="sm", elem_id="sb-feedback-send")
+        with gr.Row(equal_height=True):
+            comment = gr.Textbox(placeholder="可选：补充说明 / Optional comment", show_label=False, scale=4,
+                                 elem_id="sb-feedback-comment", max_lines=3, container=False)
+            send = gr.Button("发送 / Send", scale=1, min_width=90, size="sm", elem_id="sb-feedback-send")
 
     def like(history, state, data: gr.LikeData):
         state, msg = on_vote(settings, history, state, data.index, data.liked)

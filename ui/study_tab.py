@@ -48,7 +48,8 @@ def grade(quiz: Quiz, picks: list) -> tuple[list[str], str]:
             head = t["right"]
         else:
             head = (t["unanswered"] if pick is None else t["wrong"]).format(o=correct)
-        out.append(f"{head}  \n{q.explanation}  \n> {q.source.quote}  \n<sub>`{q.source.path}`</sub>")
+        # The file name, not the whole path: a server path overflows a phone screen (exports keep it).
+        out.append(f"{head}  \n{q.explanation}  \n> {q.source.quote}  \n<sub>`{os.path.basename(q.source.path)}`</sub>")
     return out, t["score"].format(k=right, n=len(quiz.questions))
 
 
@@ -75,8 +76,8 @@ def build_study_tab(bot: StudyBot) -> None:
             topic = gr.Textbox(label="或输入主题 / or a topic", placeholder="例如：杠铃阅读法 / e.g. large models",
                                scale=3, elem_id="sb-study-topic")
         with gr.Row():
-            n = gr.Slider(1, MAX_QUESTIONS, value=5, step=1, label="数量 / How many", scale=2)
-            lang = gr.Radio(LANG_CHOICES, value="auto", label="语言 / Language", scale=2)
+            n = gr.Slider(1, MAX_QUESTIONS, value=5, step=1, label="数量 / How many", scale=2, min_width=200)
+            lang = gr.Radio(LANG_CHOICES, value="auto", label="语言 / Language", scale=2, min_width=200)
         with gr.Row():
             quiz_btn = gr.Button("📝 生成测验 / Make a quiz", variant="primary", elem_id="sb-make-quiz")
             cards_btn = gr.Button("🗂️ 生成卡片 / Make flashcards", elem_id="sb-make-cards")
@@ -153,13 +154,19 @@ def build_study_tab(bot: StudyBot) -> None:
     tab.select(lambda: gr.update(choices=source_choices(bot)), None, source, api_visibility="undocumented",
                queue=False)
 
-    def quiz(topic: str = "", source: str = "", n: int = 5, lang: str = "auto") -> dict:
-        """A multiple-choice quiz from an indexed source (path) or a topic, with cited explanations."""
-        return make_quiz(bot, n=min(int(n), MAX_ITEMS), **_args(source, topic, lang)).model_dump()
 
-    def flashcards(topic: str = "", source: str = "", n: int = 10, lang: str = "auto") -> dict:
-        """Flashcards (front/back + cited passage) from an indexed source (path) or a topic."""
-        return make_flashcards(bot, n=min(int(n), MAX_ITEMS), **_args(source, topic, lang)).model_dump()
+def register_study_api(bot: StudyBot) -> None:
+    """API endpoints ``quiz`` and ``flashcards`` (call outside ``gr.Tabs``). They return the JSON text
+    the CLI prints with ``--json``: as a dict, gradio_client would take each ``path`` for a file to fetch."""
+    import gradio as gr
+
+    def quiz(topic: str = "", source: str = "", n: int = 5, lang: str = "auto") -> str:
+        """A multiple-choice quiz (JSON) from an indexed source (path) or a topic, with cited explanations."""
+        return make_quiz(bot, n=min(int(n), MAX_ITEMS), **_args(source, topic, lang)).model_dump_json()
+
+    def flashcards(topic: str = "", source: str = "", n: int = 10, lang: str = "auto") -> str:
+        """Flashcards (JSON: front/back + cited passage) from an indexed source (path) or a topic."""
+        return make_flashcards(bot, n=min(int(n), MAX_ITEMS), **_args(source, topic, lang)).model_dump_json()
 
     gr.api(quiz, api_name="quiz")
     gr.api(flashcards, api_name="flashcards")
