@@ -230,6 +230,59 @@ def cmd_model(args) -> int:
     return 0
 
 
+def cmd_feedback(args) -> int:
+    from datetime import datetime
+
+    from bot.feedback import list_feedback
+
+    rows = list_feedback(_settings(args), args.limit)
+    if args.json:
+        _out(rows)
+        return 0
+    if not rows:
+        print("no feedback yet")
+    for r in rows:
+        when = datetime.fromtimestamp(r["ts"]).strftime("%Y-%m-%d %H:%M")
+        print(f"{'👍' if r['vote'] > 0 else '👎'} {when}  {r['question'][:70]}"
+              + (f"\n   comment: {r['comment']}" if r["comment"] else ""))
+    return 0
+
+
+def _study(args, make):
+    from bot.service import StudyBot
+    from bot.study_aids import StudyAidError
+
+    if bool(args.topic) == bool(args.source):
+        print("give exactly one of --topic T or --source PATH", file=sys.stderr)
+        return None
+    try:
+        return make(StudyBot(_settings(args)), topic=args.topic, source=args.source, n=args.n, lang=args.lang)
+    except StudyAidError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return None
+
+
+def cmd_quiz(args) -> int:
+    from bot.study_aids import make_quiz
+
+    quiz = _study(args, make_quiz)
+    if quiz is None:
+        return 2
+    print(quiz.model_dump_json() if args.json else quiz.to_markdown())
+    return 0
+
+
+def cmd_flashcards(args) -> int:
+    from bot.study_aids import make_flashcards
+
+    deck = _study(args, make_flashcards)
+    if deck is None:
+        return 2
+    fmt = "json" if args.json else args.format
+    print({"json": deck.model_dump_json, "md": deck.to_markdown, "tsv": deck.to_tsv, "csv": deck.to_csv}[fmt](), end="")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="studybot", description="Answers study questions from your library, with citations.")
     p.add_argument("-v", "--verbose", action="store_true")
@@ -294,6 +347,23 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--no-ingest", action="store_true", help="only save it; index on the next `studybot ingest`")
         common(sp)
         sp.set_defaults(fn=cmd_add_feed, expect=expect)
+
+    sp = sub.add_parser("feedback", help="list learners' votes on answers, newest first")
+    sp.add_argument("--limit", type=int, default=100)
+    common(sp)
+    sp.set_defaults(fn=cmd_feedback)
+
+    for name, helptext, n in (("quiz", "a multiple-choice quiz from a source or topic, with cited explanations", 5),
+                              ("flashcards", "flashcards from a source or topic (Markdown, TSV for Anki, CSV)", 10)):
+        sp = sub.add_parser(name, help=helptext)
+        sp.add_argument("--topic")
+        sp.add_argument("--source", help="an indexed document: its path, its path's tail, or its title")
+        sp.add_argument("--n", type=int, default=n)
+        sp.add_argument("--lang", choices=["zh", "en"], help="language of the questions (default: the material's)")
+        if name == "flashcards":
+            sp.add_argument("--format", choices=["md", "tsv", "csv"], default="md")
+        common(sp, llm=True)
+        sp.set_defaults(fn=cmd_quiz if name == "quiz" else cmd_flashcards)
 
     sp = sub.add_parser("model", help="assemble and verify the local GGUF model; prints its path")
     sp.add_argument("--size", default=None, help="1.5b | 0.5b | a GGUF path (default: STUDYBOT_LOCAL_MODEL)")

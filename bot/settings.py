@@ -76,6 +76,13 @@ class Settings(BaseSettings):
     openai_api_key: SecretStr = SecretStr("")
     openai_model: str = "gpt-4o-mini"
 
+    # --- learners' feedback and study aids ---------------------------------------
+    feedback_db: Path | None = Field(None, description="SQLite file for answer votes; unset = <index_dir>/feedback.sqlite.")
+    study_llm: bool = Field(
+        False, description="Let the LLM reword generated quiz questions (the deterministic wording is kept on any failure)."
+    )
+    study_llm_seconds: float = Field(20.0, gt=0, description="Time budget for the LLM rewording of one quiz.")
+
     # --- ingest --------------------------------------------------------------
     max_file_mb: float = Field(25.0, gt=0, description="Larger files are skipped by ingest and refused by the admin upload.")
     fetch_max_mb: float = Field(10.0, gt=0, description="A fetched feed or page larger than this is abandoned mid-download.")

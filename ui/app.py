@@ -13,6 +13,8 @@ from pathlib import Path
 from bot.service import StudyBot
 from bot.settings import Settings, get_settings
 from ui.chat import respond
+from ui.feedback_ui import wire_feedback
+from ui.study_tab import build_study_tab, register_study_api
 
 log = logging.getLogger("studybot")
 
@@ -27,6 +29,10 @@ CSS = """
 .sb-header {display:flex; justify-content:space-between; align-items:baseline; flex-wrap:wrap; gap:.5rem}
 .sb-badge {font-size:.85rem; opacity:.8}
 """
+
+PLACEHOLDER = ("### 👋 问我任何关于资料库的问题 / Ask me about the library\n"
+               "每个回答都附有出处；点 👍/👎 告诉我们答得好不好。  \n"
+               "Every answer cites its sources; rate it with 👍/👎.")
 
 
 def _offline_env() -> None:
@@ -59,9 +65,11 @@ def build_app(settings: Settings | None = None, bot: StudyBot | None = None):
         # One tab per capability; each tab's widgets and events live in their own ui/ module.
         with gr.Tabs(elem_id="sb-tabs"):
             with gr.Tab("💬 问答 / Chat", id="chat"):
+                chatbot = gr.Chatbot(height=560, label="studybot", elem_id="sb-chat", placeholder=PLACEHOLDER,
+                                     feedback_options=("Like", "Dislike"))
                 gr.ChatInterface(
                     chat,
-                    chatbot=gr.Chatbot(height=560, label="studybot", elem_id="sb-chat"),
+                    chatbot=chatbot,
                     textbox=gr.Textbox(placeholder="用中文或英文提问… / Ask in Chinese or English…", scale=7,
                                        elem_id="sb-input", submit_btn=True),
                     examples=EXAMPLES,
@@ -69,6 +77,9 @@ def build_app(settings: Settings | None = None, bot: StudyBot | None = None):
                     api_name="chat",
                     description="Answers come only from the library; every answer lists its sources with the quoted passage.",
                 )
+                wire_feedback(chatbot, settings)
+            build_study_tab(bot)
+        register_study_api(bot)
     return app
 
 

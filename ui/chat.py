@@ -5,18 +5,24 @@ and the tests.
 """
 from __future__ import annotations
 
+import logging
 import os
 from typing import Any, Iterator
 
 from bot.chain import answer_lang
+from bot.followups import suggest_followups
 from bot.service import Answer, StudyBot
 from bot.types import Citation
+
+log = logging.getLogger("studybot")
 
 SOURCES_TITLE = {"zh": "📚 来源（{n}）", "en": "📚 Sources ({n})"}
 STATUS_NOTE = {
     "retrieval_only": {"zh": "仅检索模式", "en": "retrieval only"},
     "llm_error": {"zh": "语言模型不可用，已显示相关段落", "en": "model unavailable, passages shown"},
 }
+SEARCHING = {"zh": "🔎 正在资料库中查找…", "en": "🔎 Searching the library…"}
+FAILED = {"zh": "⚠️ 出错了，请稍后再试：{err}", "en": "⚠️ Something went wrong, please try again: {err}"}
 
 
 def content_text(content: Any) -> str:
@@ -85,22 +91,40 @@ def footer(answer: Answer, lang: str) -> str:
     return "\n\n<sub>" + " · ".join(bits) + "</sub>"
 
 
+def followup_options(bot: StudyBot, answer: Answer, question: str, history: list | None) -> list[dict]:
+    """Gradio message options: clicking one asks it (ChatInterface's option_select)."""
+    if not answer.hits or answer.status == "not_covered":
+        return []
+    asked = [m["content"] for m in plain_history(history) if m["role"] == "user"]
+    qs = suggest_followups(question, answer.hits, asked=asked, neighbours=bot.index.manifest.neighbours)
+    return [{"value": q, "label": "➜ " + q} for q in qs]
+
+
 def respond(bot: StudyBot, message: Any, history: list | None) -> Iterator[list[dict]]:
-    """Yields the assistant's messages so far: the growing answer, then answer + sources."""
+    """Yields the assistant's messages so far: the growing answer, then answer + sources (+ follow-ups)."""
     question = content_text(message).strip()
     lang = answer_lang(question)
     if not question:
         yield [{"role": "assistant", "content": "请输入问题。" if lang == "zh" else "Please type a question."}]
         return
+    # Retrieval (and query translation) runs before the first token: say something meanwhile.
+    yield [{"role": "assistant", "content": SEARCHING[lang]}]
     text = ""
-    for ev in bot.ask_stream(question, plain_history(history)):
-        if ev.kind == "token":
-            text += ev.text
-            yield [{"role": "assistant", "content": text}]
-        elif ev.kind == "done" and ev.answer is not None:
-            ans = ev.answer
-            msgs = [{"role": "assistant", "content": ans.text + footer(ans, lang)}]
-            src = sources_message(ans, lang)
-            if src:
-                msgs.append(src)
-            yield msgs
+    try:
+        for ev in bot.ask_stream(question, plain_history(history)):
+            if ev.kind == "token":
+                text += ev.text
+                yield [{"role": "assistant", "content": text}]
+            elif ev.kind == "done" and ev.answer is not None:
+                ans = ev.answer
+                msgs = [{"role": "assistant", "content": ans.text + footer(ans, lang)}]
+                src = sources_message(ans, lang)
+                if src:
+                    msgs.append(src)
+                options = followup_options(bot, ans, question, history)
+                if options:  # Gradio shows the options of the last message of the last bubble
+                    msgs[-1]["options"] = options
+                yield msgs
+    except Exception as e:  # noqa: BLE001 - the learner sees what went wrong instead of a dead spinner
+        log.exception("chat failed")
+        yield [{"role": "assistant", "content": (text + "\n\n" if text else "") + FAILED[lang].format(err=e)}]

@@ -1,0 +1,205 @@
+"""Quizzes and flashcards: every question has one right answer among distinct options, and every
+explanation quotes an indexed passage verbatim (Chinese seed library and an English source)."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import shutil
+
+import pytest
+from conftest import SEEDS, make_settings
+
+from bot.study_aids import (BLANK, Quiz, StudyAidError, documents, extract_facts, make_flashcards, make_quiz,
+                            reword)
+from bot.types import Chunk
+
+EN_DOC = """# Machine learning glossary
+
+## Core terms
+
+- **Overfitting**: a model memorises noise in its training data and fails on new examples.
+- **Gradient descent**: an optimisation method that follows the negative gradient of the loss.
+- **Tokenizer**: splits raw text into the units a language model reads.
+- **Embedding**: a dense vector that places similar items close together.
+- **Learning rate**: the step size used when updating the weights during training.
+
+## Retrieval
+
+Retrieval augmented generation refers to answering with passages fetched from a library at question time.
+A vector database is a store that indexes embeddings for nearest-neighbour search.
+"""
+
+
+def chunk_texts(settings) -> dict[str, str]:
+    from bot.index import get_index
+
+    return {r["id"]: r["text"] for r in get_index(settings).manifest.q("SELECT id, text FROM chunks")}
+
+
+def check_quiz(quiz: Quiz, settings) -> None:
+    texts = chunk_texts(settings)
+    assert quiz.questions
+    for q in quiz.questions:
+        assert len(q.options) == 4
+        assert len({o.strip().lower() for o in q.options}) == 4, q.options
+        assert 0 <= q.answer < 4
+        # Exactly one option is the fact's term; no distractor is a variant of it.
+        right = q.options[q.answer]
+        assert sum(o == right for o in q.options) == 1
+        assert not any(o != right and (o in right or right in o) for o in q.options)
+        assert right not in q.question  # the stem does not give the answer away
+        assert right in q.source.quote
+        assert q.source.quote in texts[q.source.chunk_id]  # verbatim slice of the indexed passage
+        assert os.path.exists(q.source.path)
+        assert right in q.explanation and q.source.title in q.explanation
+
+
+@pytest.fixture(scope="module")
+def en_settings(tmp_path_factory):
+    """An English source indexed next to a copy of the seeds (BM25 only: quizzes from a source need no vectors)."""
+    from ingest.pipeline import ingest
+
+    base = tmp_path_factory.mktemp("en")
+    lib = base / "library"
+    shutil.copytree(SEEDS, lib / "seeds")
+    (lib / "docs").mkdir()
+    (lib / "docs" / "ml_glossary.md").write_text(EN_DOC, encoding="utf-8")
+    settings = make_settings(lib, base / "index", llm="none")
+    rep = ingest(None, settings, embed=False)
+    assert not rep.failed
+    return settings
+
+
+def bot_for(settings):
+    from bot.service import StudyBot
+
+    return StudyBot(settings)
+
+
+def test_extracts_definitions_and_glossary_items_with_verbatim_spans():
+    zh = Chunk(id="z", path="/x.md", title="T", section="优质信息在哪里？ > 一手信息",
+               text="一手信息一手信息，指直接从原始数据源获得的信息，例如观察和实验。\n- 优点：很多\n- 生成式AI原理：理解GPT、Diffusion等模型的工作逻辑")
+    facts = {f.term: f for f in extract_facts(zh)}
+    assert set(facts) == {"一手信息", "生成式AI原理"}  # the glued heading is skipped; "优点" is too generic
+    d = facts["一手信息"]
+    assert d.kind == "definition" and d.statement.startswith(BLANK + "，指直接从原始数据源")
+    assert d.quote == "一手信息，指直接从原始数据源获得的信息，例如观察和实验。" and d.quote in zh.text
+    en = Chunk(id="e", path="/y.md", title="T", section="Core", text=EN_DOC)
+    terms = {f.term: f for f in extract_facts(en)}
+    assert {"Overfitting", "Tokenizer", "Retrieval augmented generation", "vector database"} <= set(terms)
+    assert terms["vector database"].statement == BLANK + " is a store that indexes embeddings for nearest-neighbour search."
+    assert "This" not in terms and all(f.quote in en.text for f in terms.values())
+
+
+def test_quiz_from_every_seed_source_is_well_formed(seed_index):
+    bot = bot_for(seed_index)
+    docs = documents(bot)
+    assert len(docs) == 5
+    total = 0
+    for d in docs:
+        try:
+            quiz = make_quiz(bot, source=d["path"], n=5)
+        except StudyAidError:
+            continue  # a source without definitions or glossary items yields a clear error, not nonsense
+        assert quiz.lang == "zh" and quiz.source_path == d["path"]
+        assert all(q.source.path == d["path"] for q in quiz.questions)
+        check_quiz(quiz, seed_index)
+        total += len(quiz.questions)
+    assert total >= 12
+
+
+def test_topic_quiz_is_on_topic_and_deterministic(seed_index):
+    bot = bot_for(seed_index)
+    quiz = make_quiz(bot, topic="杠铃阅读法", n=3)
+    check_quiz(quiz, seed_index)
+    assert quiz.questions[0].options[quiz.questions[0].answer] == "杠铃式阅读法"
+    assert make_quiz(bot, topic="杠铃阅读法", n=3) == quiz
+    en = make_quiz(bot, topic="杠铃阅读法", n=3, lang="en")
+    assert en.questions[0].question.startswith("Fill in the blank") and en.lang == "en"
+
+
+def test_flashcards_and_exports(seed_index):
+    bot = bot_for(seed_index)
+    deck = make_flashcards(bot, source="002_c0490f06c8b4e4df.txt", n=6)  # a path's tail is enough
+    texts = chunk_texts(seed_index)
+    assert 1 <= len(deck.cards) <= 6
+    for c in deck.cards:
+        assert c.front and c.back and BLANK not in c.back
+        assert c.source.quote in texts[c.source.chunk_id]
+    tsv = deck.to_tsv().splitlines()
+    body = [line for line in tsv if not line.startswith("#")]
+    assert len(body) == len(deck.cards) and all(line.count("\t") == 2 for line in body)
+    rows = list(csv.reader(io.StringIO(deck.to_csv())))
+    assert rows[0] == ["front", "back", "tags"] and len(rows) == len(deck.cards) + 1
+    md = deck.to_markdown()
+    assert deck.cards[0].front in md and deck.cards[0].source.path in md
+
+
+def test_english_source_gives_english_quiz(en_settings):
+    bot = bot_for(en_settings)
+    path = next(d["path"] for d in documents(bot) if d["path"].endswith("ml_glossary.md"))
+    quiz = make_quiz(bot, source=path, n=5)
+    assert quiz.lang == "en" and len(quiz.questions) == 5
+    check_quiz(quiz, en_settings)
+    assert all(q.question.startswith(("Which item", "Fill in the blank")) for q in quiz.questions)
+    md = quiz.to_markdown()
+    assert md.startswith("# Quiz: ml_glossary.md") and md.count("<details>") == 5
+    cards = make_flashcards(bot, source=path, n=3, lang="zh")
+    assert cards.lang == "zh" and len(cards.cards) == 3
+
+
+def test_bad_input_is_a_clear_error(en_settings):
+    bot = bot_for(en_settings)
+    with pytest.raises(StudyAidError, match="not an indexed source"):
+        make_quiz(bot, source="/nope/missing.md")
+    with pytest.raises(StudyAidError, match="topic or a source"):
+        make_quiz(bot, topic="  ")
+    with pytest.raises(StudyAidError, match="1 to 20"):
+        make_quiz(bot, source="ml_glossary.md", n=0)
+    with pytest.raises(StudyAidError, match="zh or en"):
+        make_flashcards(bot, source="ml_glossary.md", lang="fr")
+
+
+class StubModel:
+    def __init__(self, reply):
+        self.reply = reply
+
+    def invoke(self, prompt):
+        if isinstance(self.reply, Exception):
+            raise self.reply
+        from langchain_core.messages import AIMessage
+
+        return AIMessage(content=self.reply(prompt))
+
+
+def test_llm_rewording_is_checked_and_falls_back(en_settings):
+    bot = bot_for(en_settings.with_overrides(study_llm=True, study_llm_seconds=5))
+    quiz = make_quiz(bot, source="ml_glossary.md", n=3)  # llm=none: no rewording attempted
+    cloze = next(q for q in quiz.questions if BLANK in q.question)
+
+    bot._model = StubModel(lambda p: "Complete: " + p.split("Question: ", 1)[1].split(": ", 1)[1])
+    better = reword(quiz, bot)
+    assert [q.answer for q in better.questions] == [q.answer for q in quiz.questions]
+    assert next(q for q in better.questions if q.id == cloze.id).question.startswith("Complete: ")
+
+    bot._model = StubModel(lambda p: f"The answer is {cloze.correct}: ____")  # gives the answer away
+    assert next(q for q in reword(quiz, bot).questions if q.id == cloze.id).question == cloze.question
+    bot._model = StubModel(RuntimeError("model down"))
+    assert reword(quiz, bot) == quiz
+
+
+def test_cli_quiz_json(seed_index, capsys):
+    from bot import cli
+
+    argv = ["quiz", "--topic", "杠铃阅读法", "--n", "2", "--json", "--index-dir", str(seed_index.index_dir),
+            "--llm", "none"]
+    os.environ["STUDYBOT_LIBRARY_DIR"] = str(seed_index.library_dir)
+    try:
+        assert cli.main(argv) == 0
+    finally:
+        del os.environ["STUDYBOT_LIBRARY_DIR"]
+    quiz = Quiz.model_validate(json.loads(capsys.readouterr().out))
+    assert quiz.questions and quiz.topic == "杠铃阅读法"
+    assert cli.main(["quiz", "--index-dir", str(seed_index.index_dir)]) == 2
