@@ -12,6 +12,7 @@ import threading
 from bot.service import StudyBot
 from bot.settings import Settings, get_settings
 from ui.chat import respond
+from ui.roadmap_tab import ROADMAP_CSS, build_roadmap_tab
 
 log = logging.getLogger("studybot")
 
@@ -25,7 +26,7 @@ EXAMPLES = [
 CSS = """
 .sb-header {display:flex; justify-content:space-between; align-items:baseline; flex-wrap:wrap; gap:.5rem}
 .sb-badge {font-size:.85rem; opacity:.8}
-"""
+""" + ROADMAP_CSS
 
 
 def _offline_env() -> None:
@@ -48,10 +49,12 @@ def build_app(settings: Settings | None = None, bot: StudyBot | None = None):
     settings = settings or get_settings()
     bot = bot or StudyBot(settings)
 
-    def chat(message, history):
-        yield from respond(bot, message, history)
+    def chat(message, history, plan=None):
+        yield from respond(bot, message, history, plan)
 
     with gr.Blocks(title="studybot") as app:
+        # The learner's current roadmap (JSON): written by the Roadmap tab, read by the chat for follow-ups.
+        plan_state = gr.State(None)
         with gr.Row(elem_classes="sb-header"):
             gr.Markdown("## 📖 studybot — 学习助手 / study companion")
             gr.Markdown(status_line(bot), elem_id="sb-status")
@@ -63,11 +66,14 @@ def build_app(settings: Settings | None = None, bot: StudyBot | None = None):
                     chatbot=gr.Chatbot(height=560, label="studybot", elem_id="sb-chat"),
                     textbox=gr.Textbox(placeholder="用中文或英文提问… / Ask in Chinese or English…", scale=7,
                                        elem_id="sb-input", submit_btn=True),
-                    examples=EXAMPLES,
+                    examples=[[q, None] for q in EXAMPLES],  # with additional_inputs, one value per input
                     cache_examples=False,
+                    additional_inputs=[plan_state],
                     api_name="chat",
                     description="Answers come only from the library; every answer lists its sources with the quoted passage.",
                 )
+            with gr.Tab("🗺️ 学习路线 / Roadmap", id="roadmap"):
+                build_roadmap_tab(bot, plan_state)
     return app
 
 

@@ -85,15 +85,16 @@ def footer(answer: Answer, lang: str) -> str:
     return "\n\n<sub>" + " · ".join(bits) + "</sub>"
 
 
-def respond(bot: StudyBot, message: Any, history: list | None) -> Iterator[list[dict]]:
-    """Yields the assistant's messages so far: the growing answer, then answer + sources."""
+def respond(bot: StudyBot, message: Any, history: list | None, plan: Any = None) -> Iterator[list[dict]]:
+    """Yields the assistant's messages so far: the growing answer, then answer + sources.
+    ``plan``: the learner's current roadmap JSON, for questions about its stages."""
     question = content_text(message).strip()
     lang = answer_lang(question)
     if not question:
         yield [{"role": "assistant", "content": "请输入问题。" if lang == "zh" else "Please type a question."}]
         return
     text = ""
-    for ev in bot.ask_stream(question, plain_history(history)):
+    for ev in bot.ask_stream(question, plain_history(history), plan=plan):
         if ev.kind == "token":
             text += ev.text
             yield [{"role": "assistant", "content": text}]
