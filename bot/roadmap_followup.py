@@ -39,7 +39,7 @@ _EN_NUMBERS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "
                "ten": 10}
 
 _NUM = r"[0-9０-９]{1,2}|[零〇一二两三四五六七八九十]{1,3}"
-_ZH_STAGE = re.compile(rf"第\s*({_NUM})\s*(?:个)?\s*阶段|阶段\s*({_NUM})(?![0-9０-９]|\s*[周个月小])")
+_ZH_STAGE = re.compile(rf"第\s*({_NUM})\s*(?:个)?\s*阶段|阶段\s*({_NUM})(?![0-9０-９]|\s*[-–~到至周个月小])")
 _ZH_LAST = re.compile(r"最后(?:一个)?阶段|最终阶段|收尾阶段")
 _EN_STAGE = re.compile(r"\b(?:stage|phase)\s*#?\s*(\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten)\b", re.I)
 _EN_ORD = re.compile(r"\b(" + "|".join(_EN_ORDINALS) + r")\s+(?:stage|phase)\b", re.I)

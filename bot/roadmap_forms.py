@@ -22,15 +22,15 @@ FIELDS = ("goal", "background", "level", "hours_per_week", "months", "lang")
 
 LABELS = {
     "zh": {"goal": "学习目标", "background": "背景/角色", "level": "水平", "hours_per_week": "每周学习小时数",
-           "months": "学习月数", "lang": "语言", "start_date": "开始日期"},
+           "months": "学习月数", "lang": "语言", "start_date": "日历开始日期"},
     "en": {"goal": "Goal", "background": "Background", "level": "Level", "hours_per_week": "Hours per week",
-           "months": "Months", "lang": "Language", "start_date": "Start date"},
+           "months": "Months", "lang": "Language", "start_date": "Calendar start"},
 }
 CLI_LABELS = {f: "--" + f.replace("_", "-") for f in (*FIELDS, "start_date")}
 
 # Chinese wording of the rules in bot.roadmap_models (the English comes from its validators).
 _ZH_RULES = {
-    "goal": "请写下你想学会或做成的事（2–300 个字）",
+    "goal": "写下你想学会或做成的事，2–300 个字",
     "background": "最多 300 个字",
     "level": "请选择 入门、中级 或 高级",
     "hours_per_week": f"须为 {MIN_HOURS}–{MAX_HOURS} 之间的整数",
@@ -65,7 +65,7 @@ def message_lang(fields: dict[str, Any], default: str = "zh") -> str:
 def _zh_line(e: dict, label: str, field: str) -> str:
     value = e.get("input")
     if e.get("type") == "missing" or (field != "background" and _blank(value)):
-        return f"{label}：请填写" + ("（" + _ZH_RULES[field] + "）" if field in _ZH_RULES else "")
+        return f"{label}：请填写" + ("，" + _ZH_RULES[field] if field in _ZH_RULES else "")
     if e.get("type") == "extra_forbidden":
         return f"{label}：不是路线图的字段"
     rule = _ZH_RULES.get(field, str(e.get("msg", "")).removeprefix("Value error, "))

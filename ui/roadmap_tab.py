@@ -22,12 +22,13 @@ LANGS = [("自动（按目标的语言）/ auto", ""), ("中文", "zh"), ("Engli
 TEXT = {
     "zh": {"working": "⏳ 正在检索资料、安排阶段…",
            "drafting": "✍️ 计划已可使用（下方）；语言模型正在撰写导语和各阶段说明，本地模型约需 20–60 秒…",
-           "done": "✅ 路线图已生成。可到「💬 问答」页追问，例如：“第二阶段具体学什么？”",
+           "done": "✅ 路线图已生成（日历从 {start} 开始）。可到「💬 问答」页追问，例如：“第二阶段具体学什么？”",
            "errors": "**⚠️ 请修改以下内容：**", "failed": "**⚠️ 无法生成路线图：**"},
     "en": {"working": "⏳ Searching the library and scheduling the stages…",
            "drafting": "✍️ The plan below is ready to use; the language model is drafting the intro and stage notes "
                        "(20–60 s with the local model)…",
-           "done": "✅ Roadmap ready. Ask about it in the 💬 Chat tab, e.g. “What do I do in stage 2?”",
+           "done": "✅ Roadmap ready (the calendar starts on {start}). Ask about it in the 💬 Chat tab, e.g. "
+                   "“What do I do in stage 2?”",
            "errors": "**⚠️ Please fix:**", "failed": "**⚠️ Could not build the roadmap:**"},
 }
 
@@ -77,8 +78,9 @@ def build_roadmap_tab(bot: StudyBot, plan_state) -> None:
                 hours = gr.Number(value=5, label="每周小时 / Hours per week", elem_id="rm-hours", min_width=120)
                 months = gr.Number(value=3, label="月数 / Months", elem_id="rm-months", min_width=120)
             lang = gr.Dropdown(LANGS, value="", label="语言 / Language", elem_id="rm-lang")
-            start = gr.DateTime(include_time=False, type="string", label="开始日期（日历）/ Start date (calendar)",
-                                info="留空 = 下周一 / empty = next Monday", elem_id="rm-start")
+            # Empty means the next Monday; the status line says which day the calendar starts on.
+            start = gr.DateTime(include_time=False, type="string", label="日历开始日期 / Calendar start",
+                                elem_id="rm-start")
             errors = gr.Markdown(visible=False, elem_id="rm-errors")
             go = gr.Button("🗺️ 生成路线图 / Build my roadmap", variant="primary", elem_id="rm-go")
         with gr.Column(scale=2, min_width=480):
@@ -117,10 +119,11 @@ def build_roadmap_tab(bot: StudyBot, plan_state) -> None:
             yield (gr.update(value=_problems_md(ui_lang, "failed", [str(e)]), visible=True), "", gr.skip(),
                    gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.update(interactive=True))
             return
+        done = t["done"].format(start=start_day.isoformat())
         drafting = bot.settings.llm != "none"
-        yield (*shown(rm, start_day, t["drafting"] if drafting else t["done"]), gr.update(interactive=not drafting))
+        yield (*shown(rm, start_day, t["drafting"] if drafting else done), gr.update(interactive=not drafting))
         if drafting:
-            yield (*shown(bot.reword_roadmap(rm), start_day, t["done"]), gr.update(interactive=True))
+            yield (*shown(bot.reword_roadmap(rm), start_day, done), gr.update(interactive=True))
 
     go.click(generate, [goal, background, level, hours, months, lang, start], outputs, api_visibility="private",
              show_progress="minimal")
