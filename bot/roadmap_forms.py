@@ -14,8 +14,16 @@ from pydantic import ValidationError
 
 from bot.roadmap_export import save_ics, to_markdown_file
 from bot.roadmap_ics import as_date
-from bot.roadmap_models import _LANG_ALIASES, MAX_HOURS, MAX_MONTHS, MIN_HOURS, MIN_MONTHS, Profile, Roadmap
-from bot.roadmap_models import format_profile_errors
+from bot.roadmap_models import (
+    _LANG_ALIASES,
+    MAX_HOURS,
+    MAX_MONTHS,
+    MIN_HOURS,
+    MIN_MONTHS,
+    Profile,
+    Roadmap,
+    format_profile_errors,
+)
 from bot.text import has_cjk
 
 FIELDS = ("goal", "background", "level", "hours_per_week", "months", "lang")
