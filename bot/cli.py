@@ -123,6 +123,31 @@ def cmd_ask(args) -> int:
     return 0
 
 
+def cmd_roadmap(args) -> int:
+    from bot.roadmap_export import save_ics, to_markdown_file
+    from bot.roadmap_forms import CLI_LABELS, FormProblems, check_request
+    from bot.service import StudyBot
+
+    fields = dict(goal=args.goal, background=args.background, level=args.level,
+                  hours_per_week=args.hours_per_week, months=args.months, lang=args.lang)
+    try:
+        profile, start = check_request(fields, args.start_date, "en", CLI_LABELS)
+    except FormProblems as e:
+        for line in e.lines:
+            print(f"error: {line}", file=sys.stderr)
+        return 2
+    rm = StudyBot(_settings(args)).roadmap(profile)
+    if args.markdown_out:
+        to_markdown_file(rm, args.markdown_out)
+    if args.ics_out:
+        save_ics(rm, args.ics_out, start)
+    if args.json:
+        _out(rm.to_json())
+    else:
+        sys.stdout.write(rm.markdown)
+    return 0
+
+
 def cmd_serve(args) -> int:
     from ui.app import serve
 
@@ -313,6 +338,20 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("question", nargs="+")
     common(sp, llm=True)
     sp.set_defaults(fn=cmd_ask)
+
+    sp = sub.add_parser("roadmap", help="a personal learning roadmap grounded in the library (Markdown, or --json)")
+    # Values are checked by the roadmap's Profile, not argparse, so the CLI and the UI refuse the same input.
+    sp.add_argument("--goal", help="what you want to learn or achieve, e.g. 用AI做小红书内容")
+    sp.add_argument("--background", default="", help="role / background, e.g. 内容创作者，不会编程")
+    sp.add_argument("--level", default="beginner", help="beginner | intermediate | advanced")
+    sp.add_argument("--hours-per-week", help="study hours a week (1-60)")
+    sp.add_argument("--months", help="length of the plan in months (1-24)")
+    sp.add_argument("--lang", help="zh | en (default: the goal's language)")
+    sp.add_argument("--markdown-out", type=Path, help="also write the plan as a Markdown file")
+    sp.add_argument("--ics-out", type=Path, help="also write an iCalendar file (one event per stage)")
+    sp.add_argument("--start-date", help="first day for --ics-out, YYYY-MM-DD (default: next Monday)")
+    common(sp, llm=True)
+    sp.set_defaults(fn=cmd_roadmap)
 
     sp = sub.add_parser("serve", help="serve the chat UI")
     sp.add_argument("--host")

@@ -6,6 +6,10 @@
         ev.kind == "token" -> ev.text is the next piece of the answer
         ev.kind == "done"  -> ev.answer is the final Answer
     bot.ask(question, history=None) -> Answer
+    bot.roadmap({"goal": ..., "hours_per_week": 5, "months": 3}) -> Roadmap (bot.roadmap)
+
+``ask_stream(..., plan=roadmap_json)`` answers questions about the learner's own roadmap
+("第二阶段具体学什么？") from that plan (see ``bot.roadmap_followup``).
 """
 from __future__ import annotations
 
@@ -88,21 +92,66 @@ class StudyBot:
                     self._model = make_chat_model(self.settings)
         return self._model
 
+    # --- roadmaps -------------------------------------------------------------
+    def prose_model(self):
+        """The model that words roadmap prose, or None (``llm=none``, or it cannot be loaded: the plan
+        is complete without it)."""
+        if self.settings.llm == "none":
+            return None
+        try:
+            return self.chat_model()
+        except Exception as e:  # noqa: BLE001 - a missing model must not cost the learner the plan
+            log.warning("roadmap prose: no model (%s); using templated prose", e)
+            return None
+
+    def roadmap(self, profile, *, prose: bool = True):
+        """A roadmap grounded in this library. ``prose=False`` skips the model (instant; see
+        ``reword_roadmap``). Raises pydantic.ValidationError for a bad profile, RoadmapError for an
+        empty or broken index."""
+        from bot.roadmap import build_roadmap
+
+        return build_roadmap(profile, self.search, self.prose_model() if prose else None,
+                             prose_timeout=self.settings.roadmap_prose_timeout)
+
+    def reword_roadmap(self, rm):
+        """The same plan with the model's prose (unchanged when there is no model)."""
+        from bot.roadmap import reword_roadmap
+
+        return reword_roadmap(rm, self.prose_model(), prose_timeout=self.settings.roadmap_prose_timeout)
+
     # --- answering -----------------------------------------------------------
-    def ask_stream(self, question: str, history: list[dict] | None = None) -> Iterator[Event]:
+    def ask_stream(self, question: str, history: list[dict] | None = None, plan=None) -> Iterator[Event]:
+        """``plan``: the learner's current roadmap (Roadmap, its JSON, or None). A question that
+        names one of its stages is answered from the plan first, then from passages on the stage's topics."""
+        from bot.roadmap_followup import plan_followup
+
+        followup = plan_followup(question, plan)
+        if followup is None:
+            yield from self._answer_stream(question, history)
+            return
+        yield Event("token", followup.preface)
+        for ev in self._answer_stream(followup.question, history, query=followup.query, also=followup.also):
+            if ev.kind == "done" and ev.answer is not None:
+                ev.answer.text = followup.preface + ev.answer.text
+            yield ev
+
+    def _answer_stream(self, question: str, history: list[dict] | None = None, *, query: str | None = None,
+                       also: list[str] | None = None) -> Iterator[Event]:
+        """``query``/``also``: search these instead of the question (and its translation)."""
         t0 = time.perf_counter()
         provider, model = self.describe_llm()
         question = (question or "").strip()
         lang = answer_lang(question)
-        query = contextual_query(question, history)
+        query = query or contextual_query(question, history)
         timings = {"retrieve_ms": None, "first_token_ms": None, "total_ms": None}
-        also: list[str] = []
         failure: Exception | None = None
-        if question:
-            try:
-                also = self.translations(query, timings)
-            except Exception as e:  # noqa: BLE001 - the same model would fail the answer: report it once
-                failure = e
+        if also is None:
+            also = []
+            if question:
+                try:
+                    also = self.translations(query, timings)
+                except Exception as e:  # noqa: BLE001 - the same model would fail the answer: report it once
+                    failure = e
         hits = self.retriever.search(query, self.settings.top_k, also) if question else []
         timings["retrieve_ms"] = round((time.perf_counter() - t0) * 1000, 1)
 
@@ -181,9 +230,9 @@ class StudyBot:
             self._langs_cache = (gen, self.index.manifest.chunks_by_lang())
         return self._langs_cache[1]
 
-    def ask(self, question: str, history: list[dict] | None = None) -> Answer:
+    def ask(self, question: str, history: list[dict] | None = None, plan=None) -> Answer:
         ans = None
-        for ev in self.ask_stream(question, history):
+        for ev in self.ask_stream(question, history, plan):
             if ev.kind == "done":
                 ans = ev.answer
         assert ans is not None

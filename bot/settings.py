@@ -67,6 +67,10 @@ class Settings(BaseSettings):
     max_tokens: int = Field(512, ge=16)
     temperature: float = 0.2
     llm_timeout: float = Field(120.0, description="Seconds before a remote LLM call is abandoned.")
+    roadmap_prose_timeout: float = Field(
+        40.0, gt=0, description="Seconds the LLM may spend wording a roadmap's intro and stage lines; the plan "
+                                "itself never waits for it (past this, the templated lines are kept)."
+    )
 
     ollama_host: str = Field(default_factory=lambda: os.environ.get("OLLAMA_HOST", "http://127.0.0.1:11434"))
     ollama_model: str = "qwen2.5:7b"

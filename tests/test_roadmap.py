@@ -31,6 +31,7 @@ from bot.roadmap import (
     build_roadmap,
     classify_track,
     format_profile_errors,
+    reword_roadmap,
     weeks_for,
 )
 from bot.roadmap_catalog import TEMPLATES, TRACKS
@@ -266,6 +267,21 @@ def test_twelve_months_adds_depth_instead_of_stretching():
     assert [i for i in order if i in ids(short)] == ids(short)  # the short plan's stages keep their order
 
 
+@pytest.mark.parametrize("months", [3, 12])
+def test_same_goal_differs_by_background_and_length(months):
+    goal = dict(goal="用生成式AI提升工作效率", hours_per_week=5, months=months)
+    creator = build_roadmap(dict(goal, background="内容创作者，不会编程"), seed_search)
+    developer = build_roadmap(dict(goal, background="后端开发工程师"), seed_search)
+    assert creator.total_hours == developer.total_hours == 5 * weeks_for(months)  # same budget, different plan
+    assert not any(TEMPLATES[i].needs_code for i in ids(creator))
+    assert any(TEMPLATES[i].needs_code for i in ids(developer))
+    assert ids(creator) != ids(developer)
+    if months == 12:
+        short = build_roadmap(dict(goal, background="后端开发工程师", months=3), seed_search)
+        assert len(developer.stages) > len(short.stages)
+        assert set(ids(short)) < set(ids(developer))
+
+
 def test_short_plans_have_few_stages():
     tiny = plan("one_month_2h_zh")
     assert len(tiny.stages) == 1 and tiny.total_hours == 8
@@ -460,6 +476,18 @@ def test_llm_prose_appears_but_cannot_change_the_plan():
     assert rm.stages[1].rationale == base.stages[1].rationale  # the time claim fell back to the template
     for junk in ("100 小时", "Python 编程", "<script>", "额外加一个阶段"):
         assert junk not in rm.markdown
+
+
+def test_reword_adds_the_same_prose_to_a_plan_already_shown():
+    lines = "\n".join(["0: 这是一条为创作者量身定制的路线，先用工具，再建工作流。",
+                       "1: 先把常用工具用熟，后面的阶段都靠它。"])
+    shown = plan("creator_nocode_zh")
+    reworded = reword_roadmap(shown, _fake_llm(lines))
+    at_once = build_roadmap(PROFILES["creator_nocode_zh"][0], seed_search, llm=_fake_llm(lines))
+    assert reworded.prose == "llm" and reworded.to_json() == at_once.to_json()
+    assert _plan_only(reworded) == _plan_only(shown)
+    assert reword_roadmap(shown, None) is shown
+    assert reword_roadmap(shown, _fake_llm("Here is your plan.")) is shown  # nothing usable: unchanged
 
 
 def test_llm_prose_in_the_wrong_language_is_ignored():

@@ -14,6 +14,7 @@ from bot.service import StudyBot
 from bot.settings import Settings, get_settings
 from ui.chat import respond
 from ui.feedback_ui import wire_feedback
+from ui.roadmap_tab import ROADMAP_CSS, build_roadmap_tab
 from ui.study_tab import build_study_tab, register_study_api
 
 log = logging.getLogger("studybot")
@@ -28,7 +29,7 @@ EXAMPLES = [
 CSS = """
 .sb-header {display:flex; justify-content:space-between; align-items:baseline; flex-wrap:wrap; gap:.5rem}
 .sb-badge {font-size:.85rem; opacity:.8}
-"""
+""" + ROADMAP_CSS
 
 PLACEHOLDER = ("### 👋 问我任何关于资料库的问题 / Ask me about the library\n"
                "每个回答都附有出处；点 👍/👎 告诉我们答得好不好。  \n"
@@ -55,10 +56,12 @@ def build_app(settings: Settings | None = None, bot: StudyBot | None = None):
     settings = settings or get_settings()
     bot = bot or StudyBot(settings)
 
-    def chat(message, history):
-        yield from respond(bot, message, history)
+    def chat(message, history, plan=None):
+        yield from respond(bot, message, history, plan)
 
     with gr.Blocks(title="studybot") as app:
+        # The learner's current roadmap (JSON): written by the Roadmap tab, read by the chat for follow-ups.
+        plan_state = gr.State(None)
         with gr.Row(elem_classes="sb-header"):
             gr.Markdown("## 📖 studybot — 学习助手 / study companion")
             gr.Markdown(status_line(bot), elem_id="sb-status")
@@ -72,12 +75,15 @@ def build_app(settings: Settings | None = None, bot: StudyBot | None = None):
                     chatbot=chatbot,
                     textbox=gr.Textbox(placeholder="用中文或英文提问… / Ask in Chinese or English…", scale=7,
                                        elem_id="sb-input", submit_btn=True),
-                    examples=EXAMPLES,
+                    examples=[[q, None] for q in EXAMPLES],  # with additional_inputs, one value per input
                     cache_examples=False,
+                    additional_inputs=[plan_state],
                     api_name="chat",
                     description="Answers come only from the library; every answer lists its sources with the quoted passage.",
                 )
                 wire_feedback(chatbot, settings)
+            with gr.Tab("🗺️ 学习路线 / Roadmap", id="roadmap"):
+                build_roadmap_tab(bot, plan_state)
             build_study_tab(bot)
         register_study_api(bot)
     return app

@@ -100,8 +100,9 @@ def followup_options(bot: StudyBot, answer: Answer, question: str, history: list
     return [{"value": q, "label": "➜ " + q} for q in qs]
 
 
-def respond(bot: StudyBot, message: Any, history: list | None) -> Iterator[list[dict]]:
-    """Yields the assistant's messages so far: the growing answer, then answer + sources (+ follow-ups)."""
+def respond(bot: StudyBot, message: Any, history: list | None, plan: Any = None) -> Iterator[list[dict]]:
+    """Yields the assistant's messages so far: the growing answer, then answer + sources (+ follow-ups).
+    ``plan``: the learner's current roadmap JSON, for questions about its stages."""
     question = content_text(message).strip()
     lang = answer_lang(question)
     if not question:
@@ -111,7 +112,7 @@ def respond(bot: StudyBot, message: Any, history: list | None) -> Iterator[list[
     yield [{"role": "assistant", "content": SEARCHING[lang]}]
     text = ""
     try:
-        for ev in bot.ask_stream(question, plain_history(history)):
+        for ev in bot.ask_stream(question, plain_history(history), plan=plan):
             if ev.kind == "token":
                 text += ev.text
                 yield [{"role": "assistant", "content": text}]

@@ -1,0 +1,140 @@
+"""The Roadmap tab: a form -> a learning plan grounded in the library.
+
+Shows the plan's Markdown (per-stage citations), an SVG timeline and Markdown / .ics downloads,
+and keeps the plan's JSON in a ``gr.State`` the Chat tab reads, so "第二阶段具体学什么？" is
+answered about this plan. The app-built plan appears at once; the model's prose (20–60 s with
+the local model) replaces it when ready. ``roadmap_result`` is the named API endpoint ``roadmap``.
+"""
+from __future__ import annotations
+
+import json
+import tempfile
+from typing import Any
+
+from bot.roadmap import RoadmapError, Roadmap
+from bot.roadmap_export import timeline_figure, to_ics
+from bot.roadmap_forms import FormProblems, check_request, message_lang, save_exports
+from bot.service import StudyBot
+
+LEVELS = [("入门 / beginner", "beginner"), ("中级 / intermediate", "intermediate"), ("高级 / advanced", "advanced")]
+LANGS = [("自动（按目标的语言）/ auto", ""), ("中文", "zh"), ("English", "en")]
+
+TEXT = {
+    "zh": {"working": "⏳ 正在检索资料、安排阶段…",
+           "drafting": "✍️ 计划已可使用（下方）；语言模型正在撰写导语和各阶段说明，本地模型约需 20–60 秒…",
+           "done": "✅ 路线图已生成（日历从 {start} 开始）。可到「💬 问答」页追问，例如：“第二阶段具体学什么？”",
+           "errors": "**⚠️ 请修改以下内容：**", "failed": "**⚠️ 无法生成路线图：**"},
+    "en": {"working": "⏳ Searching the library and scheduling the stages…",
+           "drafting": "✍️ The plan below is ready to use; the language model is drafting the intro and stage notes "
+                       "(20–60 s with the local model)…",
+           "done": "✅ Roadmap ready (the calendar starts on {start}). Ask about it in the 💬 Chat tab, e.g. "
+                   "“What do I do in stage 2?”",
+           "errors": "**⚠️ Please fix:**", "failed": "**⚠️ Could not build the roadmap:**"},
+}
+
+ROADMAP_CSS = """
+#rm-errors {border:1px solid #e45756; border-radius:8px; padding:.25rem .75rem; background:#fff5f5; color:#8a1c1c}
+#rm-chart svg {width:100%; height:auto}
+"""
+
+
+def _fields(goal: Any, background: Any, level: Any, hours_per_week: Any, months: Any, lang: Any) -> dict[str, Any]:
+    return dict(goal=goal, background=background, level=level, hours_per_week=hours_per_week, months=months,
+                lang=lang)
+
+
+def _problems_md(lang: str, head: str, lines: list[str]) -> str:
+    return TEXT[lang][head] + "\n\n" + "\n".join(f"- {line}" for line in lines)
+
+
+def roadmap_result(bot: StudyBot, goal: str, background: str = "", level: str = "beginner",
+                   hours_per_week: float | None = None, months: float | None = None, lang: str = "",
+                   start_date: str = "") -> dict[str, Any]:
+    """The API's answer: the roadmap's JSON plus its calendar and timeline, or ``{"errors": [...]}``."""
+    fields = _fields(goal, background, level, hours_per_week, months, lang)
+    try:
+        profile, start = check_request(fields, start_date, message_lang(fields, default="en"))
+        rm = bot.roadmap(profile)
+    except FormProblems as e:
+        return {"errors": e.lines}
+    except RoadmapError as e:
+        return {"errors": [str(e)]}
+    return {**rm.to_json(), "errors": [], "start_date": start.isoformat(), "ics": to_ics(rm, start),
+            "timeline_svg": timeline_figure(rm)}
+
+
+def build_roadmap_tab(bot: StudyBot, plan_state) -> None:
+    """The tab's widgets and events; call inside ``with gr.Tab(...)``. ``plan_state`` holds the plan JSON."""
+    import gradio as gr
+
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=1, min_width=320):
+            goal = gr.Textbox(label="学习目标 / Goal", lines=2, elem_id="rm-goal",
+                              placeholder="例如：用AI做小红书内容 / e.g. add LLM features to our product")
+            background = gr.Textbox(label="背景或角色 / Background", elem_id="rm-background",
+                                    placeholder="例如：内容创作者，不会编程 / e.g. backend developer")
+            level = gr.Dropdown(LEVELS, value="beginner", label="水平 / Level", elem_id="rm-level")
+            with gr.Row():
+                hours = gr.Number(value=5, label="每周小时 / Hours per week", elem_id="rm-hours", min_width=120)
+                months = gr.Number(value=3, label="月数 / Months", elem_id="rm-months", min_width=120)
+            lang = gr.Dropdown(LANGS, value="", label="语言 / Language", elem_id="rm-lang")
+            # Empty means the next Monday; the status line says which day the calendar starts on.
+            start = gr.DateTime(include_time=False, type="string", label="日历开始日期 / Calendar start",
+                                elem_id="rm-start")
+            errors = gr.Markdown(visible=False, elem_id="rm-errors")
+            go = gr.Button("🗺️ 生成路线图 / Build my roadmap", variant="primary", elem_id="rm-go")
+        with gr.Column(scale=2, min_width=480):
+            status = gr.Markdown("填写左侧表单，生成一份以资料库为依据的个人学习路线图。 / Fill in the form to get a "
+                                 "personal study plan grounded in the library.", elem_id="rm-status")
+            chart = gr.HTML(elem_id="rm-chart")
+            with gr.Row():
+                md_file = gr.DownloadButton("⬇️ Markdown", visible=False, elem_id="rm-md", size="sm")
+                ics_file = gr.DownloadButton("📅 日历 / Calendar (.ics)", visible=False, elem_id="rm-ics", size="sm")
+            plan_md = gr.Markdown(elem_id="rm-plan")
+
+    outputs = [errors, status, chart, plan_md, md_file, ics_file, plan_state, go]
+
+    def shown(rm: Roadmap, start, note: str) -> tuple:
+        md_path, ics_path = save_exports(rm, tempfile.mkdtemp(prefix="studybot-roadmap-"), start)
+        return (gr.update(visible=False), note, timeline_figure(rm), rm.markdown,
+                gr.update(value=str(md_path), visible=True), gr.update(value=str(ics_path), visible=True),
+                rm.to_json())
+
+    def generate(goal_v, background_v, level_v, hours_v, months_v, lang_v, start_v):
+        fields = _fields(goal_v, background_v, level_v, hours_v, months_v, lang_v)
+        ui_lang = message_lang(fields)
+        t = TEXT[ui_lang]
+        try:
+            profile, start_day = check_request(fields, start_v)
+        except FormProblems as e:
+            # The previous plan (if any) stays on screen and in the chat's state: nothing is lost.
+            yield (gr.update(value=_problems_md(ui_lang, "errors", e.lines), visible=True), "", gr.skip(),
+                   gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.update(interactive=True))
+            return
+        yield (gr.update(visible=False), t["working"], gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(),
+               gr.update(interactive=False))
+        try:
+            rm = bot.roadmap(profile, prose=False)
+        except RoadmapError as e:
+            yield (gr.update(value=_problems_md(ui_lang, "failed", [str(e)]), visible=True), "", gr.skip(),
+                   gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.update(interactive=True))
+            return
+        done = t["done"].format(start=start_day.isoformat())
+        drafting = bot.settings.llm != "none"
+        yield (*shown(rm, start_day, t["drafting"] if drafting else done), gr.update(interactive=not drafting))
+        if drafting:
+            yield (*shown(bot.reword_roadmap(rm), start_day, done), gr.update(interactive=True))
+
+    go.click(generate, [goal, background, level, hours, months, lang, start], outputs, api_visibility="private",
+             show_progress="minimal")
+
+    def roadmap(goal: str, background: str = "", level: str = "beginner", hours_per_week: float = 5,
+                months: float = 3, lang: str = "", start_date: str = "") -> str:
+        """A learning roadmap grounded in the library, as a JSON string: {"stages": [{"title", "start_week",
+        "end_week", "hours", "topics", "tasks", "citations"}], "total_hours", "markdown", "ics", "timeline_svg",
+        "errors": []}, or {"errors": ["hours_per_week: ...", ...]} for input that cannot make a plan."""
+        # A string, not a dict: gradio_client downloads any {"path": ...} it sees as a file, citations included.
+        return json.dumps(roadmap_result(bot, goal, background, level, hours_per_week, months, lang, start_date),
+                          ensure_ascii=False)
+
+    gr.api(roadmap, api_name="roadmap")
