@@ -55,8 +55,13 @@ test-fast: $(VENV)/.installed
 bench: setup
 	$(PY) -m evals.bench
 
-eval: index
-	$(BIN)/studybot eval --dataset evals/datasets/dev.jsonl
+# Retrieval quality on the dev set: the library plus the corpus sample (when ../shared is present),
+# indexed once into data/evalidx; product vs dense/BM25 vs the plain LangChain recipe, with a report.
+EVAL_INDEX ?= data/evalidx/dev
+eval: setup
+	$(BIN)/studybot ingest knowledge $$(test -d ../shared/corpus && grep -v '^#' evals/datasets/corpus_sample.txt | sed 's#^#../shared/corpus/#') --index-dir $(EVAL_INDEX)
+	$(BIN)/studybot eval --dataset evals/datasets/dev.jsonl --index-dir $(EVAL_INDEX) --compare hybrid dense bm25 baseline --report artifacts/eval
+	test ! -f ../shared/benchmarks/cmrc2018/cmrc2018_trial.json || $(BIN)/studybot eval --cmrc ../shared/benchmarks/cmrc2018/cmrc2018_trial.json --index-dir data/evalidx/cmrc --compare hybrid dense bm25
 
 clean:
 	rm -rf data artifacts .pytest_cache

@@ -77,7 +77,7 @@ def test_browser_builds_a_chinese_plan_then_asks_about_stage_two(app_url):
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             page.goto(app_url, wait_until="domcontentloaded")
-            page.get_by_role("tab", name="学习路线").click()
+            page.get_by_role("tab", name="路线").click()
 
             # A bad form first: the errors appear in the form, in Chinese, and nothing is built.
             page.locator("#rm-goal textarea").fill("用AI做小红书内容")

@@ -29,6 +29,7 @@ EXAMPLES = [
 CSS = """
 .sb-header {display:flex; justify-content:space-between; align-items:baseline; flex-wrap:wrap; gap:.5rem}
 .sb-badge {font-size:.85rem; opacity:.8}
+@media (max-width: 480px) { .sb-header h2 {font-size: 1.25rem} .sb-badge {font-size: .75rem} }
 """ + ROADMAP_CSS
 
 PLACEHOLDER = ("### 👋 问我任何关于资料库的问题 / Ask me about the library\n"
@@ -67,7 +68,7 @@ def build_app(settings: Settings | None = None, bot: StudyBot | None = None):
             gr.Markdown(status_line(bot), elem_id="sb-status")
         # One tab per capability; each tab's widgets and events live in their own ui/ module.
         with gr.Tabs(elem_id="sb-tabs"):
-            with gr.Tab("💬 问答 / Chat", id="chat"):
+            with gr.Tab("💬 问答 Chat", id="chat"):
                 chatbot = gr.Chatbot(height=560, label="studybot", elem_id="sb-chat", placeholder=PLACEHOLDER,
                                      feedback_options=("Like", "Dislike"))
                 gr.ChatInterface(
@@ -82,7 +83,7 @@ def build_app(settings: Settings | None = None, bot: StudyBot | None = None):
                     description="Answers come only from the library; every answer lists its sources with the quoted passage.",
                 )
                 wire_feedback(chatbot, settings)
-            with gr.Tab("🗺️ 学习路线 / Roadmap", id="roadmap"):
+            with gr.Tab("🗺️ 路线 Roadmap", id="roadmap"):
                 build_roadmap_tab(bot, plan_state)
             build_study_tab(bot)
         register_study_api(bot)

@@ -69,7 +69,7 @@ def build_study_tab(bot: StudyBot) -> None:
     """Call inside a ``gr.Tabs`` block."""
     import gradio as gr
 
-    with gr.Tab("📝 测验与卡片 / Quiz & cards", id="study") as tab:
+    with gr.Tab("📝 测验 Quiz", id="study") as tab:
         with gr.Row():
             source = gr.Dropdown(source_choices(bot), label="来源文档 / Source", value=None, scale=3,
                                  elem_id="sb-study-source")
