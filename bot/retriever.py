@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 
 from bot.index import Index
-from bot.text import has_cjk
+from bot.text import detect_lang, has_cjk
 from bot.types import Hit
 
 
@@ -22,6 +22,8 @@ class FusionConfig:
     w_lex_cjk: float = 1.0  # weight of BM25 when the query contains Chinese
     w_lex_latin: float = 0.5  # ... and when it does not
     dedupe: float = 0.85  # char-trigram Jaccard above which a passage counts as a repeat
+    w_also: float = 1.0  # weight of alternative phrasings (translations) relative to the question itself
+    same_lang: float = 0.0  # score bonus (fraction) for passages in the question's language
 
 
 def _trigrams(text: str) -> set[str]:
@@ -53,15 +55,16 @@ class Retriever:
         best_possible = 0.0
         if cfg.mode in ("hybrid", "dense"):
             self.index.check_embedder()
-        for q in queries:
+        for qi, q in enumerate(queries):
+            scale = 1.0 if qi == 0 else cfg.w_also
             dense: list[tuple[str, float]] = []
             lexical: list[tuple[str, float]] = []
             if cfg.mode in ("hybrid", "dense"):
                 dense = self.index.vectors.query(self.index.embedder.embed_query_np(q), cfg.candidates)
             if cfg.mode in ("hybrid", "bm25"):
                 lexical = self.index.bm25().search(q, cfg.candidates)
-            w_lex = 0.0 if cfg.mode == "dense" else (cfg.w_lex_cjk if has_cjk(q) else cfg.w_lex_latin)
-            w_dense = 0.0 if cfg.mode == "bm25" else cfg.w_dense
+            w_lex = 0.0 if cfg.mode == "dense" else (cfg.w_lex_cjk if has_cjk(q) else cfg.w_lex_latin) * scale
+            w_dense = 0.0 if cfg.mode == "bm25" else cfg.w_dense * scale
             for rank, (cid, s) in enumerate(dense):
                 fused[cid] = fused.get(cid, 0.0) + w_dense / (cfg.rrf_k + rank + 1)
                 dense_s[cid] = max(dense_s.get(cid, s), s)
@@ -73,6 +76,13 @@ class Retriever:
 
         order = sorted(fused, key=lambda c: -fused[c])
         chunks = self.index.manifest.load_chunks(order[: max(k * 4, 20)])
+        if cfg.same_lang and chunks:
+            # A library often holds the same page in both languages: the question's language wins a tie.
+            qlang = detect_lang(query)
+            for cid, ch in chunks.items():
+                if ch.lang == qlang:
+                    fused[cid] *= 1 + cfg.same_lang
+            order = sorted(chunks, key=lambda c: -fused[c]) + order[len(chunks):]
         hits: list[Hit] = []
         grams: list[set[str]] = []
         for cid in order:
