@@ -9,6 +9,7 @@ import logging
 import os
 import threading
 
+from bot.background_embed import start_background_embedding
 from bot.service import StudyBot
 from bot.settings import Settings, get_settings
 from ui.chat import respond
@@ -91,6 +92,7 @@ def serve(settings: Settings | None = None, *, host: str | None = None, port: in
     bot = StudyBot(settings)
     app = build_app(settings, bot)
     warm_up(bot)
+    start_background_embedding(bot.index)  # vectors still pending from an `ingest --no-embed` fill in
     app.queue(default_concurrency_limit=2)
     return app.launch(server_name=host or settings.host, server_port=port or settings.port, css=CSS,
                       show_error=True, prevent_thread_lock=prevent_thread_lock)
