@@ -24,7 +24,7 @@ class Index:
         self.embedder = make_embedder(settings)
         self.vectors = VectorStore(self.dir, settings.collection, self.embedder.model_id, settings.chroma_url)
         self._bm25: BM25 | None = None
-        self._bm25_lock = threading.Lock()
+        self._bm25_lock = threading.RLock()
         self._embed_lock = threading.RLock()
 
     # --- embedder identity -------------------------------------------------------
@@ -63,18 +63,31 @@ class Index:
         with self._bm25_lock:
             if self._bm25 is not None and self._bm25.generation == gen:
                 return self._bm25
-            bm = BM25.load(self.dir)
+            bm = BM25.load(self.dir)  # another process (a CLI ingest) may have committed it already
             if bm is None or bm.generation != gen or self._tokens_stale():
-                bm = self.rebuild_bm25(gen)
+                if bm is not None and (self._bm25 is None or bm.generation > self._bm25.generation):
+                    self._bm25 = bm  # the freshest base for the update
+                bm = self.rebuild_bm25()
             self._bm25 = bm
             return bm
 
-    def rebuild_bm25(self, generation: int | None = None) -> BM25:
+    def rebuild_bm25(self, full: bool = False) -> BM25:
+        """BM25 for the manifest as it is now, updated from the last one when there is one."""
+        with self._bm25_lock:
+            return self._rebuild_bm25(full)
+
+    def _rebuild_bm25(self, full: bool) -> BM25:
         if self._tokens_stale():
             self._retokenize()
-        gen = self.manifest.generation() if generation is None else generation
-        ids, toks = self.manifest.all_chunk_tokens()
-        bm = BM25().build(ids, toks, generation=gen)
+            full = True
+        prev = None if full else (self._bm25 or BM25.load(self.dir))
+        with self.manifest.snapshot():  # generation, ids and tokens from one committed state
+            gen = self.manifest.generation()
+            if prev is not None and prev.tf is not None:
+                bm = prev.updated(self.manifest.chunk_id_list(), self.manifest.chunk_tokens, gen)
+            else:
+                ids, toks = self.manifest.all_chunk_tokens()
+                bm = BM25().build(ids, toks, generation=gen)
         bm.save(self.dir)
         self._bm25 = bm
         return bm

@@ -76,6 +76,19 @@ class Manifest:
         else:
             c.execute("COMMIT")
 
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Several reads that see one committed state (WAL gives a read transaction its snapshot)."""
+        c = self._conn()
+        if c.in_transaction:
+            yield
+            return
+        c.execute("BEGIN")
+        try:
+            yield
+        finally:
+            c.execute("COMMIT")
+
     def q(self, sql: str, args: Iterable = ()) -> list[sqlite3.Row]:
         return self._conn().execute(sql, tuple(args)).fetchall()
 
@@ -192,6 +205,18 @@ class Manifest:
     def all_chunk_tokens(self) -> tuple[list[str], list[list[str]]]:
         rows = self.q("SELECT id, tokens FROM chunks ORDER BY id")
         return [r["id"] for r in rows], [r["tokens"].split(" ") if r["tokens"] else [] for r in rows]
+
+    def chunk_id_list(self) -> list[str]:
+        return [r["id"] for r in self.q("SELECT id FROM chunks ORDER BY id")]
+
+    def chunk_tokens(self, ids: list[str]) -> list[list[str]]:
+        """Stored BM25 tokens of ``ids``, in that order."""
+        out: dict[str, list[str]] = {}
+        for i in range(0, len(ids), 500):
+            part = ids[i : i + 500]
+            for r in self.q(f"SELECT id, tokens FROM chunks WHERE id IN ({','.join('?' * len(part))})", part):
+                out[r["id"]] = r["tokens"].split(" ") if r["tokens"] else []
+        return [out.get(i, []) for i in ids]
 
     def chunk_ids(self) -> set[str]:
         return {r["id"] for r in self.q("SELECT id FROM chunks")}

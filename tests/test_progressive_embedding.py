@@ -46,6 +46,17 @@ def test_partial_vectors_are_used_and_reported(library, tmp_path):
     assert StudyBot(settings).search("学习计划 阶段", k=5)  # hybrid fuses the partial dense list with BM25
 
 
+def test_a_new_source_without_vectors_is_not_outranked_for_lack_of_one(library, tmp_path):
+    settings = make_settings(library, tmp_path / "idx", embedder="fake")
+    ingest(None, settings)
+    (library / "new.md").write_text("# 新资料\n\n番茄工作法：每25分钟休息5分钟。\n", encoding="utf-8")
+    ingest(None, settings, embed=False)
+    idx = get_index(settings)
+    assert idx.manifest.count_unembedded() > 0
+    hits = StudyBot(settings).search("番茄工作法", k=3)
+    assert "番茄工作法" in hits[0].chunk.text and hits[0].dense is None
+
+
 def test_background_embedder_fills_vectors_and_wakes_on_ingest(library, tmp_path):
     settings = make_settings(library, tmp_path / "idx", embedder="fake")
     ingest(None, settings, embed=False)
