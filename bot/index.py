@@ -24,7 +24,8 @@ class Index:
         self.embedder = make_embedder(settings)
         self.vectors = VectorStore(self.dir, settings.collection, self.embedder.model_id, settings.chroma_url)
         self._bm25: BM25 | None = None
-        self._bm25_lock = threading.Lock()
+        self._bm25_lock = threading.RLock()
+        self._embed_lock = threading.RLock()
 
     # --- embedder identity -------------------------------------------------------
     def check_embedder(self, *, for_write: bool = False) -> None:
@@ -45,10 +46,11 @@ class Index:
 
     def wipe(self) -> None:
         """Start over: drop vectors and the manifest's contents (used by --rebuild)."""
-        self.vectors.drop()
-        with self.manifest.tx() as c:
-            for t in ("chunks", "docs", "files", "meta"):
-                c.execute(f"DELETE FROM {t}")
+        with self._embed_lock:  # not under a background embedder's feet
+            self.vectors.drop()
+            with self.manifest.tx() as c:
+                for t in ("chunks", "docs", "files", "meta"):
+                    c.execute(f"DELETE FROM {t}")
         self._bm25 = None
         (self.dir / "bm25.npz").unlink(missing_ok=True)
 
@@ -61,20 +63,42 @@ class Index:
         with self._bm25_lock:
             if self._bm25 is not None and self._bm25.generation == gen:
                 return self._bm25
-            bm = BM25.load(self.dir)
+            bm = BM25.load(self.dir)  # another process (a CLI ingest) may have committed it already
             if bm is None or bm.generation != gen or self._tokens_stale():
-                bm = self.rebuild_bm25(gen)
+                if bm is not None and (self._bm25 is None or bm.generation > self._bm25.generation):
+                    self._bm25 = bm  # the freshest base for the update
+                bm = self.rebuild_bm25()
             self._bm25 = bm
             return bm
 
-    def rebuild_bm25(self, generation: int | None = None) -> BM25:
+    def rebuild_bm25(self, full: bool = False) -> BM25:
+        """BM25 for the manifest as it is now, updated from the last one when there is one."""
+        with self._bm25_lock:
+            return self._rebuild_bm25(full)
+
+    def _rebuild_bm25(self, full: bool) -> BM25:
         if self._tokens_stale():
             self._retokenize()
-        gen = self.manifest.generation() if generation is None else generation
-        ids, toks = self.manifest.all_chunk_tokens()
-        bm = BM25().build(ids, toks, generation=gen)
+            full = True
+        prev = None if full else (self._bm25 or BM25.load(self.dir))
+        with self.manifest.snapshot():  # generation, ids and tokens from one committed state
+            gen = self.manifest.generation()
+            if prev is not None and prev.tf is not None:
+                bm = prev.updated(self.manifest.chunk_id_list(), self.manifest.chunk_tokens, gen)
+            else:
+                ids, toks = self.manifest.all_chunk_tokens()
+                bm = BM25().build(ids, toks, generation=gen)
         bm.save(self.dir)
+        self._bm25 = bm
         return bm
+
+    def commit_bm25(self) -> BM25:
+        """Bring BM25 up to the manifest (what a writer calls): nothing to do when nothing changed."""
+        bm = self._bm25 or BM25.load(self.dir)
+        if bm is not None and bm.generation == self.manifest.generation() and not self._tokens_stale():
+            self._bm25 = bm
+            return bm
+        return self.rebuild_bm25()
 
     def _tokens_stale(self) -> bool:
         from bot.text import TOKENIZER_VERSION
@@ -95,42 +119,75 @@ class Index:
             self.manifest.set_meta("tokenizer", TOKENIZER_VERSION, c)
 
     # --- dense -------------------------------------------------------------------
-    def embed_pending(self, progress: Progress | None = None, batch: int = 16, stop: threading.Event | None = None) -> int:
-        """Embed every chunk not yet in Chroma; shortest first so similar lengths share a batch."""
-        from ingest.splitter import index_text
-        from bot.types import Chunk
+    def embed_pending(
+        self, progress: Progress | None = None, batch: int = 16, stop: threading.Event | None = None, window: int = 512
+    ) -> int:
+        """Embed every chunk not yet in Chroma, shortest first so similar lengths share a batch.
 
-        rows = self.manifest.unembedded()
-        total, done = len(rows), 0
+        Safe to run in several threads at once (the ingest and the background embedder): each batch
+        re-checks under a lock which of its chunks still need a vector, so none is embedded twice.
+        """
+        total = self.manifest.count_unembedded()
+        done = 0
         if progress:
             progress("embedding", 0, total)
-        for i in range(0, total, batch):
-            if stop is not None and stop.is_set():
+        while not (stop is not None and stop.is_set()):
+            rows = self.manifest.unembedded(limit=window)
+            if not rows:
                 break
-            part = rows[i : i + batch]
-            texts = [index_text(Chunk(id=r["id"], text=r["text"], path="", title=r["title"] or "", section=r["section"])) for r in part]
+            before = done
+            for i in range(0, len(rows), batch):
+                if stop is not None and stop.is_set():
+                    break
+                done += self._embed_batch(rows[i : i + batch])
+                if progress:
+                    progress("embedding", min(done, total), total)
+            if done == before and len(rows) < window:
+                break  # another embedder took them all
+        return done
+
+    def _embed_batch(self, rows: list) -> int:
+        from bot.types import Chunk
+        from ingest.splitter import index_text
+
+        with self._embed_lock:
+            todo = self.manifest.unembedded_among([r["id"] for r in rows])
+            part = [r for r in rows if r["id"] in todo]
+            if not part:
+                return 0
+            texts = [index_text(Chunk(id=r["id"], text=r["text"], path="", title=r["title"] or "", section=r["section"]))
+                     for r in part]
             vecs = self.embedder.embed_passages(texts)
             ids = [r["id"] for r in part]
             # Chroma first, then the flag: a crash in between only means re-embedding (upsert is idempotent).
             self.vectors.upsert(ids, vecs, [""] * len(ids))
             self.manifest.mark_embedded(ids)
-            done += len(part)
-            if progress:
-                progress("embedding", done, total)
-        return done
+            # A chunk deleted by a re-index while it was being embedded must not leave its vector behind.
+            gone = sorted(set(ids) - self.manifest.existing(ids))
+            if gone:
+                self.vectors.delete(gone)
+        return len(part)
 
-    def reconcile(self) -> dict:
-        """Make Chroma hold exactly the manifest's embedded chunks (repairs any crash window)."""
-        want = self.manifest.chunk_ids()
-        have = self.vectors.ids()
-        orphans = sorted(have - want)
-        if orphans:
-            self.vectors.delete(orphans)
-        embedded = {r["id"] for r in self.manifest.q("SELECT id FROM chunks WHERE embedded=1")}
-        missing = sorted(embedded - have)
-        if missing:
-            self.manifest.mark_embedded(missing, 0)
-        return {"orphans_removed": len(orphans), "to_reembed": len(missing)}
+    def reconcile(self, full: bool = False) -> dict:
+        """Make Chroma hold exactly the manifest's embedded chunks (repairs any crash window).
+
+        Every write path adds to Chroma before setting a chunk's flag and drops the flag only with
+        the chunk, so after a crash Chroma can only hold *more* than the flags say: equal counts mean
+        nothing to repair, and the full id comparison (slow on a big library) is skipped.
+        """
+        with self._embed_lock:
+            if not full and self.vectors.count() == self.manifest.stats()["embedded"]:
+                return {"orphans_removed": 0, "to_reembed": 0}
+            want = self.manifest.chunk_ids()
+            have = self.vectors.ids()
+            orphans = sorted(have - want)
+            if orphans:
+                self.vectors.delete(orphans)
+            embedded = {r["id"] for r in self.manifest.q("SELECT id FROM chunks WHERE embedded=1")}
+            missing = sorted(embedded - have)
+            if missing:
+                self.manifest.mark_embedded(missing, 0)
+            return {"orphans_removed": len(orphans), "to_reembed": len(missing)}
 
     def status(self) -> dict:
         s = self.manifest.stats()

@@ -20,7 +20,7 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS files (
     path TEXT PRIMARY KEY, file_hash TEXT, size INTEGER, mtime REAL,
-    status TEXT NOT NULL, error TEXT, updated_at REAL
+    status TEXT NOT NULL, error TEXT, updated_at REAL, warning TEXT
 );
 CREATE INDEX IF NOT EXISTS files_hash ON files(file_hash);
 CREATE TABLE IF NOT EXISTS docs (
@@ -45,6 +45,13 @@ class Manifest:
         self._local = threading.local()
         # executescript manages its own transaction.
         self._conn().executescript(SCHEMA)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        cols = {r["name"] for r in self.q("PRAGMA table_info(files)")}
+        if "warning" not in cols:  # manifests written before warnings existed
+            with self.tx() as c:
+                c.execute("ALTER TABLE files ADD COLUMN warning TEXT")
 
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
@@ -67,6 +74,19 @@ class Manifest:
             c.execute("ROLLBACK")
             raise
         else:
+            c.execute("COMMIT")
+
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Several reads that see one committed state (WAL gives a read transaction its snapshot)."""
+        c = self._conn()
+        if c.in_transaction:
+            yield
+            return
+        c.execute("BEGIN")
+        try:
+            yield
+        finally:
             c.execute("COMMIT")
 
     def q(self, sql: str, args: Iterable = ()) -> list[sqlite3.Row]:
@@ -94,6 +114,10 @@ class Manifest:
         rows = self.q("SELECT * FROM files WHERE path=?", (path,))
         return rows[0] if rows else None
 
+    def all_files(self) -> dict[str, sqlite3.Row]:
+        """Every file row by path, in one query (a no-change re-index must not ask once per file)."""
+        return {r["path"]: r for r in self.q("SELECT * FROM files")}
+
     def files_under(self, prefixes: list[str]) -> list[sqlite3.Row]:
         rows = self.q("SELECT * FROM files")
         return [r for r in rows if any(r["path"] == p or r["path"].startswith(p.rstrip("/") + "/") for p in prefixes)]
@@ -108,13 +132,15 @@ class Manifest:
         size: int,
         mtime: float,
         docs: list[tuple[str, dict, list[Chunk], list[list[str]]]],
+        warning: str | None = None,
     ) -> None:
         """Atomically point ``path`` at new content and store that content's documents and chunks."""
         with self.tx() as c:
             old = c.execute("SELECT file_hash FROM files WHERE path=?", (path,)).fetchone()
             c.execute(
-                "INSERT OR REPLACE INTO files(path, file_hash, size, mtime, status, error, updated_at) VALUES(?,?,?,?,?,?,?)",
-                (path, file_hash, size, mtime, "ok", None, time.time()),
+                "INSERT OR REPLACE INTO files(path, file_hash, size, mtime, status, error, updated_at, warning)"
+                " VALUES(?,?,?,?,?,?,?,?)",
+                (path, file_hash, size, mtime, "ok", None, time.time(), warning),
             )
             if old and old["file_hash"] and old["file_hash"] != file_hash:
                 self._drop_hash_if_unreferenced(c, old["file_hash"], path)
@@ -180,8 +206,32 @@ class Manifest:
         rows = self.q("SELECT id, tokens FROM chunks ORDER BY id")
         return [r["id"] for r in rows], [r["tokens"].split(" ") if r["tokens"] else [] for r in rows]
 
+    def chunk_id_list(self) -> list[str]:
+        return [r["id"] for r in self.q("SELECT id FROM chunks ORDER BY id")]
+
+    def chunk_tokens(self, ids: list[str]) -> list[list[str]]:
+        """Stored BM25 tokens of ``ids``, in that order."""
+        out: dict[str, list[str]] = {}
+        for i in range(0, len(ids), 500):
+            part = ids[i : i + 500]
+            for r in self.q(f"SELECT id, tokens FROM chunks WHERE id IN ({','.join('?' * len(part))})", part):
+                out[r["id"]] = r["tokens"].split(" ") if r["tokens"] else []
+        return [out.get(i, []) for i in ids]
+
     def chunk_ids(self) -> set[str]:
         return {r["id"] for r in self.q("SELECT id FROM chunks")}
+
+    def count_unembedded(self) -> int:
+        return self.q("SELECT count(*) AS n FROM chunks WHERE embedded=0")[0]["n"]
+
+    def unembedded_among(self, ids: list[str]) -> set[str]:
+        """Which of ``ids`` still exist and still wait for a vector."""
+        rows = self.q(f"SELECT id FROM chunks WHERE embedded=0 AND id IN ({','.join('?' * len(ids))})", ids)
+        return {r["id"] for r in rows}
+
+    def existing(self, ids: list[str]) -> set[str]:
+        rows = self.q(f"SELECT id FROM chunks WHERE id IN ({','.join('?' * len(ids))})", ids)
+        return {r["id"] for r in rows}
 
     def unembedded(self, limit: int = 100000) -> list[sqlite3.Row]:
         return self.q(
@@ -241,7 +291,7 @@ class Manifest:
 
     def sources(self) -> list[dict]:
         rows = self.q(
-            "SELECT f.path, f.status, f.error, f.updated_at, d.title, d.kind, d.lang,"
+            "SELECT f.path, f.status, f.error, f.warning, f.updated_at, d.title, d.kind, d.lang,"
             " (SELECT count(*) FROM chunks c JOIN docs d2 ON d2.doc_hash=c.doc_hash WHERE d2.file_hash=f.file_hash) AS chunks,"
             " (SELECT count(*) FROM docs d3 WHERE d3.file_hash=f.file_hash) AS docs"
             " FROM files f LEFT JOIN docs d ON d.file_hash=f.file_hash AND d.doc_hash=(SELECT min(doc_hash) FROM docs WHERE file_hash=f.file_hash)"

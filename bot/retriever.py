@@ -1,7 +1,8 @@
 """Hybrid retrieval: dense (Chroma) and lexical (BM25 over jieba tokens), fused by weighted RRF.
 
 Measured on this project's seeds: BM25 is strong on Chinese and e5-small is weak there but good
-across languages, so lexical evidence weighs more when the query contains Chinese.
+across languages, so lexical evidence weighs more when the query contains Chinese. Vectors may be
+partial (they are filled in after BM25): dense search ranks what has a vector.
 """
 from __future__ import annotations
 
@@ -68,8 +69,11 @@ class Retriever:
             for rank, (cid, s) in enumerate(dense):
                 fused[cid] = fused.get(cid, 0.0) + w_dense / (cfg.rrf_k + rank + 1)
                 dense_s[cid] = max(dense_s.get(cid, s), s)
+            # A passage still waiting for its vector (a source added a minute ago) borrows its BM25
+            # rank for the dense side: it must not lose to a mediocre dense hit for lack of a vector.
+            pending = self.index.manifest.unembedded_among([c for c, _ in lexical]) if w_dense and lexical else set()
             for rank, (cid, s) in enumerate(lexical):
-                fused[cid] = fused.get(cid, 0.0) + w_lex / (cfg.rrf_k + rank + 1)
+                fused[cid] = fused.get(cid, 0.0) + (w_lex + (w_dense if cid in pending else 0.0)) / (cfg.rrf_k + rank + 1)
                 lex_s[cid] = max(lex_s.get(cid, s), s)
             best_possible += (w_dense + w_lex) / (cfg.rrf_k + 1)
         best_possible = best_possible or 1.0

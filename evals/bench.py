@@ -3,7 +3,10 @@
 Prints ingest seconds (fresh index), warm hybrid search latency p50/p95, and for `ask` with the
 local model the time to first token and tokens/s. Numbers, never assertions: the machine is shared.
 
-    python -m evals.bench [--llm-size 1.5b|0.5b|PATH] [--skip-llm] [--json]
+With ../shared/corpus present it also measures ingest at scale (evals/bench_corpus.py): parse+BM25
+throughput, embedding pipeline vs embedder alone on a sample, no-change and one-file re-index.
+
+    python -m evals.bench [--llm-size 1.5b|0.5b|PATH] [--skip-llm] [--skip-corpus] [--embed-sample N] [--json]
 """
 from __future__ import annotations
 
@@ -118,6 +121,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m evals.bench")
     ap.add_argument("--llm-size", default=None, help="1.5b (default) | 0.5b | a GGUF path")
     ap.add_argument("--skip-llm", action="store_true")
+    ap.add_argument("--skip-corpus", action="store_true", help="skip the ../shared/corpus ingest measurements")
+    ap.add_argument("--embed-sample", type=int, default=100, help="corpus chunks to embed (0: none)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
 
@@ -133,6 +138,10 @@ def main(argv: list[str] | None = None) -> int:
         out.update(bench_search(bot))
         if not args.skip_llm:
             out["ask"] = bench_ask(bot)
+        from evals.bench_corpus import CORPUS, bench_corpus
+
+        if not args.skip_corpus and CORPUS.is_dir():
+            out["corpus"] = bench_corpus(tmp, sample=args.embed_sample)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -152,6 +161,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  - {r['question'][:40]:<40} ttft {r['ttft_s']:.2f} s, {r['tokens']} tok, {r['tok_per_s']} tok/s, "
                   f"{r['citations']} citations, {r['status']}, retrieval {r['retrieve_ms']} ms"
                   + (f" (translation {r['translate_ms']} ms)" if r["translate_ms"] else ""))
+    if "corpus" in out:
+        from evals.bench_corpus import print_corpus
+
+        print_corpus(out["corpus"])
     return 0
 
 

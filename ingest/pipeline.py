@@ -7,12 +7,15 @@ the start of every run, and BM25 is derived from the manifest.
 """
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import logging
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 from bot.index import Index, Progress, get_index
 from bot.settings import Settings
@@ -24,6 +27,7 @@ log = logging.getLogger("studybot.ingest")
 
 # Ingests write one index at a time; the chat keeps reading the last committed state meanwhile.
 _write_lock = threading.Lock()
+BM25_COMMIT_S = 10.0  # how often a long ingest publishes BM25 while it is still parsing
 
 
 @dataclass
@@ -33,6 +37,7 @@ class IngestReport:
     unchanged: int = 0
     removed: int = 0
     failed: list[dict] = field(default_factory=list)
+    warnings: list[dict] = field(default_factory=list)  # indexed, but something is missing (e.g. pages need OCR)
     chunks_total: int = 0
     chunks_embedded: int = 0
     seconds: float = 0.0
@@ -44,6 +49,7 @@ class IngestReport:
             "unchanged": self.unchanged,
             "removed": self.removed,
             "failed": self.failed,
+            "warnings": self.warnings,
             "chunks_total": self.chunks_total,
             "chunks_embedded": self.chunks_embedded,
             "seconds": round(self.seconds, 3),
@@ -73,79 +79,135 @@ def ingest(
     progress: Progress | None = None,
     index: Index | None = None,
 ) -> IngestReport:
-    from ingest.discover import discover
-    from ingest.loaders import LoadError, load_path
-
+    """Index ``paths`` (default: the library). Each parsed file is committed (manifest, then BM25
+    every few seconds) before anything is embedded, so it is keyword-searchable long before its
+    vectors exist; ``embed=False`` leaves those to ``Index.embed_pending`` or the background embedder."""
     t0 = time.time()
     rep = IngestReport()
     idx = index or get_index(settings)
-    root = Path(settings.library_dir).resolve()
-    roots = [Path(p).resolve() for p in (paths or [root])]
-    with _write_lock:
+    with _write_lock, _index_file_lock(idx.dir):
         if rebuild:
             idx.wipe()
         idx.check_embedder(for_write=True)
         idx.reconcile()
+        changed = _parse_all(idx, settings, paths, rep, progress)
+        if changed:
+            idx.reconcile()
+        idx.commit_bm25()
+        from bot.background_embed import wake
 
-        registry = by_path(load_registry(root))
-        files, skipped = discover(roots, root, settings.max_file_mb)
-        rep.files_seen = len(files) + len(skipped)
-        rep.failed.extend(skipped)
-        seen = {str(p) for p in files}
-        for i, path in enumerate(files):
-            if progress:
-                progress("parsing", i, len(files))
-            key = str(path)
-            try:
-                st = path.stat()
-                row = idx.manifest.file_row(key)
-                if row and row["status"] == "ok" and row["size"] == st.st_size and row["mtime"] == st.st_mtime:
-                    rep.unchanged += 1
-                    continue
-                fh = file_sha256(path)
-                if row and row["status"] == "ok" and row["file_hash"] == fh:
-                    idx.manifest.touch(key, st.st_size, st.st_mtime)
-                    rep.unchanged += 1
-                    continue
-                if idx.manifest.has_file_hash(fh):
-                    idx.manifest.replace_file(key, fh, st.st_size, st.st_mtime, [])  # same bytes elsewhere: stored once
-                    rep.indexed += 1
-                    continue
-                docs = load_path(path)
-                _apply_registry(docs, registry.get(key))
-                payload = []
-                for d in docs:
-                    dh = _doc_hash(fh, d.meta, len(docs))
-                    chunks = split_doc(d, dh, settings.chunk_size, settings.chunk_overlap)
-                    if not chunks:
-                        continue
-                    info = {"title": d.title, "kind": d.kind, "lang": d.lang, "meta": d.meta}
-                    payload.append((dh, info, chunks, [tokenize(index_text(c)) for c in chunks]))
-                if not payload:
-                    raise LoadError("no text found")
-                idx.manifest.replace_file(key, fh, st.st_size, st.st_mtime, payload)
-                rep.indexed += 1
-            except LoadError as e:
-                _fail(idx, rep, path, str(e))
-            except Exception as e:  # noqa: BLE001 - one bad file must never stop the run
-                log.exception("failed to ingest %s", path)
-                _fail(idx, rep, path, f"{type(e).__name__}: {e}")
-        if progress:
-            progress("parsing", len(files), len(files))
-
-        # Files that disappeared from the walked roots leave the index too.
-        for row in idx.manifest.files_under([str(r) for r in roots if r.is_dir()]):
-            if row["path"] not in seen and not Path(row["path"]).exists():
-                idx.manifest.remove_file(row["path"])
-                rep.removed += 1
-        idx.reconcile()
-        idx.rebuild_bm25()
+        wake(idx)  # a background embedder in this process starts on the new chunks at once
         if embed:
             rep.chunks_embedded = idx.embed_pending(progress)
         rep.chunks_total = idx.manifest.stats()["chunks"]
         rep.seconds = time.time() - t0
         idx.manifest.add_report(t0, rep.to_json())
     return rep
+
+
+def _parse_all(idx: Index, settings: Settings, paths: list[Path] | None, rep: IngestReport,
+               progress: Progress | None) -> bool:
+    """Discover, parse and commit every new or changed file; drop vanished ones. True if anything changed."""
+    from ingest.discover import discover
+
+    root = Path(settings.library_dir).resolve()
+    roots = [Path(p).resolve() for p in (paths or [root])]
+    registry = by_path(load_registry(root))
+    files, skipped = discover(roots, root, settings.max_file_mb)
+    rep.files_seen = len(files) + len(skipped)
+    rep.failed.extend(skipped)
+    known = idx.manifest.all_files()
+    changed = False
+    last_bm25 = time.monotonic()
+    for i, path in enumerate(files):
+        if progress:
+            progress("parsing", i, len(files))
+        changed |= _ingest_file(idx, settings, path, known.get(str(path)), registry, rep)
+        # Long runs publish BM25 as they go, so early files are searchable before the last is parsed.
+        if changed and time.monotonic() - last_bm25 > BM25_COMMIT_S:
+            idx.commit_bm25()
+            last_bm25 = time.monotonic()
+    if progress:
+        progress("parsing", len(files), len(files))
+
+    # Files that disappeared from the walked roots leave the index too.
+    seen = {str(p) for p in files}
+    for row in idx.manifest.files_under([str(r) for r in roots if r.is_dir()]):
+        if row["path"] not in seen and not Path(row["path"]).exists():
+            idx.manifest.remove_file(row["path"])
+            rep.removed += 1
+            changed = True
+    return changed
+
+
+def _ingest_file(idx: Index, settings: Settings, path: Path, row, registry: dict, rep: IngestReport) -> bool:
+    """One file, one manifest transaction. Returns True if the index changed."""
+    from ingest.loaders import LoadError, load_path
+
+    key = str(path)
+    try:
+        st = path.stat()
+        if row and row["size"] == st.st_size and row["mtime"] == st.st_mtime:
+            if row["status"] == "ok":
+                rep.unchanged += 1
+            else:  # the same bytes failed before: say so again without paying to parse them again
+                rep.failed.append({"path": key, "reason": row["error"] or "failed"})
+            return False
+        fh = file_sha256(path)
+        if row and row["status"] == "ok" and row["file_hash"] == fh:
+            idx.manifest.touch(key, st.st_size, st.st_mtime)
+            rep.unchanged += 1
+            return False
+        if idx.manifest.has_file_hash(fh):
+            idx.manifest.replace_file(key, fh, st.st_size, st.st_mtime, [])  # same bytes elsewhere: stored once
+            rep.indexed += 1
+            return True
+        docs = load_path(path)
+        _apply_registry(docs, registry.get(key))
+        payload = []
+        for d in docs:
+            dh = _doc_hash(fh, d.meta, len(docs))
+            chunks = split_doc(d, dh, settings.chunk_size, settings.chunk_overlap)
+            if not chunks:
+                continue
+            info = {"title": d.title, "kind": d.kind, "lang": d.lang, "meta": d.meta}
+            payload.append((dh, info, chunks, [tokenize(index_text(c)) for c in chunks]))
+        if not payload:
+            raise LoadError("no text found")
+        warning = _warning(docs)
+        idx.manifest.replace_file(key, fh, st.st_size, st.st_mtime, payload, warning=warning)
+        if warning:
+            rep.warnings.append({"path": key, "warning": warning})
+        rep.indexed += 1
+        return True
+    except LoadError as e:
+        _fail(idx, rep, path, str(e))
+    except Exception as e:  # noqa: BLE001 - one bad file must never stop the run
+        log.exception("failed to ingest %s", path)
+        _fail(idx, rep, path, f"{type(e).__name__}: {e}")
+    return False
+
+
+def _warning(docs) -> str | None:
+    """Loader warnings worth showing an admin (e.g. PDF pages that need OCR), as one line."""
+    notes = [w for d in docs for w in (d.meta.get("warnings") or [])]
+    return "; ".join(dict.fromkeys(notes)) or None
+
+
+@contextmanager
+def _index_file_lock(index_dir: Path) -> Iterator[None]:
+    """One writer per index across processes too (CLI and app). The kernel drops the lock when its
+    holder dies, so a killed ingest never blocks the next one."""
+    with open(Path(index_dir) / "ingest.lock", "a+") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log.warning("another ingest is writing %s: waiting for it to finish", index_dir)
+            fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 def _apply_registry(docs, src: Source | None) -> None:

@@ -10,6 +10,7 @@ import os
 import threading
 from pathlib import Path
 
+from bot.background_embed import start_background_embedding
 from bot.service import StudyBot
 from bot.settings import Settings, get_settings
 from ui.chat import respond
@@ -188,6 +189,7 @@ def serve(settings: Settings | None = None, *, host: str | None = None, port: in
     bot = StudyBot(settings)
     asgi = build_server(settings, bot)
     warm_up(bot)
+    start_background_embedding(bot.index)  # vectors still pending from an `ingest --no-embed` fill in
     base = f"http://{settings.host}:{settings.port}"
     print(f"* studybot: {base}/" + (f"  · admin console: {base}/admin/" if admin_password(settings) else ""),
           flush=True)

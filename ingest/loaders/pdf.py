@@ -22,6 +22,9 @@ for _name in ("pypdf", "pdfminer"):  # both log every odd-but-harmless object at
 _LIGATURES = str.maketrans(
     {"\ufb00": "ff", "\ufb01": "fi", "\ufb02": "fl", "\ufb03": "ffi", "\ufb04": "ffl", "\ufb05": "st", "\ufb06": "st"}
 )
+BROKEN = "broken PDF (damaged or incomplete, e.g. a cut-off download; re-download or re-export it)"
+ENCRYPTED = ("encrypted PDF: remove the password (open it and save or print an unprotected copy, or run "
+             "`qpdf --decrypt --password=… in.pdf out.pdf`) and re-add it")
 _BAD_CATEGORIES = {"Co", "Cc", "Cn", "Cs"}  # private use, control, unassigned, surrogate
 _EAST_ASIAN = {"CJK", "HIRAGANA", "KATAKANA", "HANGUL", "BOPOMOFO", "IDEOGRAPHIC"}
 _BAD_TITLE = re.compile(
@@ -39,13 +42,13 @@ def load(path: Path) -> list[LoadedDoc]:
         reader = PdfReader(str(path))
         encrypted = reader.is_encrypted
     except Exception as e:  # noqa: BLE001 - pypdf raises many types for broken files
-        raise LoadError(f"broken PDF: {_one_line(e)}") from e
+        raise LoadError(f"{BROKEN}: {_one_line(e)}") from e
     if encrypted and not _decrypt(reader):
-        raise LoadError("encrypted PDF")
+        raise LoadError(ENCRYPTED)
     try:
         n = len(reader.pages)
     except Exception as e:  # noqa: BLE001
-        raise LoadError(f"broken PDF: {_one_line(e)}") from e
+        raise LoadError(f"{BROKEN}: {_one_line(e)}") from e
     if n == 0:
         raise LoadError("broken PDF: no pages")
 
@@ -72,9 +75,19 @@ def load(path: Path) -> list[LoadedDoc]:
     meta: dict = {"pages": n}
     if retry:
         meta["pdfminer_pages"] = len(retry)
+    parts = [Part(text=t, page=i + 1) for i, t in enumerate(texts) if t.strip()]
+    scanned = [i + 1 for i, t in enumerate(texts) if not t.strip() and _image_only(reader, i)]
+    if scanned:
+        if not parts:
+            raise LoadError(
+                f"no text layer: an image-only (scanned) PDF of {n} page{'s' * (n > 1)} needs OCR; run it through OCR "
+                "(e.g. `ocrmypdf -l chi_sim+eng in.pdf out.pdf`) and re-add it"
+            )
+        meta["ocr_pages"] = scanned
+        warnings.insert(0, f"{_page_list(scanned)} {'has' if len(scanned) == 1 else 'have'} no text layer "
+                           f"(scanned image) and need OCR to be searchable")
     if warnings:
         meta["warnings"] = warnings[:20]
-    parts = [Part(text=t, page=i + 1) for i, t in enumerate(texts) if t.strip()]
     return [LoadedDoc(path=str(path), title=_title(reader, texts, running, path), kind="paper", parts=parts, meta=meta)]
 
 
@@ -124,6 +137,24 @@ def _decrypt(reader) -> bool:
         return bool(reader.decrypt(""))
     except Exception:  # noqa: BLE001 - e.g. an unsupported algorithm or a missing crypto backend
         return False
+
+
+def _image_only(reader, i: int) -> bool:
+    """A page that shows pictures but has no fonts: a scan, whose text only OCR could recover."""
+    try:
+        res = reader.pages[i].get("/Resources")
+        res = res.get_object() if res is not None else None
+        if res is None or res.get("/Font"):
+            return False
+        xobjects = res.get("/XObject")
+        return bool(xobjects) and any(x.get_object().get("/Subtype") == "/Image" for x in xobjects.get_object().values())
+    except Exception:  # noqa: BLE001 - unreadable resources: not provably a scan
+        return False
+
+
+def _page_list(pages: list[int]) -> str:
+    shown = ", ".join(map(str, pages[:10])) + (f" and {len(pages) - 10} more" if len(pages) > 10 else "")
+    return f"page{'s' * (len(pages) > 1)} {shown}"
 
 
 def _has_fonts(reader, i: int) -> bool:
