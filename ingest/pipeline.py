@@ -113,7 +113,7 @@ def _parse_all(idx: Index, settings: Settings, paths: list[Path] | None, rep: In
     root = Path(settings.library_dir).resolve()
     roots = [Path(p).resolve() for p in (paths or [root])]
     registry = by_path(load_registry(root))
-    files, skipped = discover(roots, root, settings.max_file_mb)
+    files, skipped = discover(roots, root, settings.max_file_mb, settings.max_depth)
     rep.files_seen = len(files) + len(skipped)
     rep.failed.extend(skipped)
     known = idx.manifest.all_files()
