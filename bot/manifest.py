@@ -224,14 +224,18 @@ class Manifest:
     def count_unembedded(self) -> int:
         return self.q("SELECT count(*) AS n FROM chunks WHERE embedded=0")[0]["n"]
 
-    def unembedded_among(self, ids: list[str]) -> set[str]:
-        """Which of ``ids`` still exist and still wait for a vector."""
-        rows = self.q(f"SELECT id FROM chunks WHERE embedded=0 AND id IN ({','.join('?' * len(ids))})", ids)
+    def _ids_where(self, ids: list[str], condition: str = "1") -> set[str]:
+        if not ids:
+            return set()
+        rows = self.q(f"SELECT id FROM chunks WHERE {condition} AND id IN ({','.join('?' * len(ids))})", ids)
         return {r["id"] for r in rows}
 
+    def unembedded_among(self, ids: list[str]) -> set[str]:
+        """Which of ``ids`` still exist and still wait for a vector."""
+        return self._ids_where(ids, "embedded=0")
+
     def existing(self, ids: list[str]) -> set[str]:
-        rows = self.q(f"SELECT id FROM chunks WHERE id IN ({','.join('?' * len(ids))})", ids)
-        return {r["id"] for r in rows}
+        return self._ids_where(ids)
 
     def unembedded(self, limit: int = 100000) -> list[sqlite3.Row]:
         return self.q(

@@ -9,21 +9,17 @@ import shutil
 import sys
 import threading
 import types
-from pathlib import Path
 
 import httpx
 import pytest
+from browser import ARTIFACTS, launch_chromium
 from conftest import SEEDS, make_settings
 from pydantic import SecretStr
 from stubs import free_port
 
 pytestmark = pytest.mark.timeout(300)
 
-ROOT = Path(__file__).resolve().parent.parent
-ARTIFACTS = ROOT / "artifacts"
 PASSWORD = "correct horse 电池 staple"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
 NEW_DOC = """# 量子纠缠蒸馏笔记
 
 ## 什么是纠缠蒸馏
@@ -335,16 +331,12 @@ def test_feedback_section_only_when_module_exists(tmp_path, monkeypatch):
 # --- a real browser ---------------------------------------------------------------------------------
 
 def test_browser_login_upload_reindex(site, tmp_path):
-    exe = shutil.which("chromium")
-    if not exe:
-        pytest.skip("Debian chromium is not installed")
     from playwright.sync_api import expect, sync_playwright
 
     note = tmp_path / "间隔重复 spaced-repetition.md"
     note.write_text("# 间隔重复\n\n间隔重复（spaced repetition）按遗忘曲线安排复习：1天、3天、7天、14天。\n", encoding="utf-8")
-    ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=exe, args=CHROMIUM_ARGS)
+        browser = launch_chromium(p)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             page.goto(site.url + "/admin/", wait_until="domcontentloaded")

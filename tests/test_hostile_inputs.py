@@ -15,38 +15,11 @@ from pathlib import Path
 
 import pytest
 from conftest import make_settings
+from pdfs import make_pdf
 
 ROOT = Path(__file__).resolve().parent.parent
 
 WEIRD = "a b;rm -rf $(x).md"
-
-
-def pdf_bytes(pages: list) -> bytes:
-    """A small valid PDF: each page is a list of text lines (Helvetica) or "image" (a scan: no fonts)."""
-    objs: list[bytes] = [b"", b"", b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-                         b"<< /Type /XObject /Subtype /Image /Width 2 /Height 2 /ColorSpace /DeviceGray "
-                         b"/BitsPerComponent 8 /Length 4 >>\nstream\n\x00\xff\xff\x00\nendstream"]
-    kids = []
-    for page in pages:
-        if page == "image":
-            content, res = b"q 400 0 0 400 100 200 cm /Im1 Do Q", "<< /XObject << /Im1 4 0 R >> >>"
-        else:
-            content = ("BT /F1 14 Tf 72 720 Td " + "".join(f"({ln}) Tj 0 -24 Td " for ln in page) + "ET").encode()
-            res = "<< /Font << /F1 3 0 R >> >>"
-        objs.append(b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream")
-        objs.append(f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources {res} "
-                    f"/Contents {len(objs)} 0 R >>".encode())
-        kids.append(len(objs))
-    objs[0] = b"<< /Type /Catalog /Pages 2 0 R >>"
-    objs[1] = f"<< /Type /Pages /Kids [{' '.join(f'{k} 0 R' for k in kids)}] /Count {len(kids)} >>".encode()
-    out = b"%PDF-1.4\n"
-    offsets = []
-    for i, body in enumerate(objs, 1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % i + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1) + b"".join(b"%010d 00000 n \n" % o for o in offsets)
-    return out + f"trailer\n<< /Size {len(objs) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
 
 
 def encrypted_pdf(path: Path) -> None:
@@ -54,7 +27,7 @@ def encrypted_pdf(path: Path) -> None:
 
     from pypdf import PdfReader, PdfWriter
 
-    w = PdfWriter(clone_from=PdfReader(BytesIO(pdf_bytes([["Locked lecture notes about tokenizers."]]))))
+    w = PdfWriter(clone_from=PdfReader(BytesIO(make_pdf([["Locked lecture notes about tokenizers."]]))))
     w.encrypt(user_password="secret", owner_password="owner", algorithm="RC4-128")
     with open(path, "wb") as f:
         w.write(f)
@@ -76,11 +49,11 @@ def hostile(tmp_path) -> tuple[Path, Path]:
     md(lib / WEIRD, "# Weird name\n\nMetacharacters in names are just characters: quokkaword.\n")
     md(lib / "sentinel.md", "# Sentinel\n\nIf a shell ever ran the weird file name, this file would be gone.\n")
     (lib / "papers").mkdir()
-    (lib / "papers" / "mixed.pdf").write_bytes(pdf_bytes([["Gradient descent follows the slope downhill."], "image"]))
+    (lib / "papers" / "mixed.pdf").write_bytes(make_pdf([["Gradient descent follows the slope downhill."], "image"]))
     # Bad files.
-    (lib / "papers" / "truncated.pdf").write_bytes(pdf_bytes([["Cut off in the middle of a download."]] * 3)[:400])
+    (lib / "papers" / "truncated.pdf").write_bytes(make_pdf([["Cut off in the middle of a download."]] * 3)[:400])
     encrypted_pdf(lib / "papers" / "locked.pdf")
-    (lib / "papers" / "scan.pdf").write_bytes(pdf_bytes(["image", "image"]))
+    (lib / "papers" / "scan.pdf").write_bytes(make_pdf(["image", "image"]))
     (lib / "empty.md").write_bytes(b"")
     (lib / "blank.txt").write_text("  \n\n\t\n", encoding="utf-8")
     with open(lib / "huge.txt", "wb") as f:  # 40 MB of real text: the cap must stop it before reading

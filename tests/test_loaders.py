@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+from pdfs import make_pdf
 
 from ingest.loaders import SUPPORTED_SUFFIXES, LoadError, load_path
 from ingest.loaders.pdf import is_garbage
@@ -465,34 +466,6 @@ def test_mbox_one_doc_per_message(tmp_path):
 
 
 # --- PDF ------------------------------------------------------------------------------------------
-
-
-def make_pdf(pages: list[list[str]], title: str | None = None) -> bytes:
-    """A minimal valid PDF with Helvetica text lines (the xref offsets are computed, not faked)."""
-    n = len(pages)
-    objs = [b"<< /Type /Catalog /Pages 2 0 R >>",
-            f"<< /Type /Pages /Kids [{' '.join(f'{4 + 2 * i} 0 R' for i in range(n))}] /Count {n} >>".encode(),
-            b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
-    for i, lines in enumerate(pages):
-        ops = "".join(f"({ln}) Tj 0 -24 Td " for ln in lines)
-        content = f"BT /F1 14 Tf 72 720 Td {ops}ET".encode()
-        objs.append(f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 3 0 R >> >> "
-                    f"/Contents {5 + 2 * i} 0 R >>".encode())
-        objs.append(b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream")
-    info = ""
-    if title is not None:
-        objs.append(f"<< /Title ({title}) >>".encode())
-        info = f" /Info {len(objs)} 0 R"
-    out = b"%PDF-1.4\n"
-    offsets = []
-    for i, body in enumerate(objs, 1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % i + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1)
-    out += b"".join(b"%010d 00000 n \n" % off for off in offsets)
-    out += f"trailer\n<< /Size {len(objs) + 1} /Root 1 0 R{info} >>\nstartxref\n{xref}\n%%EOF\n".encode()
-    return out
 
 
 def test_generated_pdf_one_part_per_page(tmp_path):

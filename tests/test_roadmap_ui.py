@@ -3,27 +3,18 @@ that builds a plan in Chinese and then asks the chat about its second stage."""
 from __future__ import annotations
 
 import json
-import shutil
 
 import pytest
-from stubs import free_port
-from test_ui import ARTIFACTS, CHROMIUM_ARGS, _messages
+from browser import ARTIFACTS, launch_chromium, served_app
+from test_ui import _messages
 
 pytestmark = pytest.mark.timeout(300)
 
 
 @pytest.fixture(scope="module")
 def app_url(seed_index):
-    from bot.service import StudyBot
-    from ui.app import CSS, build_app
-
-    settings = seed_index.with_overrides(llm="fake")
-    app = build_app(settings, StudyBot(settings))
-    port = free_port()
-    app.queue()
-    app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, css=CSS, quiet=True)
-    yield f"http://127.0.0.1:{port}/"
-    app.close()
+    with served_app(seed_index.with_overrides(llm="fake")) as url:
+        yield url
 
 
 def test_roadmap_endpoint_returns_a_grounded_plan(app_url, seed_index):
@@ -66,14 +57,10 @@ _SCROLL_TO_TOP = """e => {
 
 
 def test_browser_builds_a_chinese_plan_then_asks_about_stage_two(app_url):
-    exe = shutil.which("chromium")
-    if not exe:
-        pytest.skip("Debian chromium is not installed (apt-get install chromium fonts-noto-cjk)")
     from playwright.sync_api import expect, sync_playwright
 
-    ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=exe, args=CHROMIUM_ARGS)
+        browser = launch_chromium(p)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             page.goto(app_url, wait_until="domcontentloaded")

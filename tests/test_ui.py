@@ -1,33 +1,18 @@
 """The chat UI: the `chat` API endpoint through gradio_client, and a real browser (Debian Chromium)."""
 from __future__ import annotations
 
-import os
-import shutil
-from pathlib import Path
 
 import pytest
-from stubs import free_port
+from browser import ARTIFACTS, launch_chromium, served_app
 
-ROOT = Path(__file__).resolve().parent.parent
-ARTIFACTS = ROOT / "artifacts"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
 
 pytestmark = pytest.mark.timeout(300)
 
 
 @pytest.fixture(scope="module")
 def app_url(seed_index):
-    from bot.service import StudyBot
-    from ui.app import CSS, build_app
-
-    settings = seed_index.with_overrides(llm="fake")
-    app = build_app(settings, StudyBot(settings))
-    port = free_port()
-    app.queue()
-    app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, css=CSS, quiet=True)
-    yield f"http://127.0.0.1:{port}/"
-    app.close()
+    with served_app(seed_index.with_overrides(llm="fake")) as url:
+        yield url
 
 
 def _messages(result) -> list[dict]:
@@ -60,14 +45,10 @@ def test_english_question_gets_english_labels(app_url):
 
 
 def test_browser_chinese_question_shows_answer_with_citation(app_url):
-    exe = shutil.which("chromium")
-    if not exe:
-        pytest.skip("Debian chromium is not installed (apt-get install chromium fonts-noto-cjk)")
     from playwright.sync_api import expect, sync_playwright
 
-    ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=exe, args=CHROMIUM_ARGS)
+        browser = launch_chromium(p)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             page.goto(app_url, wait_until="domcontentloaded")

@@ -2,17 +2,12 @@
 from __future__ import annotations
 
 import json
-import shutil
 import sqlite3
 from pathlib import Path
 
 import pytest
-from stubs import free_port
+from browser import ARTIFACTS, launch_chromium, served_app
 
-ROOT = Path(__file__).resolve().parent.parent
-ARTIFACTS = ROOT / "artifacts"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
 PHONE = {"width": 390, "height": 844}
 
 pytestmark = pytest.mark.timeout(400)
@@ -20,17 +15,10 @@ pytestmark = pytest.mark.timeout(400)
 
 @pytest.fixture(scope="module")
 def served(seed_index, tmp_path_factory):
-    from bot.service import StudyBot
-    from ui.app import CSS, build_app
-
     # Votes go to a fresh file: the seed index is shared read-only.
     settings = seed_index.with_overrides(llm="fake", feedback_db=tmp_path_factory.mktemp("fb") / "feedback.sqlite")
-    app = build_app(settings, StudyBot(settings))
-    port = free_port()
-    app.queue()
-    app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, css=CSS, quiet=True)
-    yield f"http://127.0.0.1:{port}/", settings
-    app.close()
+    with served_app(settings) as url:
+        yield url, settings
 
 
 def test_chat_api_returns_followup_options(served):
@@ -57,20 +45,13 @@ def test_quiz_and_flashcards_api(served):
     assert cards["lang"] == "en" and len(cards["cards"]) == 3
 
 
-def _browser(p):
-    exe = shutil.which("chromium")
-    if not exe:
-        pytest.skip("Debian chromium is not installed (apt-get install chromium fonts-noto-cjk)")
-    return p.chromium.launch(executable_path=exe, args=CHROMIUM_ARGS)
-
-
 def test_phone_chat_answer_followups_and_thumbs_up(served):
     from playwright.sync_api import expect, sync_playwright
 
     url, settings = served
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as p:
-        browser = _browser(p)
+        browser = launch_chromium(p)
         try:
             page = browser.new_page(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True)
             page.goto(url, wait_until="domcontentloaded")
@@ -122,7 +103,7 @@ def test_phone_quiz_tab_check_answers(served):
 
     url, _ = served
     with sync_playwright() as p:
-        browser = _browser(p)
+        browser = launch_chromium(p)
         try:
             page = browser.new_page(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True)
             page.goto(url, wait_until="domcontentloaded")

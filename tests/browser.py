@@ -1,0 +1,40 @@
+"""What the UI tests share: serving the learner app on loopback, and Debian's Chromium for Playwright."""
+from __future__ import annotations
+
+import shutil
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+from stubs import free_port
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
+# Offline and quiet: no component updates, sync or background fetches from the browser itself.
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+
+
+@contextmanager
+def served_app(settings) -> Iterator[str]:
+    """The learner app (ui.app.build_app) for ``settings``, served on a free loopback port."""
+    from bot.service import StudyBot
+    from ui.app import CSS, build_app
+
+    app = build_app(settings, StudyBot(settings))
+    port = free_port()
+    app.queue()
+    app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, css=CSS, quiet=True)
+    try:
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        app.close()
+
+
+def launch_chromium(p):
+    """Debian's chromium through Playwright (never `playwright install`); skips when it is absent."""
+    exe = shutil.which("chromium")
+    if not exe:
+        pytest.skip("Debian chromium is not installed (apt-get install chromium fonts-noto-cjk)")
+    ARTIFACTS.mkdir(exist_ok=True)
+    return p.chromium.launch(executable_path=exe, args=CHROMIUM_ARGS)
