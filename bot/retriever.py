@@ -104,7 +104,8 @@ class Retriever:
 
 
 _REFERENTIAL = re.compile(
-    r"^(那|那么|这|它|他们|其|还有|然后|接下来|下一|上面|之后)|呢[？?]?$|\b(it|its|this|that|these|those|they|them|then|next|the second|the third)\b",
+    r"^(那|那么|这|它|他们|其|还有|然后|接下来|下一|上面|之后)|呢[？?]?$|\b(it|its|this|that|these|those|they|them|then|next|the second|the third)\b"
+    r"|^(and|but|so|also)\b|\b(what|how) about\b",
     re.I,
 )
 
@@ -117,7 +118,9 @@ def contextual_query(question: str, history: list[dict] | None) -> str:
     if not isinstance(prev, str) or not prev.strip():
         return question
     q = question.strip()
-    short = len(q) <= 14 if has_cjk(q) else len(q.split()) <= 6
-    if short or _REFERENTIAL.search(q):
+    # Only a fragment ("多久？", "why?") leans on the last turn by length alone; a short question
+    # with its own subject ("What is the barbell reading method?") stands on its own.
+    fragment = len(re.sub(r"\W", "", q)) <= 4 if has_cjk(q) else len(q.split()) <= 2
+    if fragment or _REFERENTIAL.search(q):
         return f"{prev.strip()} {q}"
     return question

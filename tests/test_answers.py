@@ -109,3 +109,20 @@ def test_chinese_question_on_chinese_library_is_not_translated(seed_index):
         s = seed_index.with_overrides(llm="openai", openai_base_url=srv.url + "/v1", openai_model="stub-model")
         ans = StudyBot(s).ask("什么是杠铃阅读法？")
         assert ans.also == [] and len(srv.posts("/chat/completions")) == 1
+
+
+def test_follow_up_rewriting_keeps_standalone_questions_alone():
+    """Found trying it in the browser: a new English question after a Chinese one was glued to it."""
+    from bot.retriever import contextual_query
+
+    def after(prev):
+        return [{"role": "user", "content": prev}, {"role": "assistant", "content": "…"}]
+
+    assert contextual_query("What is the barbell reading method?", after("AI内容创作者需要学习模型微调吗？")) == \
+        "What is the barbell reading method?"
+    assert contextual_query("学习率怎么调？", after("什么是LoRA？")) == "学习率怎么调？"
+    # Fragments and references still carry the previous question along.
+    assert contextual_query("多久？", after("第一阶段学什么？")) == "第一阶段学什么？ 多久？"
+    assert contextual_query("And what about top_p?", after("What does temperature do?")) == \
+        "What does temperature do? And what about top_p?"
+    assert contextual_query("那第二阶段呢？", after("AIGC学习计划的第一阶段学什么？")).startswith("AIGC学习计划")
