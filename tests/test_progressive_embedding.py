@@ -75,7 +75,9 @@ def test_background_embedder_fills_vectors_and_wakes_on_ingest(library, tmp_path
         top_id = idx.bm25().search("番茄工作法", 1)[0][0]
         assert "番茄工作法" in idx.manifest.load_chunks([top_id])[top_id].text
         assert _wait(lambda: idx.status()["vectors_ready"] == 1.0), idx.status()
-        assert worker.error is None and worker.embedded == idx.manifest.stats()["chunks"]
+        # The worker counts a batch after its flags are set: wait for the count, not just the flags.
+        assert _wait(lambda: worker.embedded == idx.manifest.stats()["chunks"]), (worker.embedded, idx.status())
+        assert worker.error is None
     finally:
         stop_background_embedding(idx, timeout=30)
     assert not worker.thread.is_alive()
