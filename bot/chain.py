@@ -2,7 +2,9 @@
 
 Small local models copy context and misnumber sources, so the app attaches citations from
 retrieval metadata itself; the prompt only has to produce grounded prose. Retrieved text is
-framed as quoted data, so instructions inside a library document are not obeyed.
+framed as quoted data, so instructions inside a library document are not obeyed; library text
+passes through bot.prompt_guard on its way in, so a document cannot close that frame, forge a chat
+turn or address the model (citations are built from the untouched text).
 """
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import re
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
+from bot.prompt_guard import guard_passage
 from bot.text import detect_lang, has_cjk, tokenize
 from bot.types import Citation, Hit
 
@@ -109,9 +112,11 @@ def build_messages(
     for i, h in enumerate(hits, 1):
         # The leaf heading says what the passage is about; the full path and title cost tokens the
         # model does not need (the learner sees them in the citations).
-        leaf = (h.chunk.section or "").split(" > ")[-1] or h.chunk.title
-        # The passage's most relevant stretch, not its head: same budget, more of the answer.
-        blocks.append(f"[{i}] {leaf}\n{best_quote(h.chunk.text, focus or question, per)}")
+        leaf = _squash(guard_passage((h.chunk.section or "").split(" > ")[-1] or h.chunk.title, lang))
+        # The passage's most relevant stretch, not its head: same budget, more of the answer. It is
+        # guarded before clipping (a clip cannot cut an injection into an unrecognisable half) and
+        # flattened to one line, so only our own "[i]" headers start a line inside the frame.
+        blocks.append(f"[{i}] {leaf}\n{best_quote(guard_passage(h.chunk.text, lang), focus or question, per)}")
     tag = ("<资料>", "</资料>") if lang == "zh" else ("<sources>", "</sources>")
     ask = "问题：" if lang == "zh" else "Question: "
     msgs: list[BaseMessage] = [SystemMessage(SYSTEM[lang])]
@@ -122,7 +127,8 @@ def build_messages(
         if last_user and isinstance(last_user.get("content"), str):
             msgs.append(HumanMessage(_clip(last_user["content"], 200)))
             if last_bot and isinstance(last_bot.get("content"), str):
-                msgs.append(AIMessage(_clip(_strip_sources(last_bot["content"]), 300)))
+                # A retrieval-only reply quotes library passages: guarded like them.
+                msgs.append(AIMessage(_clip(guard_passage(_strip_sources(last_bot["content"]), lang), 300)))
     msgs.append(HumanMessage(f"{tag[0]}\n" + "\n\n".join(blocks) + f"\n{tag[1]}\n\n{ask}{question.strip()}"))
     return msgs
 

@@ -23,6 +23,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from bot.prompt_guard import guard_passage
+
 KINDS = ("fact", "concept", "crosslingual", "followup", "unanswerable", "plan")
 LANGS = ("zh", "en")
 DEFAULT_KS = (1, 5, 10)
@@ -525,7 +527,8 @@ def faithfulness(
     stmts = ask_judge(judge, STATEMENTS_PROMPT.format(question=question, answer=answer), _parse_statements, retries)
     if not stmts:
         return None
-    ctx = "\n\n".join(str(_field(c, "text") or c) for c in contexts)
+    # The contexts are library text: a document must not be able to instruct the judge either.
+    ctx = "\n\n".join(guard_passage(str(_field(c, "text") or c), "en") for c in contexts)
     listing = "\n".join(f"{i}. {s}" for i, s in enumerate(stmts, 1))
     verdicts = ask_judge(judge, VERDICTS_PROMPT.format(context=ctx, statements=listing), _verdict_parser(len(stmts)), retries)
     if verdicts is None:
