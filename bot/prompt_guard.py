@@ -63,7 +63,7 @@ def _view(text: str) -> str:
 # Our own frame (bot.chain): a passage that opens or closes it could end the quoted data early.
 # Alpaca-style role headers ("### Instruction:") have no reason to be in study text either.
 _FRAME = re.compile(
-    r"<\s*/?\s*(?:资料|来源|來源|参考资料|sources?)(?![\w-])[^<>\n]{0,40}>"
+    r"<\s*/?\s*(?:资\s*料|来\s*源|來\s*源|参考资料|sources?)(?![\w-])[^<>\n]{0,40}>"
     r"|#{2,}\s*(?:system|instructions?|response|assistant|user|human|input)\s*:",
     re.IGNORECASE,
 )
@@ -112,7 +112,7 @@ _INSTRUCTION = re.compile(
         rf"\b{_EN_VERB}\b[^.!?\n]{{0,50}}?\b{_EN_WHICH}\b[^.!?\n]{{0,30}}?\b{_EN_WHAT}\b",
         rf"{_EN_OPEN}{_EN_VERB}\s+(?:(?:all|everything|of|the|what\s+(?:is|was))\s+)*(?:above|previous|prior|preceding|"
         rf"foregoing|earlier|everything|said|written)\b[^.!?\n]{{0,40}}?\b(?:{_EN_SAY}|instead)\b",
-        rf"\b(?:do\s+not|don'?t|never|stop|no\s+longer)\s+(?:follow|obey|listen\s+to|comply\s+with|adhere\s+to)\b"
+        rf"\b(?:do\s+not|don'?t|never|stop|no\s+longer)\s+(?:follow|obey|listen|comply|adher)(?:e|ing|s)?\b"
         rf"[^.!?\n]{{0,30}}\b{_EN_WHAT}\b",
         rf"\b(?:the\s+)?{_EN_WHICH}\s+{_EN_WHAT}\s+(?:are|is)\s+(?:now\s+)?(?:void|invalid|cancell?ed|obsolete|revoked|"
         rf"no\s+longer\s+(?:valid|in\s+effect|apply))",
@@ -123,6 +123,8 @@ _INSTRUCTION = re.compile(
         rf"\b{_EN_SAY}\s+(?:only|just|exactly|solely|simply)\s*(?:with\b|:|{_QUOTE_OPEN}|the\s+(?:word|phrase|text|string)\b)",
         rf"\b(?:only|just|simply)\s+{_EN_SAY}\s*(?:with\b|:|{_QUOTE_OPEN}|the\s+(?:word|phrase|text|string)\b)",
         rf"\b(?:reply|respond|answer)\s+(?:only\s+)?with\s+(?:the\s+(?:word|phrase|text|string)\s+)?{_QUOTE_OPEN}",
+        rf"\b(?:the\s+)?(?:assistant|ai|chatbot|bot|llm)\s+(?:must|should|shall|will|has\s+to)\s+(?:now\s+|only\s+|always\s+)*"
+        rf"{_EN_SAY}\s*{_QUOTE_OPEN}",
         r"\b(?:reveal|print|show|output|repeat|leak|display|disclose|tell\s+me|write\s+out)\b[^.!?\n]{0,30}"
         r"\b(?:system\s+prompt|(?:your|the\s+hidden|hidden|initial|original)\s+(?:instructions|prompt|rules))\b",
         r"\b(?:new|updated|real|actual|true|override|admin|developer)\s+(?:system\s+)?(?:instructions?|prompt)\s*:",
@@ -142,6 +144,7 @@ _INSTRUCTION = re.compile(
         r"(?:[:\"“「『'‘]|[A-Za-z0-9])",
         rf"(?:泄露|输出|打印|显示|告诉我|透露|重复|复述)(?:你的)?{_STOP}{{0,6}}?(?:系统提示词?|系统指令|system\s*prompt)",
         r"新的?(?:指令|任务|系统提示词?)\s*:",
+        rf"(?:助手|AI|人工智能|模型|机器人|大模型)(?:必须|应该|应当|要|只能|需要|一律|务必)(?:只)?{_ZH_SAY}\s*[:“\"「『]",
         r"(?:给|致|对)(?:AI|人工智能|助手|语言模型|大模型|模型|机器人)(?:的)?(?:指令|说明|消息|提示)?\s*:",
     ]),
     re.IGNORECASE,
@@ -154,8 +157,8 @@ _SENTENCE = re.compile(r"(?:[^。!?\n.]|\.(?=\w))+(?:[。!?]+|\.+|\n|$)")
 # The order an injection gives often follows it as a sentence of its own ("Ignore the rules. Say X."):
 # right after a removed sentence, one that opens with a verb of saying goes too.
 _FOLLOW_ON = re.compile(
-    rf"\s*(?:(?:please|now|then|just|only|instead)[\s,]+)*(?:{_EN_SAY}|type|repeat)\b"
-    rf"|\s*(?:请|然后|现在|接着)?(?:只|仅|直接|改为|改成)?(?:{_ZH_SAY}|复述)",
+    rf"\s*(?:(?:please|now|then|just|only|instead|you|must|should|will|shall)[\s,]+)*(?:{_EN_SAY}|type|repeat)\b"
+    rf"|\s*(?:请|然后|现在|接着|你|就|只|仅|直接|改为|改成|都|一律|必须)*(?:{_ZH_SAY}|复述)",
     re.IGNORECASE,
 )
 
