@@ -96,6 +96,13 @@ class BM25:
             out[col.indices] += col.data * self.idf[j]
         return out
 
+    def idf_of(self, token: str) -> float:
+        """IDF of a token; one the library never uses weighs like the rarest."""
+        j = self.vocab.get(token)
+        if j is not None and self.idf is not None:
+            return float(self.idf[j])
+        return float(np.log(1.0 + (len(self.ids) + 0.5) / 0.5))
+
     def search(self, query: str, n: int) -> list[tuple[str, float]]:
         s = self.scores(tokenize(query))
         if s.size == 0:

@@ -289,6 +289,18 @@ class Manifest:
         )[0]
         return dict(r)
 
+    def langs_of(self, ids: list[str]) -> dict[str, str]:
+        """Language of each chunk's document."""
+        out: dict[str, str] = {}
+        for i in range(0, len(ids), 500):
+            part = ids[i : i + 500]
+            for r in self.q(
+                "SELECT c.id, d.lang FROM chunks c JOIN docs d ON d.doc_hash=c.doc_hash"
+                f" WHERE c.id IN ({','.join('?' * len(part))})", part,
+            ):
+                out[r["id"]] = r["lang"] or "en"
+        return out
+
     def chunks_by_lang(self) -> dict[str, int]:
         rows = self.q("SELECT d.lang AS lang, count(*) AS n FROM chunks c JOIN docs d ON c.doc_hash = d.doc_hash GROUP BY d.lang")
         return {r["lang"] or "en": r["n"] for r in rows}

@@ -6,10 +6,12 @@ partial (they are filled in after BM25): dense search ranks what has a vector.
 """
 from __future__ import annotations
 
+import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.index import Index
+from bot.rescore import RescoreWeights, rescore
 from bot.text import detect_lang, has_cjk
 from bot.types import Hit
 
@@ -23,8 +25,23 @@ class FusionConfig:
     w_lex_cjk: float = 1.0  # weight of BM25 when the query contains Chinese
     w_lex_latin: float = 0.5  # ... and when it does not
     dedupe: float = 0.85  # char-trigram Jaccard above which a passage counts as a repeat
-    w_also: float = 1.0  # weight of alternative phrasings (translations) relative to the question itself
+    w_also: float = 1.0  # most weight of an alternative phrasing (translation) relative to the question itself
+    # A translation counts in full only when it matches passages in its language better than the
+    # question matches passages in its own: e5 puts a page's other-language twin close behind, so
+    # an unconditional translation pushed same-language answers down (dev: concept hit@5 0.94 -> 0.68).
+    # Its weight is a logistic in (best cosine of the translation among other-language passages -
+    # best cosine of the question among its own-language ones), centred at ``also_gate``.
+    also_gate: float = 0.0
+    also_temp: float = 0.015
     same_lang: float = 0.0  # score bonus (fraction) for passages in the question's language
+    rescore: RescoreWeights | None = field(default_factory=RescoreWeights)  # None: fused order only
+
+
+def translation_weight(own: float, other: float, cfg: FusionConfig) -> float:
+    """Weight of a translation whose best other-language cosine is ``other`` when the question's
+    best own-language cosine is ``own``: ``w_also`` when it clearly matches better, ~0 when worse."""
+    x = (other - own - cfg.also_gate) / cfg.also_temp
+    return cfg.w_also / (1.0 + math.exp(-max(-50.0, min(50.0, x))))
 
 
 def _trigrams(text: str) -> set[str]:
@@ -56,14 +73,19 @@ class Retriever:
         best_possible = 0.0
         if cfg.mode in ("hybrid", "dense"):
             self.index.check_embedder()
-        for qi, q in enumerate(queries):
-            scale = 1.0 if qi == 0 else cfg.w_also
-            dense: list[tuple[str, float]] = []
-            lexical: list[tuple[str, float]] = []
+        runs = []
+        qvecs = {}
+        for q in queries:
+            dense = []
             if cfg.mode in ("hybrid", "dense"):
-                dense = self.index.vectors.query(self.index.embedder.embed_query_np(q), cfg.candidates)
-            if cfg.mode in ("hybrid", "bm25"):
-                lexical = self.index.bm25().search(q, cfg.candidates)
+                qvecs[q] = self.index.embedder.embed_query_np(q)
+                dense = self.index.vectors.query(qvecs[q], cfg.candidates)
+            lexical = self.index.bm25().search(q, cfg.candidates) if cfg.mode in ("hybrid", "bm25") else []
+            runs.append((q, dense, lexical))
+        scales = self._phrasing_weights(runs)
+        for (q, dense, lexical), scale in zip(runs, scales):
+            if scale <= 0:
+                continue
             w_lex = 0.0 if cfg.mode == "dense" else (cfg.w_lex_cjk if has_cjk(q) else cfg.w_lex_latin) * scale
             w_dense = 0.0 if cfg.mode == "bm25" else cfg.w_dense * scale
             for rank, (cid, s) in enumerate(dense):
@@ -87,6 +109,17 @@ class Retriever:
                 if ch.lang == qlang:
                     fused[cid] *= 1 + cfg.same_lang
             order = sorted(chunks, key=lambda c: -fused[c]) + order[len(chunks):]
+        evidence: dict[str, tuple[float, float]] = {}
+        if cfg.rescore is not None and chunks:
+            # Only phrasings that carry weight judge the passages: a translation the gate turned
+            # down would otherwise pull the question's other-language twin back up.
+            strong = [q for (q, _, _), w in zip(runs, scales) if w >= 0.5]
+            top = [c for c in order[: cfg.rescore.top] if c in chunks]
+            order, evidence = rescore(
+                order, {c: chunks[c].text for c in top}, dict(zip(top, self.index.manifest.chunk_tokens(top))),
+                strong, self._cosines(top, [qvecs[q] for q in strong if q in qvecs]), self.index.bm25().idf_of,
+                cfg.rescore, cfg.rrf_k,
+            )
         hits: list[Hit] = []
         grams: list[set[str]] = []
         for cid in order:
@@ -97,10 +130,41 @@ class Retriever:
             if any(_near_dup(g, o, cfg.dedupe) for o in grams):
                 continue
             grams.append(g)
-            hits.append(Hit(chunk=ch, score=fused[cid] / best_possible, dense=dense_s.get(cid), lexical=lex_s.get(cid)))
+            match, cos = evidence.get(cid, (None, dense_s.get(cid)))
+            hits.append(Hit(chunk=ch, score=fused[cid] / best_possible, dense=cos, lexical=lex_s.get(cid), match=match))
             if len(hits) >= k:
                 break
         return hits
+
+    def _cosines(self, ids: list[str], qvecs: list) -> dict[str, float]:
+        """Exact best cosine of each candidate to the phrasings: one found by BM25 alone has no
+        dense rank to read it from. Candidates without a vector yet are left out."""
+        if not qvecs:
+            return {}
+        import numpy as np
+
+        got = self.index.vectors.vectors(ids)
+        if not got:
+            return {}
+        ids = list(got)
+        m = np.stack([got[i] for i in ids]) @ np.stack(qvecs).T
+        return dict(zip(ids, m.max(axis=1).tolist()))
+
+    def _phrasing_weights(self, runs: list[tuple[str, list, list]]) -> list[float]:
+        """1 for the question; for each translation, ``w_also`` scaled by how much better it
+        matches passages in its own language than the question matches passages in the question's."""
+        cfg = self.cfg
+        weights = [1.0] + [cfg.w_also] * (len(runs) - 1)
+        if len(runs) < 2 or cfg.mode == "bm25" or not runs[0][1]:
+            return weights
+        ids = list({cid for _, dense, _ in runs for cid, _ in dense})
+        lang = self.index.manifest.langs_of(ids)
+        q_lang = "zh" if has_cjk(runs[0][0]) else "en"
+        own = max((s for cid, s in runs[0][1] if lang.get(cid) == q_lang), default=0.0)
+        for i, (_, dense, _) in enumerate(runs[1:], 1):
+            other = max((s for cid, s in dense if lang.get(cid, q_lang) != q_lang), default=0.0)
+            weights[i] = translation_weight(own, other, cfg)
+        return weights
 
 
 _REFERENTIAL = re.compile(

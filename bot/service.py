@@ -30,6 +30,7 @@ from bot.chain import (
 from bot.index import Index, get_index
 from bot.retriever import FusionConfig, Retriever, contextual_query
 from bot.settings import Settings, get_settings
+from bot.text import has_cjk
 from bot.types import Citation, Hit
 
 log = logging.getLogger("studybot")
@@ -159,7 +160,7 @@ class StudyBot:
             timings["total_ms"] = round((time.perf_counter() - t0) * 1000, 1)
             return Event("done", answer=Answer(text, cites, provider, model, status, timings, hits, query, also))
 
-        if self.refuses(query, hits):
+        if self.refuses(query, hits, also):
             text = NOT_COVERED[lang]
             yield Event("token", text)
             yield done(text, "not_covered", [])
@@ -205,9 +206,35 @@ class StudyBot:
             return
         yield done(text, "ok", cites)
 
-    def refuses(self, query: str, hits: list[Hit]) -> bool:
-        """Whether the library does not cover the question (the chat then says so instead of guessing)."""
-        return not hits or hits[0].score < self.settings.relevance_floor
+    def refuses(self, query: str, hits: list[Hit], also: list[str] | tuple[str, ...] = ()) -> bool:
+        """Whether the library does not cover the question (the chat then says so instead of guessing).
+
+        ``also``: the phrasings searched besides ``query`` (its translation). Similarity is only
+        comparable within a language (e5 scores a question lower against any passage in the other
+        language), so only passages in a language of some phrasing are judged, and a question that
+        needed a translation it did not get is not refused."""
+        s = self.settings
+        if not hits or hits[0].score < s.relevance_floor:
+            return True
+        if s.refuse_below_match <= 0:
+            return False
+        if not also:
+            from bot.translate import target_language
+
+            if target_language(query, self._langs()) is not None:
+                # An English question over a largely Chinese library scores as low against the
+                # passage that answers it as an off-topic one does (dev: 0.80-0.86 both), so
+                # without a translation the bot cannot tell and shows what it found.
+                return False
+        langs = {"zh" if has_cjk(q) else "en" for q in (query, *also) if q}
+        judged = [h for h in hits if (h.chunk.lang or "en") in langs]
+        if not judged:
+            return False
+        match = max((h.match for h in hits if h.match is not None), default=None)
+        cosine = max((h.dense for h in judged if h.dense is not None), default=None)
+        if match is None or cosine is None:
+            return False  # no evidence either way (e.g. re-scoring off, vectors still pending)
+        return match < s.refuse_below_match and cosine < s.refuse_below_cosine
 
     def translations(self, query: str, timings: dict | None = None) -> list[str]:
         """The query in the library's other language, when that helps and an LLM is at hand."""

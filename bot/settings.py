@@ -58,6 +58,20 @@ class Settings(BaseSettings):
     relevance_floor: float = Field(
         0.0, description="Minimum fused relevance (0-1) of the best passage; below it the bot says the library does not cover the question."
     )
+    # The library "does not cover" a question when no top passage both shares much of its rare
+    # vocabulary and lies close to it. Measured on the dev set (e5-small): unanswerable questions'
+    # best cosine 0.85-0.87, answerable ones' best cosine >= 0.873 whenever their best stretch
+    # covers < 0.28 of the question's IDF weight.
+    refuse_below_match: float = Field(
+        0.28, ge=0.0, le=1.0,
+        description="Not covered when the best passage stretch holds less than this share of the question's IDF weight "
+                    "(0 turns the check off) ...",
+    )
+    refuse_below_cosine: float = Field(
+        0.87, ge=-1.0, le=1.0,
+        description="... and no passage in the question's language (or its translation's) has this cosine similarity. "
+                    "Calibrated for the default embedder (multilingual-e5-small); re-measure with `studybot eval` for another.",
+    )
 
     # --- LLM -----------------------------------------------------------------
     llm: LLMProvider = "local"

@@ -57,6 +57,7 @@ class Hit:
     score: float  # fused score, higher is better, 0..1
     dense: float | None = None  # cosine similarity when known
     lexical: float | None = None  # raw BM25 score when known
+    match: float | None = None  # share of the question's IDF weight in the passage's best stretch
 
     def to_json(self) -> dict[str, Any]:
         c = self.chunk
@@ -68,6 +69,8 @@ class Hit:
             "section": c.section,
             "text": c.text,
             "score": round(float(self.score), 6),
+            "cosine": None if self.dense is None else round(float(self.dense), 4),
+            "match": None if self.match is None else round(float(self.match), 4),
         }
 
 

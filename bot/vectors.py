@@ -104,6 +104,14 @@ class VectorStore:
         r = col.query(query_embeddings=[np.asarray(vector, dtype=np.float32)], n_results=min(n, total), include=["distances"])
         return [(i, 1.0 - float(d)) for i, d in zip(r["ids"][0], r["distances"][0])]
 
+    def vectors(self, ids: list[str]) -> dict[str, np.ndarray]:
+        """Stored vectors of ``ids`` (those that have one), unit length as the embedder wrote them."""
+        col = self._collection(create=False)
+        if col is None or not ids:
+            return {}
+        r = col.get(ids=list(ids), include=["embeddings"])
+        return {i: np.asarray(e, dtype=np.float32) for i, e in zip(r["ids"], r["embeddings"])}
+
     def drop(self) -> None:
         try:
             self.client.delete_collection(self.name)

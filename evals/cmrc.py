@@ -155,6 +155,6 @@ def run_cmrc(settings: Any, path: str | Path, configs: Sequence[str] = ("hybrid"
     out: dict[str, dict] = {}
     for c in configs:
         search = searcher(bot, c)
-        ranked = {q["id"]: paragraph_ids(search(q["question"], 10)) for q in questions}
+        ranked = {q["id"]: paragraph_ids(search(q["question"], 10, [])) for q in questions}
         out[c] = recall_at(ranked, questions, ks)
     return out

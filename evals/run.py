@@ -4,7 +4,7 @@ Questions whose gold source is not in the index are set aside (and listed), so a
 over the library plus a corpus sample can be run against the library alone.
 
 Configurations (``--compare``) are searched over the same index and question set in one run:
-``hybrid`` (the product), ``dense``, ``bm25``, ``translate`` (hybrid plus the LLM's translation
+``hybrid`` (the product), ``dense``, ``bm25``, ``norescore`` (hybrid without the re-scorer), ``translate`` (hybrid plus the LLM's translation
 of cross-language questions, as the chat does) and ``baseline`` (the plain LangChain recipe, see
 ``evals/baseline.py``).
 """
@@ -18,26 +18,25 @@ from bot.retriever import FusionConfig, Retriever, contextual_query
 from bot.service import StudyBot
 from evals.metrics import evaluate, is_unanswerable, load_questions, path_matches
 
-SearchFn = Callable[[str, int], list]
-CONFIGS = ("hybrid", "dense", "bm25", "translate", "baseline")
+SearchFn = Callable[[str, int, list], list]  # (query, k, other phrasings) -> ranked results
+CONFIGS = ("hybrid", "dense", "bm25", "norescore", "translate", "baseline")
 
 
 def searcher(bot: StudyBot, config: str) -> SearchFn:
     """The search function a configuration name stands for; results have path/text/score."""
-    if config == "hybrid":
-        return lambda q, k: bot.retriever.search(q, k)
-    if config == "translate":
-        return lambda q, k: bot.retriever.search(q, k, bot.translations(q))
-    if config in ("dense", "bm25"):
+    if config in ("hybrid", "translate"):
+        return bot.retriever.search
+    if config in ("dense", "bm25", "norescore"):
         base = bot.retriever.cfg
-        r = Retriever(bot.index, FusionConfig(**{**base.__dict__, "mode": config}))
-        return lambda q, k: r.search(q, k)
+        change = {"rescore": None} if config == "norescore" else {"mode": config}
+        r = Retriever(bot.index, FusionConfig(**{**base.__dict__, **change}))
+        return r.search
     if config == "baseline":
         from evals.baseline import LangChainBaseline
 
         b = LangChainBaseline(bot.index)
         b.build()
-        return b.search
+        return lambda q, k, also: b.search(q, k)
     raise ValueError(f"unknown configuration {config!r}: choose from {', '.join(CONFIGS)}")
 
 
@@ -63,12 +62,13 @@ def run_eval(bot: StudyBot, dataset: Path, k: int = 10, name: str | None = None,
     latencies = []
     for q in usable:
         query = contextual_query(q["question"], q.get("history"))
+        also = bot.translations(query) if config == "translate" else []
         t0 = time.perf_counter()
-        hits = search(query, k)
+        hits = search(query, k, also)
         latencies.append((time.perf_counter() - t0) * 1000)
         out: dict = {"retrieved": [h if isinstance(h, dict) else h.to_json() for h in hits]}
         if config != "baseline":  # refusal is scored on both sides: declining the unanswerable, not the rest
-            out["refused"] = bot.refuses(query, hits)
+            out["refused"] = bot.refuses(query, hits, also)
         outputs[q["id"]] = out
     result = evaluate(usable, outputs, name=name or (config if config != "hybrid" else Path(dataset).stem))
     result["config"] = config
@@ -99,13 +99,15 @@ def summary_lines(result: dict) -> list[str]:
 
 def comparison_lines(results: dict[str, dict], baseline: str | None = None) -> list[str]:
     keys = ("hit@1", "hit@5", "hit@10", "mrr", "ndcg@10")
-    lines = [f"{'config':<10} " + " ".join(f"{k:>8}" for k in keys) + f" {'refusal':>8} {'p95 ms':>7}"]
+    lines = [f"{'config':<10} " + " ".join(f"{k:>8}" for k in keys) + f" {'refusal':>8} {'false-ref':>9} {'p95 ms':>7}"]
     base = results.get(baseline or "", {}).get("overall", {})
     for name, r in results.items():
         o = r["overall"]
         ref = (r.get("refusal") or {}).get("accuracy")
+        frr = (r.get("refusal") or {}).get("false_refusal_rate")
         lines.append(f"{name:<10} " + " ".join(f"{o.get(k, 0):>8.3f}" for k in keys)
-                     + f" {f'{ref:.3f}' if ref is not None else '-':>8}" + f" {r.get('search_ms_p95') or '-':>7}")
+                     + f" {f'{ref:.3f}' if ref is not None else '-':>8}" + f" {f'{frr:.3f}' if frr is not None else '-':>9}"
+                     + f" {r.get('search_ms_p95') or '-':>7}")
     if base and base.get("mrr"):
         for name, r in results.items():
             if name != baseline:
