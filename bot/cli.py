@@ -165,6 +165,11 @@ def cmd_eval(args) -> int:
     from evals.run import compare, comparison_lines, gate_failures, run_eval, summary_lines
 
     s = _settings(args)
+    if args.judge and not args.answers:
+        print("--judge scores answers: add --answers", file=sys.stderr)
+        return 2
+    if args.answers:
+        return _eval_answers(args, s)
     if args.cmrc:
         from evals.cmrc import run_cmrc
 
@@ -204,6 +209,28 @@ def cmd_eval(args) -> int:
         for f in failures:
             print(f"GATE FAILED: {f}", file=sys.stderr)
         return 1 if failures else 0
+    return 0
+
+
+def _eval_answers(args, s: Settings) -> int:
+    from bot.service import StudyBot
+    from evals.answers import answer_summary_lines, make_judge, run_answers
+
+    clash = [f for f, on in (("--compare", args.compare), ("--cmrc", args.cmrc), ("--gate", args.gate),
+                              ("--translate", args.translate)) if on]
+    if clash:
+        print(f"--answers runs the chat path as configured; it does not take {', '.join(clash)}", file=sys.stderr)
+        return 2
+    judge = make_judge(s, args.judge) if args.judge else None
+    result = run_answers(StudyBot(s), args.dataset, limit=args.limit, judge=judge, progress=_progress_bar())
+    if args.report:
+        from evals.report import write_report
+
+        write_report(args.report, results=result, title="studybot answer eval")
+    if args.json:
+        _out({k: v for k, v in result.items() if k != "rows" or args.rows})
+    else:
+        print("\n".join(answer_summary_lines(result)))
     return 0
 
 
@@ -366,7 +393,7 @@ def build_parser() -> argparse.ArgumentParser:
     common(sp, llm=True)
     sp.set_defaults(fn=cmd_serve)
 
-    sp = sub.add_parser("eval", help="score retrieval on a question set (JSONL, see evals/datasets/README.md)")
+    sp = sub.add_parser("eval", help="score retrieval (or, with --answers, answers) on a question set (JSONL, see evals/datasets/README.md)")
     sp.add_argument("--dataset", type=Path, default=Path("evals/datasets/dev.jsonl"))
     sp.add_argument("--k", type=int, default=10)
     sp.add_argument("--rows", action="store_true", help="include per-question rows in --json output")
@@ -377,7 +404,12 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--gate", type=Path, metavar="THRESHOLDS",
                     help="exit 1 when a metric falls below its threshold (JSON, e.g. evals/thresholds.json)")
     sp.add_argument("--cmrc", type=Path, metavar="TRIAL_JSON", help="run the CMRC 2018 benchmark instead of --dataset")
-    sp.add_argument("--limit", type=int, help="only the first N CMRC questions")
+    sp.add_argument("--limit", type=int, help="only the first N CMRC questions; with --answers, N questions spread over the kinds")
+    sp.add_argument("--answers", action="store_true",
+                    help="score the chat's answers (coverage, citation precision, faithfulness, refusals) with the configured LLM")
+    sp.add_argument("--judge", metavar="PROVIDER[:MODEL]",
+                    help="with --answers: a judge LLM for RAGAS faithfulness and answer relevance, e.g. local:0.5b, "
+                         "ollama:qwen2.5:7b, openai:gpt-4o-mini (STUDYBOT_JUDGE_TIMEOUT, STUDYBOT_JUDGE_RETRIES)")
     common(sp, llm=True)
     sp.set_defaults(fn=cmd_eval)
 

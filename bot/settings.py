@@ -94,6 +94,12 @@ class Settings(BaseSettings):
     openai_api_key: SecretStr = SecretStr("")
     openai_model: str = "gpt-4o-mini"
 
+    # --- answer evals (`studybot eval --answers --judge ...`) ----------------------
+    judge_timeout: float = Field(
+        60.0, gt=0, description="Seconds one judge-LLM call may take (wall clock, any provider) before it counts as failed."
+    )
+    judge_retries: int = Field(1, ge=0, le=5, description="Extra attempts when the judge fails or answers unparseably.")
+
     # --- learners' feedback and study aids ---------------------------------------
     feedback_db: Path | None = Field(None, description="SQLite file for answer votes; unset = <index_dir>/feedback.sqlite.")
     study_llm: bool = Field(

@@ -347,6 +347,44 @@ def substring_coverage(answer: str | None, answer_substring: str | None, lang: s
     return sum((need & have).values()) / sum(need.values())
 
 
+_SENTENCE = re.compile(r"[^。！？；;!?\n]+?(?:[。！？；;!?]|\.(?=\s|$)|$)", re.M)
+_EN_STOP = frozenset(
+    "a an the and or but if of to in on at by for with from as into about than then so that this these those it its "
+    "is are was were be been being has have had do does did can could will would should may might must not no "
+    "you your we our they their he she his her i me my what which who whom how when where why there here also "
+    "only just more most very such any all each other some".split()
+)
+
+
+def _content_tokens(text: str, lang: str) -> list[str]:
+    toks = overlap_tokens(text, lang)
+    return toks if lang == "zh" else [t for t in toks if t not in _EN_STOP and (len(t) > 1 or t.isdigit())]
+
+
+def faithfulness_proxy(answer: str | None, contexts: Sequence[Any], min_support: float = 0.5,
+                       min_tokens: int = 3) -> float | None:
+    """LLM-free stand-in for RAGAS faithfulness: the share of the answer's sentences whose content
+    tokens (English words minus function words; Chinese character bigrams) are mostly (``min_support``)
+    found in the contexts. Sentences with fewer than ``min_tokens`` content tokens are not claims.
+
+    It rewards copying and cannot see paraphrase or translation: an English answer drawn from Chinese
+    passages scores near 0. None when the answer has no scorable sentence.
+    """
+    ctx = "\n".join(str(_field(c, "text") or c) for c in contexts)
+    pools: dict[str, set[str]] = {}
+    supported = scored = 0
+    for m in _SENTENCE.finditer(answer or ""):
+        sent = m.group(0).strip()
+        lang = detect_lang(sent)
+        toks = _content_tokens(sent, lang)
+        if len(toks) < min_tokens:
+            continue
+        pool = pools.setdefault(lang, set(_content_tokens(ctx, lang)))
+        scored += 1
+        supported += sum(t in pool for t in toks) / len(toks) >= min_support
+    return supported / scored if scored else None
+
+
 def score_answer(q: Mapping, answer: str | None, citations: Sequence[Any] | None = None) -> dict:
     """Per-question answer proxies (no judge): coverage, overlap F1, citation precision."""
     row: dict[str, Any] = {}
@@ -367,7 +405,8 @@ def score_answer(q: Mapping, answer: str | None, citations: Sequence[Any] | None
 # --- one call for a whole run ---------------------------------------------------------------------
 
 RETRIEVAL_METRICS = ("hit@1", "hit@5", "hit@10", "mrr", "ndcg@10", "doc_hit@1", "doc_hit@5", "doc_hit@10", "doc_mrr")
-ANSWER_METRICS = ("answer_contains", "answer_coverage", "answer_f1", "citation_precision", "faithfulness", "answer_relevance")
+ANSWER_METRICS = ("answer_contains", "answer_coverage", "answer_f1", "citation_precision", "faithfulness",
+                  "faithfulness_proxy", "answer_relevance", "context_hit")
 
 
 def aggregate(rows: Sequence[Mapping], metrics: Sequence[str] | None = None) -> dict:
@@ -396,7 +435,8 @@ def evaluate(
 ) -> dict:
     """Score one run. ``outputs[qid]`` is either the ranked retrieved list, or a dict with any of
     "retrieved" (ranked list), "answer" (str), "citations" (list), "refused" (bool),
-    "n_relevant" (int, for exact nDCG), "faithfulness"/"answer_relevance" (judge scores, 0..1).
+    "n_relevant" (int, for exact nDCG), and any other ANSWER_METRICS the runner scored itself
+    ("faithfulness"/"answer_relevance" from a judge, "faithfulness_proxy", "context_hit"; 0..1).
 
     Returns {"name", "overall", "by_lang", "by_kind", "refusal", "rows", "missing"}: retrieval
     metrics cover answerable questions only; unanswerable ones count toward refusal accuracy.
@@ -414,9 +454,9 @@ def evaluate(
             out = {"retrieved": out}
         row = score_retrieval(q, out.get("retrieved") or [], ks, out.get("n_relevant")) if "retrieved" in out else _row_head(q)
         row.update(score_answer(q, out.get("answer"), out.get("citations")))
-        for judged in ("faithfulness", "answer_relevance"):
-            if out.get(judged) is not None:
-                row[judged] = out[judged]
+        for key in ANSWER_METRICS:  # scored by the runner (judge, proxies over the passages it saw)
+            if key not in row and out.get(key) is not None:
+                row[key] = out[key]
         if out.get("refused") is not None:
             row["refused"] = bool(out["refused"])
             refused[qid] = bool(out["refused"])
@@ -454,13 +494,21 @@ def _extract_json(raw: str) -> Any:
     raise ValueError("no JSON in judge reply")
 
 
-def ask_judge(judge: Judge, prompt: str, parse: Callable[[str], Any], retries: int = 2) -> Any | None:
-    """Call ``judge`` until ``parse`` accepts its reply, at most 1 + ``retries`` times; None on failure."""
+OnFail = Callable[[str], None]
+
+
+def ask_judge(judge: Judge, prompt: str, parse: Callable[[str], Any], retries: int = 2,
+              on_fail: OnFail | None = None) -> Any | None:
+    """Call ``judge`` until ``parse`` accepts its reply, at most 1 + ``retries`` times; None on failure,
+    after telling ``on_fail`` the last error (so a run can count judge failures apart from abstentions)."""
+    err = "no attempt"
     for _ in range(max(0, retries) + 1):
         try:
             return parse(judge(prompt))
-        except Exception:  # noqa: BLE001 - a judge can fail any way it likes; the metric just abstains
-            continue
+        except Exception as e:  # noqa: BLE001 - a judge can fail any way it likes; the metric just abstains
+            err = f"{type(e).__name__}: {e}"
+    if on_fail is not None:
+        on_fail(err)
     return None
 
 
@@ -517,20 +565,22 @@ def _verdict_parser(n: int) -> Callable[[str], list[int]]:
 
 
 def faithfulness(
-    question: str, answer: str, contexts: Sequence[Any], judge: Judge, retries: int = 2
+    question: str, answer: str, contexts: Sequence[Any], judge: Judge, retries: int = 2, on_fail: OnFail | None = None
 ) -> float | None:
     """RAGAS faithfulness: share of the answer's claims supported by the retrieved contexts.
 
     Two judge calls: split the answer into statements, then a verdict per statement against the
     contexts. None when the judge fails or the answer makes no claims (e.g. a refusal).
     """
-    stmts = ask_judge(judge, STATEMENTS_PROMPT.format(question=question, answer=answer), _parse_statements, retries)
+    stmts = ask_judge(judge, STATEMENTS_PROMPT.format(question=question, answer=answer), _parse_statements, retries,
+                      on_fail)
     if not stmts:
         return None
     # The contexts are library text: a document must not be able to instruct the judge either.
     ctx = "\n\n".join(guard_passage(str(_field(c, "text") or c), "en") for c in contexts)
     listing = "\n".join(f"{i}. {s}" for i, s in enumerate(stmts, 1))
-    verdicts = ask_judge(judge, VERDICTS_PROMPT.format(context=ctx, statements=listing), _verdict_parser(len(stmts)), retries)
+    verdicts = ask_judge(judge, VERDICTS_PROMPT.format(context=ctx, statements=listing), _verdict_parser(len(stmts)),
+                         retries, on_fail)
     if verdicts is None:
         return None
     return sum(verdicts) / len(verdicts)
@@ -559,6 +609,7 @@ def answer_relevance(
     embed: Callable[[list[str]], Sequence[Sequence[float]]] | None = None,
     n: int = 3,
     retries: int = 2,
+    on_fail: OnFail | None = None,
 ) -> float | None:
     """RAGAS answer relevance: how well questions regenerated from the answer match the original.
 
@@ -566,7 +617,7 @@ def answer_relevance(
     similarity to the real question under ``embed`` (texts -> vectors), or token-overlap F1 when no
     embedder is given. A noncommittal answer scores 0. None when the judge fails.
     """
-    got = ask_judge(judge, QUESTIONS_PROMPT.format(n=n, answer=answer), _parse_questions, retries)
+    got = ask_judge(judge, QUESTIONS_PROMPT.format(n=n, answer=answer), _parse_questions, retries, on_fail)
     if got is None:
         return None
     gen, noncommittal = got

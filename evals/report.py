@@ -13,11 +13,18 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from evals.metrics import ANSWER_METRICS
+
 MAIN_METRICS = ("hit@1", "hit@5", "hit@10", "mrr", "ndcg@10", "doc_hit@5", "doc_mrr")
-ANSWER_METRICS = ("answer_contains", "answer_coverage", "answer_f1", "citation_precision", "faithfulness", "answer_relevance")
-GROUP_COLUMNS = ("hit@1", "hit@5", "hit@10", "mrr", "ndcg@10", "doc_hit@5")
+GROUP_COLUMNS = ("hit@1", "hit@5", "hit@10", "mrr", "ndcg@10", "doc_hit@5",
+                 "answer_coverage", "citation_precision", "faithfulness", "faithfulness_proxy", "answer_relevance")
+ANSWER_CHART = ("answer_coverage", "citation_precision", "faithfulness", "faithfulness_proxy", "answer_relevance")
 RANK_BUCKETS = ("1", "2", "3", "4-5", "6-10", ">10", "miss")
-LABELS = {"mrr": "MRR@10", "doc_mrr": "doc MRR@10", "doc_hit@5": "doc hit@5", "ndcg@10": "nDCG@10"}
+LABELS = {"mrr": "MRR@10", "doc_mrr": "doc MRR@10", "doc_hit@5": "doc hit@5", "ndcg@10": "nDCG@10",
+          "answer_contains": "contains answer", "answer_coverage": "coverage", "answer_f1": "answer F1",
+          "citation_precision": "citation precision", "faithfulness": "faithfulness (judge)",
+          "faithfulness_proxy": "faithfulness (proxy)", "answer_relevance": "answer relevance",
+          "context_hit": "gold passage in context"}
 PALETTE = ("#4C78A8", "#F58518", "#54A24B", "#E45756", "#72B7B2", "#B279A2", "#FF9DA6", "#9D755D")
 
 
@@ -100,6 +107,41 @@ def _short_path(p: str | None) -> str:
     return "/".join(parts[-2:])
 
 
+def _is_answer_run(results: Mapping) -> bool:
+    return results.get("mode") == "answers"
+
+
+def _scope(results: Mapping) -> str:
+    return "for answers" if _is_answer_run(results) else "for retrieval"
+
+
+def _run_line(results: Mapping) -> str:
+    """Who answered, who judged, how fast (answer runs)."""
+    llm, j = results.get("llm") or {}, results.get("judge")
+    judge = (f"judge {j['judge']} ({j['calls']} calls, {j['failures']} metrics left empty by judge failures)"
+             if j else "no judge (LLM-free faithfulness proxy)")
+    return (f"answered by {llm.get('provider')} {llm.get('model')}; {judge}; median time to first token "
+            f"{_fmt(results.get('first_token_ms_p50'), 0)} ms, total {_fmt(results.get('total_ms_p50'), 0)} ms; "
+            "statuses " + ", ".join(f"{k} {v}" for k, v in (results.get("statuses") or {}).items()))
+
+
+ANSWER_ROW_HEADER = ("id", "lang", "kind", "status", "coverage", "cit. prec.", "faith.", "relevance",
+                     "first token ms", "answer")
+
+
+def _answer_cells(r: Mapping, limit: int | None = 80) -> list[Any]:
+    faith = r.get("faithfulness", r.get("faithfulness_proxy"))
+    status = r.get("status") or ""
+    if r.get("refused"):
+        status += " (refused ✓)" if r.get("unanswerable") else " (refused ✗)"
+    elif r.get("unanswerable") and status != "llm_error":
+        status += " (answered ✗)"
+    text = (r.get("answer") or "").replace("\n", " ")
+    return [r.get("id"), r.get("lang"), r.get("kind"), status, _fmt(r.get("answer_coverage")),
+            _fmt(r.get("citation_precision")), _fmt(faith), _fmt(r.get("answer_relevance")),
+            _fmt(r.get("first_token_ms"), 0), text if limit is None else text[:limit]]
+
+
 # --- Markdown -------------------------------------------------------------------------------------
 
 
@@ -116,6 +158,17 @@ def _md_groups(groups: Mapping[str, Mapping], name: str) -> str:
     return _md_table([name, "n", *(_label(c) for c in cols)], rows)
 
 
+def _md_answers(results: Mapping, max_rows: int | None) -> list[str]:
+    qrows = results.get("rows", [])
+    shown = qrows if max_rows is None else qrows[:max_rows]
+    lines = ["", "## Answers", "", _run_line(results) + ".",
+             "", "faith. is the judge's faithfulness when a judge ran, else the LLM-free proxy.", ""]
+    lines.append(_md_table(ANSWER_ROW_HEADER, [_answer_cells(r) for r in shown]))
+    if len(shown) < len(qrows):
+        lines.append(f"\n… {len(qrows) - len(shown)} more")
+    return lines
+
+
 def to_markdown(
     results: Mapping | None = None,
     configs: Mapping[str, Mapping] | None = None,
@@ -129,7 +182,7 @@ def to_markdown(
     who = f"configuration **{results['name']}**, " if results.get("name") else ""
     lines.append(
         f"{who}{results.get('n_questions', len(results.get('rows', [])))} questions, "
-        f"{overall.get('n', 0)} scored for retrieval (unanswerable ones are excluded)."
+        f"{overall.get('n', 0)} scored {_scope(results)} (unanswerable ones are excluded)."
     )
     if results.get("missing"):
         lines.append(f"\n**{len(results['missing'])} questions had no output:** {', '.join(map(str, results['missing'][:20]))}")
@@ -162,7 +215,9 @@ def to_markdown(
         ]
         lines.append(_md_table(["metric", *names], rows))
     qrows = results.get("rows", [])
-    if qrows:
+    if qrows and _is_answer_run(results):
+        lines += _md_answers(results, max_rows)
+    elif qrows:
         lines += ["", "## Questions", ""]
         shown = qrows if max_rows is None else qrows[:max_rows]
         lines.append(
@@ -318,6 +373,16 @@ def _rank_chart(results: Mapping, configs: Mapping[str, Mapping]) -> str:
     )
 
 
+def _answer_chart(results: Mapping) -> str:
+    """Answer metrics by kind and overall, one bar per metric."""
+    kinds = list((results.get("by_kind") or {}).keys())
+    blocks = [*((results.get("by_kind") or {})[k] for k in kinds), results.get("overall", {})]
+    metrics = [m for m in ANSWER_CHART if any(b.get(m) is not None for b in blocks)]
+    series = [(_label(m), [b.get(m) for b in blocks]) for m in metrics]
+    width = max(520, 90 * (len(kinds) + 1))
+    return svg_grouped_bars([*kinds, "all"], series, "Answer quality by kind", width=width, height=280)
+
+
 def to_html(
     results: Mapping | None = None,
     configs: Mapping[str, Mapping] | None = None,
@@ -332,11 +397,16 @@ def to_html(
         f"<title>{e(title)}</title><style>{_CSS}</style></head><body>",
         f"<h1>{e(title)}</h1>",
         f"<p>{e(results.get('name') or '')} · {results.get('n_questions', len(results.get('rows', [])))} questions, "
-        f"{overall.get('n', 0)} scored for retrieval <span class=\"muted\">(unanswerable ones are excluded)</span></p>",
+        f"{overall.get('n', 0)} scored {_scope(results)} <span class=\"muted\">(unanswerable ones are excluded)</span></p>",
     ]
+    if _is_answer_run(results):
+        parts.append(f"<p>{e(_run_line(results))}</p>")
     if results.get("missing"):
         parts.append(f"<p><b>{len(results['missing'])} questions had no output.</b></p>")
-    parts.append('<div class="charts">' + "".join(_lang_charts(results, configs)) + _rank_chart(results, configs) + "</div>")
+    if _is_answer_run(results):
+        parts.append('<div class="charts">' + _answer_chart(results) + "</div>")
+    else:
+        parts.append('<div class="charts">' + "".join(_lang_charts(results, configs)) + _rank_chart(results, configs) + "</div>")
     if len(configs) > 1:
         names = list(configs)
         rows = [
@@ -362,7 +432,12 @@ def to_html(
             ),
         ]
     qrows = results.get("rows", [])
-    if qrows:
+    if qrows and _is_answer_run(results):
+        classes = ["refusal" if r.get("unanswerable") else ("miss" if not r.get("answer_contains") else "") for r in qrows]
+        parts += ["<h2>Answers</h2>",
+                  "<p class=\"muted\">faith. is the judge's faithfulness when a judge ran, else the LLM-free proxy.</p>",
+                  _html_table(ANSWER_ROW_HEADER, [_answer_cells(r, None) for r in qrows], classes)]
+    elif qrows:
         classes = [
             "refusal" if r.get("unanswerable") else ("miss" if "rank" in r and r["rank"] is None else "")
             for r in qrows
