@@ -117,7 +117,7 @@ class Retriever:
             top = [c for c in order[: cfg.rescore.top] if c in chunks]
             order, evidence = rescore(
                 order, {c: chunks[c].text for c in top}, dict(zip(top, self.index.manifest.chunk_tokens(top))),
-                strong, self._cosines(top, [qvecs[q] for q in strong if q in qvecs]), self.index.bm25().idf_of,
+                strong, self._cosines(top, [qvecs[q] for q in strong if q in qvecs]) or dense_s, self.index.bm25().idf_of,
                 cfg.rescore, cfg.rrf_k,
             )
         hits: list[Hit] = []

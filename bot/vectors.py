@@ -109,7 +109,10 @@ class VectorStore:
         col = self._collection(create=False)
         if col is None or not ids:
             return {}
-        r = col.get(ids=list(ids), include=["embeddings"])
+        try:
+            r = col.get(ids=list(ids), include=["embeddings"])
+        except Exception:  # noqa: BLE001 - a writer deleting these ids right now: callers fall back
+            return {}
         return {i: np.asarray(e, dtype=np.float32) for i, e in zip(r["ids"], r["embeddings"])}
 
     def drop(self) -> None:
