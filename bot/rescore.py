@@ -60,7 +60,7 @@ def rescore(
 
     ``order``: candidate ids by fused score; ``texts``/``tokens``: their passages and stored
     tokens (ids without them keep their place after the re-ordered ones); ``cosine``: best known
-    similarity per id (a candidate only BM25 found gets the lowest one seen, a bound on its own)."""
+    similarity per id (one without a vector yet is neither rewarded nor penalised)."""
     top = [c for c in order[: w.top] if c in texts]
     if not top:
         return order, {}
@@ -68,8 +68,8 @@ def rescore(
     for p in phrasings:
         ws = {t: idf(t) for t in set(tokenize(p))}
         weights.append((ws, sum(ws.values())))
-    floor = min(cosine.values()) if cosine else 0.0
-    best_cos = max(cosine.get(c, floor) for c in top)
+    known = [cosine[c] for c in top if c in cosine]
+    best_cos = max(known, default=0.0)
     score: dict[str, float] = {}
     evidence: dict[str, tuple[float, float]] = {}
     for i, c in enumerate(top):
@@ -78,8 +78,9 @@ def rescore(
         wins = _windows(toks, len(texts[c]), w.window_chars)
         cover = max((_share(ws, tot, whole) for ws, tot in weights), default=0.0)
         window = max((_share(ws, tot, s) for ws, tot in weights for s in wins), default=0.0)
-        evidence[c] = (window, cosine.get(c, floor))
-        cos = (cosine.get(c, floor) - best_cos) / w.cosine_scale
+        evidence[c] = (window, cosine.get(c))
+        # A passage still waiting for its vector is not penalised for lacking one (as in fusion).
+        cos = (cosine[c] - best_cos) / w.cosine_scale if c in cosine else 0.0
         # The fused order enters as a reciprocal rank (1.0 for the first), as in the fusion itself.
         score[c] = (rrf_k + 1) / (rrf_k + 1 + i) + w.cover * cover + w.window * window + w.cosine * cos
     ranked = sorted(top, key=lambda c: -score[c])

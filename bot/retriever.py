@@ -131,6 +131,7 @@ class Retriever:
                 continue
             grams.append(g)
             match, cos = evidence.get(cid, (None, dense_s.get(cid)))
+            cos = dense_s.get(cid) if cos is None else cos
             hits.append(Hit(chunk=ch, score=fused[cid] / best_possible, dense=cos, lexical=lex_s.get(cid), match=match))
             if len(hits) >= k:
                 break
