@@ -13,7 +13,7 @@ import re
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
 from bot.prompt_guard import guard_passage
-from bot.text import detect_lang, has_cjk, tokenize
+from bot.text import question_lang, tokenize
 from bot.types import Citation, Hit
 
 # Every token here is read before the first answer token (~45 tokens/s for the 1.5B model on two
@@ -44,8 +44,7 @@ LLM_FAILED = {
 }
 
 
-def answer_lang(question: str) -> str:
-    return "zh" if has_cjk(question) and detect_lang(question) == "zh" else ("zh" if has_cjk(question) else "en")
+answer_lang = question_lang
 
 
 _SENT = re.compile(r"[^。！？；!?\n]+[。！？；!?]?")

@@ -18,7 +18,6 @@ from typing import Callable
 from bot.text import tokenize
 
 
-
 @dataclass(frozen=True)
 class RescoreWeights:
     top: int = 20  # candidates re-ordered (the rest keep their fused order)

@@ -10,9 +10,11 @@ import math
 import re
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from bot.index import Index
 from bot.rescore import RescoreWeights, rescore
-from bot.text import detect_lang, has_cjk
+from bot.text import detect_lang, has_cjk, question_lang
 from bot.types import Hit
 
 
@@ -73,6 +75,8 @@ class Retriever:
         best_possible = 0.0
         if cfg.mode in ("hybrid", "dense"):
             self.index.check_embedder()
+        # One BM25 handle per search: each call checks the manifest's generation.
+        bm = self.index.bm25() if cfg.mode in ("hybrid", "bm25") or cfg.rescore is not None else None
         runs = []
         qvecs = {}
         for q in queries:
@@ -80,7 +84,7 @@ class Retriever:
             if cfg.mode in ("hybrid", "dense"):
                 qvecs[q] = self.index.embedder.embed_query_np(q)
                 dense = self.index.vectors.query(qvecs[q], cfg.candidates)
-            lexical = self.index.bm25().search(q, cfg.candidates) if cfg.mode in ("hybrid", "bm25") else []
+            lexical = bm.search(q, cfg.candidates) if cfg.mode in ("hybrid", "bm25") else []
             runs.append((q, dense, lexical))
         scales = self._phrasing_weights(runs)
         for (q, dense, lexical), scale in zip(runs, scales):
@@ -117,7 +121,7 @@ class Retriever:
             top = [c for c in order[: cfg.rescore.top] if c in chunks]
             order, evidence = rescore(
                 order, {c: chunks[c].text for c in top}, dict(zip(top, self.index.manifest.chunk_tokens(top))),
-                strong, self._cosines(top, [qvecs[q] for q in strong if q in qvecs]) or dense_s, self.index.bm25().idf_of,
+                strong, self._cosines(top, [qvecs[q] for q in strong if q in qvecs]) or dense_s, bm.idf_of,
                 cfg.rescore, cfg.rrf_k,
             )
         hits: list[Hit] = []
@@ -130,7 +134,7 @@ class Retriever:
             if any(_near_dup(g, o, cfg.dedupe) for o in grams):
                 continue
             grams.append(g)
-            match, cos = evidence.get(cid, (None, dense_s.get(cid)))
+            match, cos = evidence.get(cid, (None, None))
             cos = dense_s.get(cid) if cos is None else cos
             hits.append(Hit(chunk=ch, score=fused[cid] / best_possible, dense=cos, lexical=lex_s.get(cid), match=match))
             if len(hits) >= k:
@@ -142,8 +146,6 @@ class Retriever:
         dense rank to read it from. Candidates without a vector yet are left out."""
         if not qvecs:
             return {}
-        import numpy as np
-
         got = self.index.vectors.vectors(ids)
         if not got:
             return {}
@@ -160,7 +162,7 @@ class Retriever:
             return weights
         ids = list({cid for _, dense, _ in runs for cid, _ in dense})
         lang = self.index.manifest.langs_of(ids)
-        q_lang = "zh" if has_cjk(runs[0][0]) else "en"
+        q_lang = question_lang(runs[0][0])
         own = max((s for cid, s in runs[0][1] if lang.get(cid) == q_lang), default=0.0)
         for i, (_, dense, _) in enumerate(runs[1:], 1):
             other = max((s for cid, s in dense if lang.get(cid, q_lang) != q_lang), default=0.0)

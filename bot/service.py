@@ -30,7 +30,7 @@ from bot.chain import (
 from bot.index import Index, get_index
 from bot.retriever import FusionConfig, Retriever, contextual_query
 from bot.settings import Settings, get_settings
-from bot.text import has_cjk
+from bot.text import question_lang
 from bot.types import Citation, Hit
 
 log = logging.getLogger("studybot")
@@ -226,7 +226,7 @@ class StudyBot:
                 # passage that answers it as an off-topic one does (dev: 0.80-0.86 both), so
                 # without a translation the bot cannot tell and shows what it found.
                 return False
-        langs = {"zh" if has_cjk(q) else "en" for q in (query, *also) if q}
+        langs = {question_lang(q) for q in (query, *also) if q}
         judged = [h for h in hits if (h.chunk.lang or "en") in langs]
         if not judged:
             return False

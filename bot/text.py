@@ -41,6 +41,12 @@ def has_cjk(text: str) -> bool:
     return bool(_CJK.search(text or ""))
 
 
+def question_lang(text: str) -> str:
+    """A question's language: any Chinese character makes it Chinese (questions mix in English
+    terms such as "LoRA 微调" far more often than the reverse)."""
+    return "zh" if has_cjk(text) else "en"
+
+
 def cjk_ratio(text: str) -> float:
     letters = [c for c in text if c.isalpha()]
     if not letters:

@@ -11,7 +11,7 @@ import re
 
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 
-from bot.text import has_cjk
+from bot.text import has_cjk, question_lang
 
 # A language must hold at least this share of the library's passages to be worth a translation.
 MIN_SHARE = 0.05
@@ -27,7 +27,7 @@ def target_language(question: str, chunks_by_lang: dict[str, int]) -> str | None
     total = sum(chunks_by_lang.values())
     if not total or not question.strip():
         return None
-    target = "en" if has_cjk(question) else "zh"
+    target = "en" if question_lang(question) == "zh" else "zh"
     return target if chunks_by_lang.get(target, 0) / total >= MIN_SHARE else None
 
 
