@@ -30,6 +30,17 @@ SYSTEM = {
     ),
 }
 
+# The words SYSTEM asks for when the sources lack the answer, and how to spot them in a reply.
+MODEL_DECLINES = ("资料库中没有找到相关内容", "The library does not cover this")
+
+
+def model_declined(text: str) -> bool:
+    """Whether the model said the sources lack the answer. Only its opening counts: a reply that
+    answers and then notes a gap ("…; the library does not cover X") did answer."""
+    head = re.sub(r"\s+", " ", text or "").strip()[:80].lower()
+    return any(d.lower() in head for d in MODEL_DECLINES)
+
+
 NOT_COVERED = {
     "zh": "资料库中没有找到能回答这个问题的内容。可以换个问法，或请管理员添加相关资料。",
     "en": "The library does not cover this question. Try rephrasing it, or ask an admin to add a source on it.",
@@ -100,15 +111,28 @@ def _clip(text: str, n: int) -> str:
     return text if len(text) <= n else text[:n] + "…"
 
 
+def passage_budgets(total: int, n: int, floor: int = 120) -> list[int]:
+    """Characters of each passage in the prompt, best first. The top passage gets half the budget:
+    with an even split (150 characters each for the local model) the part of the best passage that
+    answered was often clipped away while weaker passages kept theirs (seen: the 高级 projects list
+    cut down to the 中级 one, and the model listed the wrong projects)."""
+    if n <= 0:
+        return []
+    if n == 1:
+        return [max(floor, total)]
+    rest = max(floor, (total - total // 2) // (n - 1))
+    return [max(floor, total // 2, rest)] + [rest] * (n - 1)
+
+
 def build_messages(
     question: str, hits: list[Hit], history: list[dict] | None = None, *, context_chars: int = 800,
     focus: str | None = None,
 ) -> list[BaseMessage]:
     """``focus``: the text passages are clipped around (the retrieval query and its translations)."""
     lang = answer_lang(question)
-    per = max(120, context_chars // max(1, len(hits)))
+    budgets = passage_budgets(context_chars, len(hits))
     blocks = []
-    for i, h in enumerate(hits, 1):
+    for i, (h, per) in enumerate(zip(hits, budgets), 1):
         # The leaf heading says what the passage is about; the full path and title cost tokens the
         # model does not need (the learner sees them in the citations).
         leaf = _squash(guard_passage((h.chunk.section or "").split(" > ")[-1] or h.chunk.title, lang))

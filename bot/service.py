@@ -24,6 +24,7 @@ from bot.chain import (
     NOT_COVERED,
     answer_lang,
     build_messages,
+    model_declined,
     citations_for,
     retrieval_only_text,
 )
@@ -42,7 +43,7 @@ class Answer:
     citations: list[Citation]
     provider: str
     model: str
-    status: str = "ok"  # ok | retrieval_only | llm_error | not_covered
+    status: str = "ok"  # ok | declined (the model found no answer in the passages) | retrieval_only | llm_error | not_covered
     timings: dict = field(default_factory=dict)
     hits: list[Hit] = field(default_factory=list)
     query: str = ""
@@ -204,7 +205,8 @@ class StudyBot:
             yield Event("token", text)
             yield done(text, "retrieval_only", cites)
             return
-        yield done(text, "ok", cites)
+        # The passages were the closest the library had, not the support of an answer: the UI says so.
+        yield done(text, "declined" if model_declined(text) else "ok", cites)
 
     def refuses(self, query: str, hits: list[Hit], also: list[str] | tuple[str, ...] = ()) -> bool:
         """Whether the library does not cover the question (the chat then says so instead of guessing).

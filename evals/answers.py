@@ -34,7 +34,6 @@ from evals.metrics import (
     ANSWER_METRICS,
     KINDS,
     answer_relevance,
-    contains,
     evaluate,
     faithfulness,
     faithfulness_proxy,
@@ -47,8 +46,6 @@ log = logging.getLogger("studybot.evals")
 
 Progress = Callable[[str, int, int], None]
 JUDGE_PROVIDERS = {"local": "local_model", "ollama": "ollama_model", "openai": "openai_model"}
-# The model's own "not in the library" line (bot/chain.SYSTEM asks for these words): a refusal too.
-MODEL_DECLINES = ("资料库中没有找到相关内容", "The library does not cover this")
 
 
 # --- the judge --------------------------------------------------------------------------------------
@@ -176,10 +173,6 @@ def stratified_subset(questions: list[dict], limit: int | None) -> list[dict]:
     return [questions[i] for i in sorted(picked)]
 
 
-def model_declined(text: str) -> bool:
-    return any(contains(text, d) for d in MODEL_DECLINES)
-
-
 def answer_question(bot: StudyBot, q: dict, judge: ChatJudge | None = None) -> tuple[dict, dict]:
     """(output for :func:`evaluate`, extra row fields: status, timings, text) for one question."""
     ans = bot.ask(q["question"], q.get("history"))
@@ -194,7 +187,7 @@ def answer_question(bot: StudyBot, q: dict, judge: ChatJudge | None = None) -> t
         return {}, extra
     passages = {h.chunk.id: h.chunk.text for h in ans.hits}
     contexts = list(passages.values())
-    refused = ans.status == "not_covered" or model_declined(ans.text)
+    refused = ans.status in ("not_covered", "declined")  # the floor, or the model itself
     # Citations carry a short quote; precision is judged on the whole cited passage.
     cites = [{"path": c.path, "text": passages.get(c.chunk_id, c.quote), "quote": c.quote} for c in ans.citations]
     out = {"answer": ans.text, "citations": cites, "refused": refused}

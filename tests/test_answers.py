@@ -126,3 +126,54 @@ def test_follow_up_rewriting_keeps_standalone_questions_alone():
     assert contextual_query("And what about top_p?", after("What does temperature do?")) == \
         "What does temperature do? And what about top_p?"
     assert contextual_query("那第二阶段呢？", after("AIGC学习计划的第一阶段学什么？")).startswith("AIGC学习计划")
+
+
+def test_a_model_that_finds_no_answer_marks_the_passages_as_closest_not_sources(seed_index):
+    from ui.chat import respond
+
+    with OpenAIStub(reply="资料库中没有找到相关内容。") as srv:
+        s = seed_index.with_overrides(llm="openai", openai_base_url=srv.url + "/v1", openai_model="stub-model")
+        bot = StudyBot(s)
+        ans = bot.ask("杠铃阅读法适合用来读小说吗？")
+        assert ans.status == "declined" and ans.citations  # still shown: the learner may read them
+        last = list(respond(bot, "杠铃阅读法适合用来读小说吗？", []))[-1]
+        titles = [(m.get("metadata") or {}).get("title") or "" for m in last]
+        assert any("最接近的段落" in t for t in titles) and not any("来源" in t for t in titles)
+
+
+def test_only_an_opening_decline_counts():
+    from bot.chain import model_declined
+
+    assert model_declined("资料库中没有找到相关内容。")
+    assert model_declined("  The library does not cover this question.")
+    assert not model_declined("杠铃阅读法是两头读的方法。" * 8 + "资料库中没有找到相关内容。")
+    assert not model_declined("")
+
+
+def test_the_best_passage_keeps_the_part_that_answers():
+    # The question's words open the passage and the answer sits ~200 characters on: an even split of
+    # the local budget (150 characters each) cut it away.
+    from bot.types import Chunk, Hit
+
+    filler = "这一阶段的学习内容比较多，需要循序渐进地安排时间，并结合实践来巩固所学的知识。" * 4
+    top = "高级实践项目有哪些？下面按难度列出。" + filler + "高级项目：多模态检索问答系统。"
+    others = ["无关段落，讲的是别的主题。" * 10] * 3
+    hits = [Hit(Chunk(id=f"c{i}", path=f"p{i}.md", title="t", text=t, lang="zh"), score=1.0 / (i + 1))
+            for i, t in enumerate([top, *others])]
+    prompt = build_messages("高级实践项目有哪些？", hits, context_chars=600)[-1].content
+    assert "多模态检索问答系统" in prompt
+    assert len(prompt) < 1000  # the budget is still the budget
+
+
+@pytest.mark.parametrize("question,out,target,ok", [
+    ("Mistral 7B 是用什么许可证发布的？", "Mistral 7B was released under the MIT license.", "en", False),  # an answer
+    ("Mistral 7B 是用什么许可证发布的？", "Which license was Mistral 7B released under?", "en", True),
+    ("What are the three steps of RLHF?", "RLHF的三个步骤是什么？", "zh", True),
+    ("What are the three steps of RLHF?", "RLHF包括三个步骤。", "zh", False),
+    ("列出学习计划的三个阶段", "List the three stages of the study plan", "en", True),  # not a question: no rule
+    ("What is LoRA?", "What is LoRA?", "zh", False),  # not translated
+])
+def test_a_translation_that_answers_instead_is_dropped(question, out, target, ok):
+    from bot.translate import clean_translation
+
+    assert (clean_translation(out, question, target) is not None) is ok

@@ -17,9 +17,12 @@ from bot.types import Citation
 log = logging.getLogger("studybot")
 
 SOURCES_TITLE = {"zh": "📚 来源（{n}）", "en": "📚 Sources ({n})"}
+# When the model found no answer in them, the passages are not sources of anything: say what they are.
+CLOSEST_TITLE = {"zh": "🔍 最接近的段落（{n}，未能回答此问题）", "en": "🔍 Closest passages ({n}; they don't answer this)"}
 STATUS_NOTE = {
     "retrieval_only": {"zh": "仅检索模式", "en": "retrieval only"},
     "llm_error": {"zh": "语言模型不可用，已显示相关段落", "en": "model unavailable, passages shown"},
+    "declined": {"zh": "资料未覆盖", "en": "not covered"},
 }
 SEARCHING = {"zh": "🔎 正在资料库中查找…", "en": "🔎 Searching the library…"}
 FAILED = {"zh": "⚠️ 出错了，请稍后再试：{err}", "en": "⚠️ Something went wrong, please try again: {err}"}
@@ -77,7 +80,8 @@ def sources_message(answer: Answer, lang: str) -> dict | None:
     return {
         "role": "assistant",
         "content": sources_markdown(answer.citations),
-        "metadata": {"title": SOURCES_TITLE[lang].format(n=len(answer.citations)), "status": "done"},
+        "metadata": {"title": (CLOSEST_TITLE if answer.status == "declined" else SOURCES_TITLE)[lang].format(
+            n=len(answer.citations)), "status": "done"},
     }
 
 
