@@ -43,16 +43,26 @@ def clean_translation(text: str, question: str, target: str) -> str | None:
         return None
     if (target == "zh") != has_cjk(out):
         return None
+    # ...or state an answer: "Mistral 7B 是用什么许可证发布的？" came back as "Mistral 7B was released
+    # under the MIT license." — a made-up fact that pulls in passages about it. A question stays one.
+    if _QUESTION_END.search(question) and not _QUESTION_END.search(out):
+        return None
     return out
+
+
+_QUESTION_END = re.compile(r"[?？]\s*$")
 
 
 _CACHE: dict[tuple[int, str, str], str | None] = {}
 
 
-# One worked example: small models otherwise render "the first three months" as "第一三个月".
-_EXAMPLE = {
-    "zh": ("What should I learn in the first two weeks?", "前两周应该学什么？"),
-    "en": ("前两周应该学什么？", "What should I learn in the first two weeks?"),
+# Worked examples: small models otherwise render "the first three months" as "第一三个月", and
+# answer a factual question instead of translating it.
+_EXAMPLES = {
+    "zh": [("What should I learn in the first two weeks?", "前两周应该学什么？"),
+           ("Which license was BERT released under?", "BERT 是用什么许可证发布的？")],
+    "en": [("前两周应该学什么？", "What should I learn in the first two weeks?"),
+           ("BERT 是用什么许可证发布的？", "Which license was BERT released under?")],
 }
 
 
@@ -61,8 +71,10 @@ def translate(chat, question: str, target: str, max_tokens: int = 64) -> str | N
     key = (id(chat), question.strip(), target)
     if key in _CACHE:
         return _CACHE[key]
-    ex_q, ex_a = _EXAMPLE[target]
-    msgs = [SystemMessage(_PROMPT[target]), HumanMessage(ex_q), AIMessage(ex_a), HumanMessage(question.strip())]
+    msgs: list = [SystemMessage(_PROMPT[target])]
+    for ex_q, ex_a in _EXAMPLES[target]:
+        msgs += [HumanMessage(ex_q), AIMessage(ex_a)]
+    msgs.append(HumanMessage(question.strip()))
     # Only the in-process model takes per-call limits; remote ones stop at end of turn anyway.
     kw = {"max_tokens": max_tokens, "temperature": 0.0} if getattr(chat, "_llm_type", "") == "llama-cpp" else {}
     reply = chat.invoke(msgs, **kw)
