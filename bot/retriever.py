@@ -189,5 +189,18 @@ def contextual_query(question: str, history: list[dict] | None) -> str:
     # with its own subject ("What is the barbell reading method?") stands on its own.
     fragment = len(re.sub(r"\W", "", q)) <= 4 if has_cjk(q) else len(q.split()) <= 2
     if fragment or _REFERENTIAL.search(q):
-        return f"{prev.strip()} {q}"
+        prev = prev.strip()
+        if _ORDINAL.search(q):
+            # "那第二阶段呢？" after "第一阶段学什么？": the new number replaces the old one. Kept, the
+            # old one matches every sibling passage ("第一/三/六阶段…") as well as the one asked for.
+            prev = re.sub(r"\s+", " ", _ORDINAL.sub("", prev)).strip() or prev
+        return f"{prev} {q}"
     return question
+
+
+# An ordinal or numbered item: 第二阶段 / 第3章 / step 2 / the second / chapter 5.
+_ORDINAL = re.compile(
+    r"第\s*[一二三四五六七八九十百\d]+|\b(?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth)\b"
+    r"|\b(?:step|stage|phase|part|chapter|week|month|lesson|level)\s*\d+\b",
+    re.I,
+)

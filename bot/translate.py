@@ -56,13 +56,12 @@ _QUESTION_END = re.compile(r"[?？]\s*$")
 _CACHE: dict[tuple[int, str, str], str | None] = {}
 
 
-# Worked examples: small models otherwise render "the first three months" as "第一三个月", and
-# answer a factual question instead of translating it.
+# A worked example: small models otherwise render "the first three months" as "第一三个月". (A second
+# one, a factual question about a named model, was tried and measured worse on dev: the 1.5B then
+# left English words untranslated — "barbell' 读法是什么？" — and cross-lingual hit@5 fell 0.80 → 0.65.)
 _EXAMPLES = {
-    "zh": [("What should I learn in the first two weeks?", "前两周应该学什么？"),
-           ("Which license was BERT released under?", "BERT 是用什么许可证发布的？")],
-    "en": [("前两周应该学什么？", "What should I learn in the first two weeks?"),
-           ("BERT 是用什么许可证发布的？", "Which license was BERT released under?")],
+    "zh": [("What should I learn in the first two weeks?", "前两周应该学什么？")],
+    "en": [("前两周应该学什么？", "What should I learn in the first two weeks?")],
 }
 
 

@@ -126,6 +126,10 @@ def test_follow_up_rewriting_keeps_standalone_questions_alone():
     assert contextual_query("And what about top_p?", after("What does temperature do?")) == \
         "What does temperature do? And what about top_p?"
     assert contextual_query("那第二阶段呢？", after("AIGC学习计划的第一阶段学什么？")).startswith("AIGC学习计划")
+    # The new ordinal replaces the old one, which would match every sibling stage as well.
+    assert contextual_query("那第二阶段呢？", after("AIGC学习计划的第一阶段学什么？")) == "AIGC学习计划的阶段学什么？ 那第二阶段呢？"
+    assert contextual_query("What about stage 3?", after("What do I learn in stage 1 of the plan?")) == \
+        "What do I learn in of the plan? What about stage 3?"
 
 
 def test_a_model_that_finds_no_answer_marks_the_passages_as_closest_not_sources(seed_index):
