@@ -183,17 +183,20 @@ def cmd_eval(args) -> int:
     bot = StudyBot(s)
     if args.compare:
         results = compare(bot, args.dataset, args.compare, args.k)
+        if not results:
+            print("error: none of the configurations can run here (see the warnings above)", file=sys.stderr)
+            return 2
+        first = next(iter(results))  # the first one asked for that could run
         baseline = "baseline" if "baseline" in results else None
         if args.report:
             from evals.report import write_report
 
-            write_report(args.report, results=results[args.compare[0]], configs=results,
-                         baseline=baseline or args.compare[0])
+            write_report(args.report, results=results[first], configs=results, baseline=baseline or first)
         if args.json:
             _out({name: {k: v for k, v in r.items() if k != "rows" or args.rows} for name, r in results.items()})
         else:
             print("\n".join(comparison_lines(results, baseline)))
-        result = results[args.compare[0]]
+        result = results[first]
     else:
         result = run_eval(bot, args.dataset, args.k, translate=args.translate)
         if args.report:
@@ -399,7 +402,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--rows", action="store_true", help="include per-question rows in --json output")
     sp.add_argument("--translate", action="store_true", help="search as the chat does: with the LLM's translation")
     sp.add_argument("--compare", nargs="+", metavar="CONFIG",
-                    help="run configurations side by side: hybrid dense bm25 translate baseline")
+                    help="run configurations side by side: hybrid rerank dense bm25 norescore translate baseline")
     sp.add_argument("--report", type=Path, metavar="DIR", help="also write report.md and report.html (charts) here")
     sp.add_argument("--gate", type=Path, metavar="THRESHOLDS",
                     help="exit 1 when a metric falls below its threshold (JSON, e.g. evals/thresholds.json)")

@@ -2,7 +2,9 @@
 
 Measured on this project's seeds: BM25 is strong on Chinese and e5-small is weak there but good
 across languages, so lexical evidence weighs more when the query contains Chinese. Vectors may be
-partial (they are filled in after BM25): dense search ranks what has a vector.
+partial (they are filled in after BM25): dense search ranks what has a vector. The top candidates
+are then re-ordered by the re-scorer (bot/rescore.py) and, when one is configured, a cross-encoder
+(bot/rerank.py).
 """
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from bot.index import Index
+from bot.rerank import Reranker, rerank
 from bot.rescore import RescoreWeights, rescore
 from bot.text import detect_lang, has_cjk, question_lang
 from bot.types import Hit
@@ -37,6 +40,7 @@ class FusionConfig:
     also_temp: float = 0.015
     same_lang: float = 0.0  # score bonus (fraction) for passages in the question's language
     rescore: RescoreWeights | None = field(default_factory=RescoreWeights)  # None: fused order only
+    rerank: Reranker | None = None  # a cross-encoder after the re-scorer (STUDYBOT_RERANKER); None: off
 
 
 def translation_weight(own: float, other: float, cfg: FusionConfig) -> float:
@@ -105,7 +109,7 @@ class Retriever:
         best_possible = best_possible or 1.0
 
         order = sorted(fused, key=lambda c: -fused[c])
-        chunks = self.index.manifest.load_chunks(order[: max(k * 4, 20)])
+        chunks = self.index.manifest.load_chunks(order[: max(k * 4, 20, cfg.rerank.top if cfg.rerank else 0)])
         if cfg.same_lang and chunks:
             # A library often holds the same page in both languages: the question's language wins a tie.
             qlang = detect_lang(query)
@@ -114,16 +118,19 @@ class Retriever:
                     fused[cid] *= 1 + cfg.same_lang
             order = sorted(chunks, key=lambda c: -fused[c]) + order[len(chunks):]
         evidence: dict[str, tuple[float, float]] = {}
+        # Only phrasings that carry weight judge the passages: a translation the gate turned
+        # down would otherwise pull the question's other-language twin back up.
+        strong = [q for (q, _, _), w in zip(runs, scales) if w >= 0.5]
         if cfg.rescore is not None and chunks:
-            # Only phrasings that carry weight judge the passages: a translation the gate turned
-            # down would otherwise pull the question's other-language twin back up.
-            strong = [q for (q, _, _), w in zip(runs, scales) if w >= 0.5]
             top = [c for c in order[: cfg.rescore.top] if c in chunks]
             order, evidence = rescore(
                 order, {c: chunks[c].text for c in top}, dict(zip(top, self.index.manifest.chunk_tokens(top))),
                 strong, self._cosines(top, [qvecs[q] for q in strong if q in qvecs]) or dense_s, bm.idf_of,
                 cfg.rescore, cfg.rrf_k,
             )
+        if cfg.rerank is not None and chunks:
+            # Re-orders only: the re-scorer's evidence above still decides "not covered".
+            order = rerank(order, {c: chunks[c].text for c in order[: cfg.rerank.top] if c in chunks}, strong, cfg.rerank)
         hits: list[Hit] = []
         grams: list[set[str]] = []
         for cid in order:

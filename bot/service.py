@@ -69,7 +69,13 @@ class Event:
 
 class StudyBot:
     def __init__(self, settings: Settings | None = None, *, index: Index | None = None, fusion: FusionConfig | None = None) -> None:
+        """``fusion`` replaces the whole retrieval configuration, the ``reranker`` setting included."""
         self.settings = settings or get_settings()
+        if fusion is None:
+            from bot.rerank import reranker_from_settings
+
+            # Checked before the index opens: a wrong STUDYBOT_RERANKER fails here, in one line.
+            fusion = FusionConfig(rerank=reranker_from_settings(self.settings))
         self.index = index or get_index(self.settings)
         self.retriever = Retriever(self.index, fusion)
         self._model = None

@@ -55,6 +55,14 @@ class Settings(BaseSettings):
     translate_queries: bool = Field(
         True, description="Let the LLM translate a question into the library's other language and search both."
     )
+    reranker: str | None = Field(
+        None,
+        description="Path to a local sentence-transformers CrossEncoder folder (e.g. a copied bge-reranker-v2-m3) that "
+                    "re-orders the top candidates. Unset: off (none ships offline). Loaded from disk only, never downloaded.",
+    )
+    reranker_top: int = Field(
+        20, ge=1, le=200, description="Candidates the cross-encoder re-scores (one model pass per passage and phrasing)."
+    )
     relevance_floor: float = Field(
         0.0, description="Minimum fused relevance (0-1) of the best passage; below it the bot says the library does not cover the question."
     )

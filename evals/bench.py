@@ -1,7 +1,8 @@
 """`make bench`: speed of the seed library path, measured in one run on this machine.
 
-Prints ingest seconds (fresh index), warm hybrid search latency p50/p95, and for `ask` with the
-local model the time to first token and tokens/s. Numbers, never assertions: the machine is shared.
+Prints ingest seconds (fresh index), warm hybrid search latency p50/p95, with STUDYBOT_RERANKER set
+the cross-encoder's time per query over 20 candidates, and for `ask` with the local model the time to
+first token and tokens/s. Numbers, never assertions: the machine is shared.
 
 With ../shared/corpus present it also measures ingest at scale (evals/bench_corpus.py): parse+BM25
 throughput, embedding pipeline vs embedder alone on a sample, no-change and one-file re-index.
@@ -111,6 +112,29 @@ def bench_index_search(index_dir: Path, rounds: int = 10) -> dict:
     return out
 
 
+def bench_rerank(bot, candidates: int = 20, rounds: int = 1) -> dict:
+    """The cross-encoder alone: one query against ``candidates`` passages (one phrasing), warm.
+    Empty when no cross-encoder is configured."""
+    from dataclasses import replace
+
+    from bot.retriever import Retriever
+
+    rr = bot.retriever.cfg.rerank
+    if rr is None:
+        return {}
+    hybrid = Retriever(bot.index, replace(bot.retriever.cfg, rerank=None))
+    batches = [[(q, h.chunk.text) for h in hybrid.search(q, candidates)] for q in QUERIES]
+    rr.score(batches[0])  # warm: the model loads on first use
+    lat = []
+    for _ in range(rounds):
+        for pairs in batches:
+            t0 = time.perf_counter()
+            rr.score(pairs)
+            lat.append((time.perf_counter() - t0) * 1000)
+    n = round(statistics.mean(len(b) for b in batches), 1)
+    return {"rerank_passages": n, "rerank_p50_ms": round(pct(lat, 50), 1), "rerank_p95_ms": round(pct(lat, 95), 1)}
+
+
 def bench_ask(bot) -> dict:
     from bot.local_model import resolve_model_path
 
@@ -168,7 +192,9 @@ def main(argv: list[str] | None = None) -> int:
         out: dict = {"cpus": os.cpu_count(), "embedder": s.embedder}
         out.update(bench_ingest(s))
         bot = StudyBot(s)
-        out.update(bench_search(bot))
+        # A cross-encoder costs seconds per search on a laptop CPU: fewer rounds keep the bench short.
+        out.update(bench_search(bot, rounds=1 if bot.retriever.cfg.rerank else 10))
+        out.update(bench_rerank(bot))
         if args.search_index:
             out["index_search"] = bench_index_search(args.search_index)
         if not args.skip_llm:
@@ -185,9 +211,15 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     print(f"seed library: {out['files']} files, {out['chunks']} chunks, embedder {out['embedder']}, {out['cpus']} cpus")
     print(f"ingest (fresh index)        {out['ingest_s']:>8.2f} s   (re-ingest, unchanged: {out['reingest_unchanged_s']:.3f} s)")
-    print(f"search hybrid warm  p50     {out['search_p50_ms']:>8.1f} ms  (n={out['search_n']})")
-    print(f"search hybrid warm  p95     {out['search_p95_ms']:>8.1f} ms  (max {out['search_max_ms']:.1f} ms)")
+    what = "+rerank" if "rerank_p50_ms" in out else "hybrid"
+    print(f"search {what:<7} warm p50     {out['search_p50_ms']:>8.1f} ms  (n={out['search_n']})")
+    print(f"search {what:<7} warm p95     {out['search_p95_ms']:>8.1f} ms  (max {out['search_max_ms']:.1f} ms)")
     print(f"  with a translation  p95     {out['search_translated_p95_ms']:>8.1f} ms  (p50 {out['search_translated_p50_ms']:.1f} ms)")
+    if "rerank_p50_ms" in out:
+        print(f"cross-encoder per query     {out['rerank_p50_ms']:>8.1f} ms  p50, {out['rerank_p95_ms']:.1f} ms p95 "
+              f"({out['rerank_passages']} passages)")
+    else:
+        print("cross-encoder               skipped (STUDYBOT_RERANKER not set)")
     if "index_search" in out:
         x = out["index_search"]
         print(f"search on {x['index_dir']}: {x['chunks']} chunks, vectors {x['vectors_ready']}")

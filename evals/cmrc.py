@@ -142,7 +142,7 @@ def run_cmrc(settings: Any, path: str | Path, configs: Sequence[str] = ("hybrid"
     """Index the trial paragraphs (one file each, in ``settings.index_dir``'s sibling library) and
     report recall@k per retrieval configuration. Re-running reuses the index (nothing changed)."""
     from bot.service import StudyBot
-    from evals.run import searcher
+    from evals.run import runnable, searcher
     from ingest.pipeline import ingest
 
     paragraphs, questions = load_cmrc(path)
@@ -153,7 +153,7 @@ def run_cmrc(settings: Any, path: str | Path, configs: Sequence[str] = ("hybrid"
     bot = StudyBot(s)
     questions = questions[:limit] if limit else questions
     out: dict[str, dict] = {}
-    for c in configs:
+    for c in runnable(bot, configs):
         search = searcher(bot, c)
         ranked = {q["id"]: paragraph_ids(search(q["question"], 10, [])) for q in questions}
         out[c] = recall_at(ranked, questions, ks)

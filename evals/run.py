@@ -4,12 +4,15 @@ Questions whose gold source is not in the index are set aside (and listed), so a
 over the library plus a corpus sample can be run against the library alone.
 
 Configurations (``--compare``) are searched over the same index and question set in one run:
-``hybrid`` (the product), ``dense``, ``bm25``, ``norescore`` (hybrid without the re-scorer), ``translate`` (hybrid plus the LLM's translation
-of cross-language questions, as the chat does) and ``baseline`` (the plain LangChain recipe, see
-``evals/baseline.py``).
+``hybrid`` (fusion + re-scorer, without a cross-encoder), ``rerank`` (hybrid + the cross-encoder of
+``STUDYBOT_RERANKER``; skipped when none is set), ``dense``, ``bm25``, ``norescore`` (hybrid without
+the re-scorer), ``translate`` (the product plus the LLM's translation of cross-language questions, as
+the chat does) and ``baseline`` (the plain LangChain recipe, see ``evals/baseline.py``). Without
+``--compare`` the product is measured: ``rerank`` when a cross-encoder is set, else ``hybrid``.
 """
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
 from typing import Callable
@@ -19,18 +22,45 @@ from bot.service import StudyBot
 from evals.metrics import evaluate, is_unanswerable, load_questions, path_matches
 
 SearchFn = Callable[[str, int, list], list]  # (query, k, other phrasings) -> ranked results
-CONFIGS = ("hybrid", "dense", "bm25", "norescore", "translate", "baseline")
+CONFIGS = ("hybrid", "rerank", "dense", "bm25", "norescore", "translate", "baseline")
+RERANK_MISSING = "no cross-encoder configured: set STUDYBOT_RERANKER to a local cross-encoder folder (see README)"
+log = logging.getLogger("studybot")
+
+
+def unavailable(bot: StudyBot, config: str) -> str | None:
+    """Why a configuration cannot run with these settings, or None."""
+    return RERANK_MISSING if config == "rerank" and bot.retriever.cfg.rerank is None else None
+
+
+def runnable(bot: StudyBot, configs) -> list[str]:
+    """``configs`` without those that cannot run here (each skip is logged with its reason)."""
+    out = []
+    for c in configs:
+        why = unavailable(bot, c)
+        if why:
+            log.warning("skipping %s: %s", c, why)
+        else:
+            out.append(c)
+    return out
 
 
 def searcher(bot: StudyBot, config: str) -> SearchFn:
     """The search function a configuration name stands for; results have path/text/score."""
-    if config in ("hybrid", "translate"):
+    if unavailable(bot, config):
+        raise ValueError(f"configuration {config!r}: {unavailable(bot, config)}")
+    if config in ("rerank", "translate"):
         return bot.retriever.search
-    if config in ("dense", "bm25", "norescore"):
+    if config in ("hybrid", "dense", "bm25", "norescore"):
         base = bot.retriever.cfg
-        change = {"rescore": None} if config == "norescore" else {"mode": config}
-        r = Retriever(bot.index, FusionConfig(**{**base.__dict__, **change}))
-        return r.search
+        if config == "hybrid" and base.rerank is None:
+            return bot.retriever.search
+        # The cross-encoder is measured as its own configuration: the others run without it.
+        change: dict = {"rerank": None}
+        if config == "norescore":
+            change["rescore"] = None
+        elif config != "hybrid":
+            change["mode"] = config
+        return Retriever(bot.index, FusionConfig(**{**base.__dict__, **change})).search
     if config == "baseline":
         from evals.baseline import LangChainBaseline
 
@@ -55,7 +85,8 @@ def usable_questions(bot: StudyBot, dataset: Path) -> tuple[list[dict], list[str
 def run_eval(bot: StudyBot, dataset: Path, k: int = 10, name: str | None = None, translate: bool = False,
              config: str | None = None) -> dict:
     """``translate``: search as the chat does, with the LLM's translation of cross-language questions."""
-    config = config or ("translate" if translate else "hybrid")
+    product = "rerank" if bot.retriever.cfg.rerank is not None else "hybrid"
+    config = config or ("translate" if translate else product)
     search = searcher(bot, config)
     usable, absent = usable_questions(bot, dataset)
     outputs: dict[str, dict] = {}
@@ -70,7 +101,7 @@ def run_eval(bot: StudyBot, dataset: Path, k: int = 10, name: str | None = None,
         if config != "baseline":  # refusal is scored on both sides: declining the unanswerable, not the rest
             out["refused"] = bot.refuses(query, hits, also)
         outputs[q["id"]] = out
-    result = evaluate(usable, outputs, name=name or (config if config != "hybrid" else Path(dataset).stem))
+    result = evaluate(usable, outputs, name=name or (config if config not in ("hybrid", "rerank") else Path(dataset).stem))
     result["config"] = config
     result["source_not_indexed"] = absent
     latencies.sort()
@@ -80,7 +111,8 @@ def run_eval(bot: StudyBot, dataset: Path, k: int = 10, name: str | None = None,
 
 
 def compare(bot: StudyBot, dataset: Path, configs: list[str], k: int = 10) -> dict[str, dict]:
-    return {c: run_eval(bot, dataset, k, name=c, config=c) for c in configs}
+    """Results per configuration that can run here (see ``runnable``)."""
+    return {c: run_eval(bot, dataset, k, name=c, config=c) for c in runnable(bot, configs)}
 
 
 def summary_lines(result: dict) -> list[str]:
