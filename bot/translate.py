@@ -43,14 +43,10 @@ def clean_translation(text: str, question: str, target: str) -> str | None:
         return None
     if (target == "zh") != has_cjk(out):
         return None
-    # ...or state an answer: "Mistral 7B 是用什么许可证发布的？" came back as "Mistral 7B was released
-    # under the MIT license." — a made-up fact that pulls in passages about it. A question stays one.
-    if _QUESTION_END.search(question) and not _QUESTION_END.search(out):
-        return None
+    # A statement that answers instead ("Mistral 7B was released under the MIT license.") is kept:
+    # dropping every non-question was tried and measured worse on dev (6 of 120 dropped; it lost
+    # one hit and one refusal, since such outputs still carry the question's key terms).
     return out
-
-
-_QUESTION_END = re.compile(r"[?？]\s*$")
 
 
 _CACHE: dict[tuple[int, str, str], str | None] = {}
