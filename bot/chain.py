@@ -45,6 +45,10 @@ NOT_COVERED = {
     "zh": "资料库中没有找到能回答这个问题的内容。可以换个问法，或请管理员添加相关资料。",
     "en": "The library does not cover this question. Try rephrasing it, or ask an admin to add a source on it.",
 }
+UNGROUNDED_NOTE = {
+    "zh": "\n\n⚠️ 资料中找不到这个回答的依据：它可能来自模型自身的知识，请核实。",
+    "en": "\n\n⚠️ The library's passages don't support this answer: it may come from the model's own knowledge. Check it.",
+}
 RETRIEVAL_ONLY = {
     "zh": "（仅检索模式，未调用语言模型）资料库中最相关的段落：",
     "en": "(Retrieval-only mode, no language model) The most relevant passages in the library:",
@@ -158,7 +162,7 @@ def build_messages(
 
 def _strip_sources(answer: str) -> str:
     # The UI appends a sources section to answers; it must not be fed back as conversation.
-    for marker in ("\n\n**来源", "\n\n**Sources", "\n\n---"):
+    for marker in ("\n\n**来源", "\n\n**Sources", "\n\n---", "\n\n⚠️"):
         i = answer.find(marker)
         if i > 0:
             answer = answer[:i]

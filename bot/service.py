@@ -22,12 +22,14 @@ from typing import Iterator
 from bot.chain import (
     LLM_FAILED,
     NOT_COVERED,
+    UNGROUNDED_NOTE,
     answer_lang,
     build_messages,
-    model_declined,
     citations_for,
+    model_declined,
     retrieval_only_text,
 )
+from bot.grounding import ungrounded
 from bot.index import Index, get_index
 from bot.retriever import FusionConfig, Retriever, contextual_query
 from bot.settings import Settings, get_settings
@@ -43,7 +45,7 @@ class Answer:
     citations: list[Citation]
     provider: str
     model: str
-    status: str = "ok"  # ok | declined (the model found no answer in the passages) | retrieval_only | llm_error | not_covered
+    status: str = "ok"  # ok | declined (the model found no answer in the passages) | ungrounded (answer not supported by them) | retrieval_only | llm_error | not_covered
     timings: dict = field(default_factory=dict)
     hits: list[Hit] = field(default_factory=list)
     query: str = ""
@@ -212,7 +214,15 @@ class StudyBot:
             yield done(text, "retrieval_only", cites)
             return
         # The passages were the closest the library had, not the support of an answer: the UI says so.
-        yield done(text, "declined" if model_declined(text) else "ok", cites)
+        if model_declined(text):
+            yield done(text, "declined", cites)
+        elif self.settings.ungrounded_below and ungrounded(text, question, hits, self.settings.ungrounded_below):
+            # The model answered from its own weights (a recipe, asked over AI study notes): the text
+            # has streamed, so the warning follows it.
+            yield Event("token", UNGROUNDED_NOTE[lang])
+            yield done(text + UNGROUNDED_NOTE[lang], "ungrounded", cites)
+        else:
+            yield done(text, "ok", cites)
 
     def refuses(self, query: str, hits: list[Hit], also: list[str] | tuple[str, ...] = ()) -> bool:
         """Whether the library does not cover the question (the chat then says so instead of guessing).

@@ -80,6 +80,12 @@ class Settings(BaseSettings):
         description="... and no passage in the question's language (or its translation's) has this cosine similarity. "
                     "Calibrated for the default embedder (multilingual-e5-small); re-measure with `studybot eval` for another.",
     )
+    ungrounded_below: float = Field(
+        0.3, ge=0.0, le=1.0,
+        description="After an answer, warn that it is not supported by the library when less than this share of its own "
+                    "content words occur in the passages it was given (0 = never). Judged only when answer and passages "
+                    "share a language.",
+    )
 
     # --- LLM -----------------------------------------------------------------
     llm: LLMProvider = "local"

@@ -167,3 +167,43 @@ def test_the_best_passage_keeps_the_part_that_answers():
     prompt = build_messages("高级实践项目有哪些？", hits, context_chars=600)[-1].content
     assert "多模态检索问答系统" in prompt
     assert len(prompt) < 1000  # the budget is still the budget
+
+
+def _zh_hits(*texts):
+    from bot.types import Chunk, Hit
+
+    return [Hit(Chunk(id=f"c{i}", path=f"p{i}.md", title="t", text=t, lang="zh"), score=1.0) for i, t in enumerate(texts)]
+
+
+PLAN = ("第一阶段：生成式AI基础（1-2个月）。学习生成式AI概述、概率论、信息论（熵、交叉熵、KL散度）、"
+        "神经网络、卷积神经网络和Transformer架构。第二阶段：文本生成（2-3个月），学习语言模型基础和大语言模型。")
+
+
+@pytest.mark.parametrize("answer,expect", [
+    # a recipe from the model's own weights, asked over study notes
+    ("红烧肉的做法是：先将五花肉切块，用料酒、生抽、老抽、冰糖腌制，然后放入锅中加水，大火烧开后小火慢炖一小时。", "low"),
+    # a grounded paraphrase that restates the question
+    ("零基础的话，第一阶段先打生成式AI基础，大约1-2个月，要学概率论、信息论里的熵和交叉熵，还有神经网络和Transformer架构。", "high"),
+    ("大约1-2个月。", None),  # too short to judge
+    ("The first stage covers probability, information theory, neural networks and the Transformer.", None),  # may translate
+])
+def test_grounding_support_separates_model_knowledge_from_the_passages(answer, expect):
+    from bot.grounding import support
+
+    s = support(answer, "零基础学AIGC，第一阶段学什么？", _zh_hits(PLAN))
+    assert (s is None) if expect is None else ((s < 0.3) if expect == "low" else (s > 0.6)), s
+
+
+def test_an_answer_the_passages_do_not_support_is_flagged(seed_index):
+    from ui.chat import respond
+
+    recipe = "红烧肉的做法是：先将五花肉切块，用料酒、生抽、老抽、冰糖腌制，然后放入锅中加水，大火烧开后小火慢炖一小时。"
+    with OpenAIStub(reply=recipe) as srv:
+        s = seed_index.with_overrides(llm="openai", openai_base_url=srv.url + "/v1", openai_model="stub-model")
+        bot = StudyBot(s)
+        tokens, ans = _events(bot, "杠铃阅读法适合用来读小说吗？")
+        assert ans.status == "ungrounded" and "资料中找不到这个回答的依据" in ans.text
+        assert "".join(tokens) == ans.text  # the warning streams too
+        last = list(respond(bot, "杠铃阅读法适合用来读小说吗？", []))[-1]
+        assert any("最接近的段落" in ((m.get("metadata") or {}).get("title") or "") for m in last)
+        assert StudyBot(s.with_overrides(ungrounded_below=0)).ask("杠铃阅读法适合用来读小说吗？").status == "ok"

@@ -23,6 +23,7 @@ STATUS_NOTE = {
     "retrieval_only": {"zh": "仅检索模式", "en": "retrieval only"},
     "llm_error": {"zh": "语言模型不可用，已显示相关段落", "en": "model unavailable, passages shown"},
     "declined": {"zh": "资料未覆盖", "en": "not covered"},
+    "ungrounded": {"zh": "回答缺少资料依据", "en": "answer not supported by the library"},
 }
 SEARCHING = {"zh": "🔎 正在资料库中查找…", "en": "🔎 Searching the library…"}
 FAILED = {"zh": "⚠️ 出错了，请稍后再试：{err}", "en": "⚠️ Something went wrong, please try again: {err}"}
@@ -80,7 +81,7 @@ def sources_message(answer: Answer, lang: str) -> dict | None:
     return {
         "role": "assistant",
         "content": sources_markdown(answer.citations),
-        "metadata": {"title": (CLOSEST_TITLE if answer.status == "declined" else SOURCES_TITLE)[lang].format(
+        "metadata": {"title": (CLOSEST_TITLE if answer.status in ("declined", "ungrounded") else SOURCES_TITLE)[lang].format(
             n=len(answer.citations)), "status": "done"},
     }
 
