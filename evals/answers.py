@@ -39,6 +39,7 @@ from evals.metrics import (
     faithfulness_proxy,
     first_relevant_rank,
     is_unanswerable,
+    refusal_accuracy,
 )
 from evals.run import usable_questions
 
@@ -239,6 +240,11 @@ def run_answers(bot: StudyBot, dataset: Path, limit: int | None = None, judge: C
         "limit": limit,
         "source_not_indexed": absent,
         "statuses": dict(Counter(r.get("status") for r in rows)),
+        # Refusal counted with the grounding warning too: the learner is told the library does not
+        # support what the model said (the strict figure above counts only declining to answer).
+        "refusal_or_warning": refusal_accuracy(
+            questions, {qid: bool(o.get("refused")) or extras[qid].get("status") == "ungrounded"
+                        for qid, o in outputs.items()}),
         "llm_errors": [r["id"] for r in rows if r.get("status") == "llm_error"],
         "first_token_ms_p50": _median([r.get("first_token_ms") for r in rows]),
         "total_ms_p50": _median([r.get("total_ms") for r in rows]),
@@ -268,7 +274,9 @@ def answer_summary_lines(result: dict) -> list[str]:
          if j else "answer relevance – (needs --judge)  ")
         + f"faithfulness(proxy) {_f(o.get('faithfulness_proxy'))}",
         f"refusal accuracy {_f(ref.get('accuracy'))} (false refusals {_f(ref.get('false_refusal_rate'))}, "
-        f"balanced {_f(ref.get('balanced'))})",
+        f"balanced {_f(ref.get('balanced'))}); with the grounding warning "
+        f"{_f((result.get('refusal_or_warning') or {}).get('accuracy'))} "
+        f"(false {_f((result.get('refusal_or_warning') or {}).get('false_refusal_rate'))})",
         f"median time to first token {result['first_token_ms_p50']} ms, total {result['total_ms_p50']} ms; "
         "statuses " + ", ".join(f"{k} {v}" for k, v in result["statuses"].items()),
     ]

@@ -99,6 +99,18 @@ def test_refusal_by_retrieval_counts_as_refused(seed_index, tmp_path):
     assert rows["seed-02"]["answer_contains"] == 0.0 and "faithfulness_proxy" not in rows["seed-02"]
 
 
+def test_grounding_warning_is_counted_apart_from_refusals(seed_index, tmp_path):
+    """A model that answers from its own knowledge: not a refusal, but the learner was warned."""
+    near = {**COOKING, "id": "un-near", "question": "杠铃阅读法适合用来读菜谱吗？"}
+    recipe = "红烧肉的做法是：先将五花肉切块，用料酒、生抽、老抽、冰糖腌制，然后放入锅中加水，大火烧开后小火慢炖一小时。"
+    with OpenAIStub(reply=recipe) as srv:
+        s = seed_index.with_overrides(llm="openai", openai_base_url=srv.url + "/v1", openai_model="stub-model")
+        res = run_answers(StudyBot(s), _dataset(tmp_path, near))
+    assert res["rows"][0]["status"] == "ungrounded" and not res["rows"][0]["refused"]
+    assert res["refusal"]["accuracy"] == 0.0 and res["refusal_or_warning"]["accuracy"] == 1.0
+    assert "with the grounding warning 1.000" in "\n".join(answer_summary_lines(res))
+
+
 # --- judges on the OpenAI-compatible stub ----------------------------------------------------------
 
 
