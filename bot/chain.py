@@ -31,7 +31,8 @@ SYSTEM = {
 }
 
 # The words SYSTEM asks for when the sources lack the answer, and how to spot them in a reply.
-MODEL_DECLINES = ("资料库中没有找到相关内容", "The library does not cover this")
+# The app's own "not covered" line counts too: shown one in the conversation, the model copies it.
+MODEL_DECLINES = ("资料库中没有找到相关内容", "资料库中没有找到能回答", "The library does not cover this")
 
 
 def model_declined(text: str) -> bool:
@@ -153,7 +154,8 @@ def build_messages(
         last_bot = next((m for m in reversed(history) if m.get("role") == "assistant"), None)
         if last_user and isinstance(last_user.get("content"), str):
             msgs.append(HumanMessage(_clip(last_user["content"], 200)))
-            if last_bot and isinstance(last_bot.get("content"), str):
+            # A refusal is left out: shown one, the 1.5B refused the next question too, copying it.
+            if last_bot and isinstance(last_bot.get("content"), str) and not model_declined(last_bot["content"]):
                 # A retrieval-only reply quotes library passages: guarded like them.
                 msgs.append(AIMessage(_clip(guard_passage(_strip_sources(last_bot["content"]), lang), 300)))
     msgs.append(HumanMessage(f"{tag[0]}\n" + "\n\n".join(blocks) + f"\n{tag[1]}\n\n{ask}{question.strip()}"))

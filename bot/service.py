@@ -188,7 +188,10 @@ class StudyBot:
             if failure is not None:
                 raise failure
             chat = self.chat_model()
-            msgs = build_messages(question, hits, history, context_chars=self.settings.prompt_chars(), focus=focus)
+            # The previous exchange only for a follow-up: beside a new question it is noise the small
+            # model copies (after a refusal it refused a question the passages answered).
+            msgs = build_messages(question, hits, history if query != question else None,
+                                  context_chars=self.settings.prompt_chars(), focus=focus)
             for chunk in chat.stream(msgs):
                 piece = chunk.content if isinstance(chunk.content, str) else ""
                 if not piece:

@@ -207,3 +207,26 @@ def test_an_answer_the_passages_do_not_support_is_flagged(seed_index):
         last = list(respond(bot, "杠铃阅读法适合用来读小说吗？", []))[-1]
         assert any("最接近的段落" in ((m.get("metadata") or {}).get("title") or "") for m in last)
         assert StudyBot(s.with_overrides(ungrounded_below=0)).ask("杠铃阅读法适合用来读小说吗？").status == "ok"
+
+
+def test_a_new_question_is_asked_without_the_previous_exchange(seed_index):
+    """Found in the browser: after a refusal in the conversation, the 1.5B copied it for the next,
+    answerable question. Only a follow-up carries the previous exchange, and never a refusal."""
+    from bot.chain import NOT_COVERED
+
+    refused = [{"role": "user", "content": "考研数学一的线性代数应该怎么复习？"},
+               {"role": "assistant", "content": NOT_COVERED["zh"]}]
+    with OpenAIStub(reply="第一阶段学习生成式AI基础。") as srv:
+        s = seed_index.with_overrides(llm="openai", openai_base_url=srv.url + "/v1", openai_model="stub-model")
+        bot = StudyBot(s)
+        bot.ask("AIGC学习计划的第一阶段学什么？", refused)
+        sent = srv.posts("/chat/completions")[-1].body["messages"]
+        assert len(sent) == 2 and "考研" not in str(sent)  # system + the question with its passages
+        earlier = [{"role": "user", "content": "AIGC学习计划的第一阶段学什么？"},
+                   {"role": "assistant", "content": NOT_COVERED["zh"]}]
+        bot.ask("那第二阶段呢？", earlier)
+        sent = srv.posts("/chat/completions")[-1].body["messages"]
+        assert "第一阶段学什么" in str(sent) and "没有找到" not in str(sent[1:])
+        ok = [earlier[0], {"role": "assistant", "content": "第一阶段学习生成式AI基础。"}]
+        bot.ask("那第二阶段呢？", ok)
+        assert "生成式AI基础。" in str(srv.posts("/chat/completions")[-1].body["messages"][1:-1])
