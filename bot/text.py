@@ -68,7 +68,7 @@ def _stem(word: str) -> str:
 
 
 # Bump when tokenize() changes: stored BM25 tokens are then recomputed from the chunk texts.
-TOKENIZER_VERSION = "3"
+TOKENIZER_VERSION = "4"
 
 _ZH_DIGITS = {"零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 # A Chinese numeral counting something ("三个月", "第一阶段", "两周") — not the 一 of 一起 or 统一.
@@ -90,6 +90,7 @@ def normalize_numbers(text: str) -> str:
     return _ZH_COUNT.sub(lambda m: (m.group(1) or "") + _zh_number(m.group(2)), text)
 
 
+_ORDINAL_N = re.compile(r"第\s*(\d{1,3})(?!\d)")
 _FIRST_N = re.compile(r"前(\d{1,2})(?=个?(月|周|星期|天|年|小时|阶段|步|章|节))")
 
 
@@ -101,6 +102,9 @@ def tokenize(text: str) -> list[str]:
     text = normalize_numbers(text or "")
     # "前3个月" (the first three months) is the range "1-3个月" that plans write.
     out.extend(f"1-{m.group(1)}" for m in _FIRST_N.finditer(text) if m.group(1) != "1")
+    # "第2阶段" also as the one token "第2": split into "第" + "2", the ordinal matched every stage
+    # whose months say "2" ("(1-2个月)", "(2-3个月)"), and "那第二阶段呢？" found the wrong stage.
+    out.extend(f"第{m.group(1)}" for m in _ORDINAL_N.finditer(text))
     for m in _RUNS.finditer(text):
         run = m.group(0)
         if _CJK.match(run):

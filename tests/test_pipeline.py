@@ -33,6 +33,16 @@ def test_numbers_match_in_chinese_numerals_and_digits():
 
     assert {"3", "月", "1-3"} <= set(tokenize("前三个月学什么")) and {"1", "3", "1-3"} <= set(tokenize("工具掌握期（1-3个月）"))
     assert {"1", "阶段"} <= set(tokenize("第一阶段")) and "1" not in tokenize("一起学习，统一规划")
+    # An ordinal is one token too, so "第二阶段" is told apart from a stage that merely lasts "2-3个月".
+    assert "第2" in tokenize("那第二阶段呢？") and "第2" in tokenize("第2阶段") and "第2" not in tokenize("第三阶段 (2-3个月)")
+
+
+def test_a_follow_up_on_the_next_stage_finds_that_stage(seed_index):
+    from bot.retriever import contextual_query
+
+    history = [{"role": "user", "content": "AIGC学习计划的第一阶段学什么？"}, {"role": "assistant", "content": "…"}]
+    hits = StudyBot(seed_index).search(contextual_query("那第二阶段呢？", history), k=3)
+    assert any("第二阶段：文本生成" in h.chunk.text for h in hits), [h.chunk.text[:20] for h in hits]
 
 
 def test_hits_carry_location_metadata(seed_index):
