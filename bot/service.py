@@ -45,7 +45,9 @@ class Answer:
     citations: list[Citation]
     provider: str
     model: str
-    status: str = "ok"  # ok | declined (the model found no answer in the passages) | ungrounded (answer not supported by them) | retrieval_only | llm_error | not_covered
+    # ok | declined (the model found no answer in the passages) | ungrounded (the passages don't
+    # support its answer) | retrieval_only | llm_error | not_covered
+    status: str = "ok"
     timings: dict = field(default_factory=dict)
     hits: list[Hit] = field(default_factory=list)
     query: str = ""
