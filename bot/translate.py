@@ -55,9 +55,9 @@ _CACHE: dict[tuple[int, str, str], str | None] = {}
 # A worked example: small models otherwise render "the first three months" as "第一三个月". (A second
 # one, a factual question about a named model, was tried and measured worse on dev: the 1.5B then
 # left English words untranslated — "barbell' 读法是什么？" — and cross-lingual hit@5 fell 0.80 → 0.65.)
-_EXAMPLES = {
-    "zh": [("What should I learn in the first two weeks?", "前两周应该学什么？")],
-    "en": [("前两周应该学什么？", "What should I learn in the first two weeks?")],
+_EXAMPLE = {
+    "zh": ("What should I learn in the first two weeks?", "前两周应该学什么？"),
+    "en": ("前两周应该学什么？", "What should I learn in the first two weeks?"),
 }
 
 
@@ -66,10 +66,8 @@ def translate(chat, question: str, target: str, max_tokens: int = 64) -> str | N
     key = (id(chat), question.strip(), target)
     if key in _CACHE:
         return _CACHE[key]
-    msgs: list = [SystemMessage(_PROMPT[target])]
-    for ex_q, ex_a in _EXAMPLES[target]:
-        msgs += [HumanMessage(ex_q), AIMessage(ex_a)]
-    msgs.append(HumanMessage(question.strip()))
+    ex_q, ex_a = _EXAMPLE[target]
+    msgs = [SystemMessage(_PROMPT[target]), HumanMessage(ex_q), AIMessage(ex_a), HumanMessage(question.strip())]
     # Only the in-process model takes per-call limits; remote ones stop at end of turn anyway.
     kw = {"max_tokens": max_tokens, "temperature": 0.0} if getattr(chat, "_llm_type", "") == "llama-cpp" else {}
     reply = chat.invoke(msgs, **kw)

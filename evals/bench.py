@@ -80,9 +80,7 @@ QUERY_PAIRS = [
 
 def bench_search(bot, rounds: int = 10, prefix: str = "search") -> dict:
     """Warm hybrid search latency: one phrasing, and a question with its translation."""
-    from bot.service import StudyBot
-
-    retriever = bot.retriever if isinstance(bot, StudyBot) else bot
+    retriever = bot.retriever
     runs = [(q, ()) for q in QUERIES]
     pairs = [(q, (t,)) for q, t in QUERY_PAIRS]
     for q, also in runs + pairs:  # warm: models loaded, BM25 mapped, caches filled

@@ -46,8 +46,9 @@ def runnable(bot: StudyBot, configs) -> list[str]:
 
 def searcher(bot: StudyBot, config: str) -> SearchFn:
     """The search function a configuration name stands for; results have path/text/score."""
-    if unavailable(bot, config):
-        raise ValueError(f"configuration {config!r}: {unavailable(bot, config)}")
+    why = unavailable(bot, config)
+    if why:
+        raise ValueError(f"configuration {config!r}: {why}")
     if config in ("rerank", "translate"):
         return bot.retriever.search
     if config in ("hybrid", "dense", "bm25", "norescore"):
