@@ -17,8 +17,11 @@ from bot.types import Citation
 log = logging.getLogger("studybot")
 
 SOURCES_TITLE = {"zh": "📚 来源（{n}）", "en": "📚 Sources ({n})"}
-# When the model found no answer in them, the passages are not sources of anything: say what they are.
-CLOSEST_TITLE = {"zh": "🔍 最接近的段落（{n}，未能回答此问题）", "en": "🔍 Closest passages ({n}; they don't answer this)"}
+# When the model found no answer in them, the passages are not sources of its reply: say what they are.
+# Worded as the model's finding, not ours: a small model also declines passages that do answer
+# (seen: an English question over the Chinese passage holding the figures).
+CLOSEST_TITLE = {"zh": "🔍 最接近的段落（{n}，模型未从中找到答案）",
+                 "en": "🔍 Closest passages ({n}; the model found no answer in them)"}
 STATUS_NOTE = {
     "retrieval_only": {"zh": "仅检索模式", "en": "retrieval only"},
     "llm_error": {"zh": "语言模型不可用，已显示相关段落", "en": "model unavailable, passages shown"},
