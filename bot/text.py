@@ -68,7 +68,7 @@ def _stem(word: str) -> str:
 
 
 # Bump when tokenize() changes: stored BM25 tokens are then recomputed from the chunk texts.
-TOKENIZER_VERSION = "4"
+TOKENIZER_VERSION = "5"
 
 _ZH_DIGITS = {"零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 # A Chinese numeral counting something ("三个月", "第一阶段", "两周") — not the 一 of 一起 or 统一.
@@ -94,6 +94,35 @@ _ORDINAL_N = re.compile(r"第\s*(\d{1,3})(?!\d)")
 _FIRST_N = re.compile(r"前(\d{1,2})(?=个?(月|周|星期|天|年|小时|阶段|步|章|节))")
 
 
+_EN_NUM = {w: i for i, w in enumerate("one two three four five six seven eight nine ten".split(), 1)}
+_EN_ORD = {w: i for i, w in enumerate("first second third fourth fifth sixth seventh eighth ninth tenth".split(), 1)}
+_EN_UNIT = r"(?:stage|phase|step|part|chapter|week|month|lesson|level|module|unit|section|day|year)s?"
+_EN_WORDNUM = "|".join(_EN_NUM)
+# "stage 2" / "phase two" / "the second stage" / "2nd week": the ordinal "第2" of Chinese text.
+_EN_UNIT_N = re.compile(rf"\b{_EN_UNIT}\s+(\d{{1,3}}|{_EN_WORDNUM})\b(?![-~]\d)", re.I)
+_EN_N_UNIT = re.compile(rf"\b({'|'.join(_EN_ORD)}|\d{{1,2}}(?:st|nd|rd|th))\s+{_EN_UNIT}\b", re.I)
+# "the first three months": the range "1-3" that plans write (as "前三个月" is).
+_EN_FIRST_N = re.compile(rf"\bfirst\s+(\d{{1,2}}|{_EN_WORDNUM})\s+{_EN_UNIT}\b", re.I)
+
+
+def _en_number(word: str) -> int:
+    w = word.lower()
+    if w.isdigit():
+        return int(w)
+    return _EN_NUM.get(w) or _EN_ORD.get(w) or int(re.sub(r"\D", "", w) or 0)
+
+
+def english_ordinals(text: str) -> list[str]:
+    """The tokens an English ordinal shares with Chinese text: "stage 2" and "the second stage"
+    give "第2" (as "第二阶段" does), "the first three months" gives "1-3" (as "前三个月" does), so
+    BM25 matches a numbered stage across the two languages and a follow-up "what about stage 2?"
+    tells stage 2 apart from stage 1."""
+    out = [f"第{_en_number(m.group(1))}" for m in _EN_UNIT_N.finditer(text)]
+    out += [f"第{_en_number(m.group(1))}" for m in _EN_N_UNIT.finditer(text)]
+    out += [f"1-{n}" for m in _EN_FIRST_N.finditer(text) if (n := _en_number(m.group(1))) > 1]
+    return [t for t in out if t not in ("第0", "1-0")]
+
+
 def tokenize(text: str) -> list[str]:
     """Tokens for BM25: jieba search-mode words for Chinese, stemmed lowercase words otherwise.
     Numbers are normalised (Chinese numerals to digits; a range "1-3" also yields "1" and "3")."""
@@ -105,6 +134,7 @@ def tokenize(text: str) -> list[str]:
     # "第2阶段" also as the one token "第2": split into "第" + "2", the ordinal matched every stage
     # whose months say "2" ("(1-2个月)", "(2-3个月)"), and "那第二阶段呢？" found the wrong stage.
     out.extend(f"第{m.group(1)}" for m in _ORDINAL_N.finditer(text))
+    out.extend(english_ordinals(text))
     for m in _RUNS.finditer(text):
         run = m.group(0)
         if _CJK.match(run):
