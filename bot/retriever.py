@@ -38,6 +38,13 @@ class FusionConfig:
     # best cosine of the question among its own-language ones), centred at ``also_gate``.
     also_gate: float = 0.0
     also_temp: float = 0.015
+    # Glossary terms (bot/glossary.py) are searched by BM25 only, at most at this weight relative
+    # to the question, and never judge passages in the re-scorer: a bag of terms is not a question.
+    # Gated like a translation (centred at ``terms_gate``): ungated, English questions about
+    # English pages lost their answers to Chinese passages sharing a term (dev concept hit@5
+    # 0.94 -> 0.82 at weight 2). Dev sweep, no LLM: weight 2 / gate 0.02 best of 1-4 / -0.02-0.04.
+    w_terms: float = 2.0
+    terms_gate: float = 0.02
     same_lang: float = 0.0  # score bonus (fraction) for passages in the question's language
     rescore: RescoreWeights | None = field(default_factory=RescoreWeights)  # None: fused order only
     rerank: Reranker | None = None  # a cross-encoder after the re-scorer (STUDYBOT_RERANKER); None: off
@@ -46,8 +53,11 @@ class FusionConfig:
 def translation_weight(own: float, other: float, cfg: FusionConfig) -> float:
     """Weight of a translation whose best other-language cosine is ``other`` when the question's
     best own-language cosine is ``own``: ``w_also`` when it clearly matches better, ~0 when worse."""
-    x = (other - own - cfg.also_gate) / cfg.also_temp
-    return cfg.w_also / (1.0 + math.exp(-max(-50.0, min(50.0, x))))
+    return cfg.w_also * _gate(other - own - cfg.also_gate, cfg.also_temp)
+
+
+def _gate(x: float, temp: float) -> float:
+    return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, x / temp))))
 
 
 def _trigrams(text: str) -> set[str]:
@@ -66,9 +76,11 @@ class Retriever:
         self.index = index
         self.cfg = config or FusionConfig()
 
-    def search(self, query: str, k: int = 5, also: list[str] | tuple[str, ...] = ()) -> list[Hit]:
+    def search(self, query: str, k: int = 5, also: list[str] | tuple[str, ...] = (),
+               terms: list[str] | tuple[str, ...] = ()) -> list[Hit]:
         """Hybrid search. ``also`` are alternative phrasings of the same question (e.g. its
-        translation into the library's other language); their rankings are fused with the query's."""
+        translation into the library's other language); their rankings are fused with the query's.
+        ``terms``: keyword lists (the glossary's other-language terms), fused from BM25 alone."""
         cfg = self.cfg
         queries = [q.strip() for q in [query, *also] if q and q.strip()]
         if not queries:
@@ -106,6 +118,13 @@ class Retriever:
                 fused[cid] = fused.get(cid, 0.0) + (w_lex + (w_dense if cid in pending else 0.0)) / (cfg.rrf_k + rank + 1)
                 lex_s[cid] = max(lex_s.get(cid, s), s)
             best_possible += (w_dense + w_lex) / (cfg.rrf_k + 1)
+        if bm is not None and cfg.mode in ("hybrid", "bm25") and cfg.w_terms > 0:
+            for t in terms:
+                w_t = cfg.w_terms * (self._terms_weight(runs[0], t) if runs[0][1] else 1.0)
+                for rank, (cid, s) in enumerate(bm.search(t, cfg.candidates)):
+                    fused[cid] = fused.get(cid, 0.0) + w_t / (cfg.rrf_k + rank + 1)
+                    lex_s.setdefault(cid, s)
+                best_possible += w_t / (cfg.rrf_k + 1)
         best_possible = best_possible or 1.0
 
         order = sorted(fused, key=lambda c: -fused[c])
@@ -159,6 +178,19 @@ class Retriever:
         ids = list(got)
         m = np.stack([got[i] for i in ids]) @ np.stack(qvecs).T
         return dict(zip(ids, m.max(axis=1).tolist()))
+
+    def _terms_weight(self, run, terms: str) -> float:
+        """Near 1 when the terms match other-language passages better than the question matches
+        its own language's (as for a translation, see ``translation_weight``), near 0 when worse."""
+        cfg = self.cfg
+        q, qdense, _ = run
+        dense = self.index.vectors.query(self.index.embedder.embed_query_np(terms), cfg.candidates)
+        ids = list({cid for cid, _ in qdense} | {cid for cid, _ in dense})
+        lang = self.index.manifest.langs_of(ids)
+        q_lang = question_lang(q)
+        own = max((s for cid, s in qdense if lang.get(cid) == q_lang), default=0.0)
+        other = max((s for cid, s in dense if lang.get(cid, q_lang) != q_lang), default=0.0)
+        return _gate(other - own - cfg.terms_gate, cfg.also_temp)
 
     def _phrasing_weights(self, runs: list[tuple[str, list, list]]) -> list[float]:
         """1 for the question; for each translation, ``w_also`` scaled by how much better it

@@ -88,7 +88,7 @@ class StudyBot:
 
     # --- retrieval -----------------------------------------------------------
     def search(self, query: str, k: int = 5) -> list[Hit]:
-        return self.retriever.search(query, k)
+        return self.retriever.search(query, k, (), self.glossary_terms(query))
 
     def describe_llm(self) -> tuple[str, str]:
         from bot.llm import describe_llm
@@ -164,7 +164,10 @@ class StudyBot:
                     also = self.translations(query, timings)
                 except Exception as e:  # noqa: BLE001 - the same model would fail the answer: report it once
                     failure = e
-        hits = self.retriever.search(query, self.settings.top_k, also) if question else []
+        # The glossary stands in for a translation, never beside one: with the 1.5B's translation,
+        # adding its terms lowered dev hit@5 0.889 -> 0.870 (cross-lingual 0.85 -> 0.80).
+        terms = self.glossary_terms(query) if question and not also else []
+        hits = self.retriever.search(query, self.settings.top_k, also, terms) if question else []
         timings["retrieve_ms"] = round((time.perf_counter() - t0) * 1000, 1)
 
         def done(text: str, status: str, cites: list[Citation]) -> Event:
@@ -176,7 +179,7 @@ class StudyBot:
             yield Event("token", text)
             yield done(text, "not_covered", [])
             return
-        focus = " ".join([query, *also])
+        focus = " ".join([query, *also, *terms])
         cites = citations_for(hits, focus)
         if self.settings.llm == "none":
             text = retrieval_only_text(question, hits)
@@ -273,6 +276,18 @@ class StudyBot:
         if timings is not None:
             timings["translate_ms"] = round((time.perf_counter() - t) * 1000, 1)
         return [out] if out and out != query else []
+
+    def glossary_terms(self, query: str) -> list[str]:
+        """The question's field terms in the library's other language (bot/glossary.py), as one
+        keyword list for BM25; no model call."""
+        if not self.settings.glossary:
+            return []
+        from bot.glossary import glossary_phrasing
+        from bot.translate import target_language
+
+        target = target_language(query, self._langs())
+        out = glossary_phrasing(query, target, self.settings.glossary_file) if target else None
+        return [out] if out else []
 
     def _langs(self) -> dict[str, int]:
         gen = self.index.manifest.generation()

@@ -55,6 +55,13 @@ class Settings(BaseSettings):
     translate_queries: bool = Field(
         True, description="Let the LLM translate a question into the library's other language and search both."
     )
+    glossary: bool = Field(
+        True, description="Also search the library's other-language words for a question's field terms (a built-in "
+                          "English/Chinese glossary of generative-AI study terms): cross-lingual search with no model call.",
+    )
+    glossary_file: str | None = Field(
+        None, description="A TSV file of extra glossary pairs, one 'english<TAB>中文' per line (more Chinese words after more tabs)."
+    )
     reranker: str | None = Field(
         None,
         description="Path to a local sentence-transformers CrossEncoder folder (e.g. a copied bge-reranker-v2-m3) that "

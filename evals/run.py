@@ -6,7 +6,8 @@ over the library plus a corpus sample can be run against the library alone.
 Configurations (``--compare``) are searched over the same index and question set in one run:
 ``hybrid`` (fusion + re-scorer, without a cross-encoder), ``rerank`` (hybrid + the cross-encoder of
 ``STUDYBOT_RERANKER``; skipped when none is set), ``dense``, ``bm25``, ``norescore`` (hybrid without
-the re-scorer), ``translate`` (the product plus the LLM's translation of cross-language questions, as
+the re-scorer), ``noglossary`` (hybrid without the glossary's other-language terms, see
+``bot/glossary.py``), ``translate`` (the product plus the LLM's translation of cross-language questions, as
 the chat does) and ``baseline`` (the plain LangChain recipe, see ``evals/baseline.py``). Without
 ``--compare`` the product is measured: ``rerank`` when a cross-encoder is set, else ``hybrid``.
 """
@@ -22,7 +23,7 @@ from bot.service import StudyBot
 from evals.metrics import evaluate, is_unanswerable, load_questions, path_matches
 
 SearchFn = Callable[[str, int, list], list]  # (query, k, other phrasings) -> ranked results
-CONFIGS = ("hybrid", "rerank", "dense", "bm25", "norescore", "translate", "baseline")
+CONFIGS = ("hybrid", "rerank", "dense", "bm25", "norescore", "noglossary", "translate", "baseline")
 RERANK_MISSING = "no cross-encoder configured: set STUDYBOT_RERANKER to a local cross-encoder folder (see README)"
 log = logging.getLogger("studybot")
 
@@ -51,15 +52,15 @@ def searcher(bot: StudyBot, config: str) -> SearchFn:
         raise ValueError(f"configuration {config!r}: {why}")
     if config in ("rerank", "translate"):
         return bot.retriever.search
-    if config in ("hybrid", "dense", "bm25", "norescore"):
+    if config in ("hybrid", "noglossary", "dense", "bm25", "norescore"):
         base = bot.retriever.cfg
-        if config == "hybrid" and base.rerank is None:
+        if config in ("hybrid", "noglossary") and base.rerank is None:
             return bot.retriever.search
         # The cross-encoder is measured as its own configuration: the others run without it.
         change: dict = {"rerank": None}
         if config == "norescore":
             change["rescore"] = None
-        elif config != "hybrid":
+        elif config in ("dense", "bm25"):
             change["mode"] = config
         return Retriever(bot.index, FusionConfig(**{**base.__dict__, **change})).search
     if config == "baseline":
@@ -95,8 +96,11 @@ def run_eval(bot: StudyBot, dataset: Path, k: int = 10, name: str | None = None,
     for q in usable:
         query = contextual_query(q["question"], q.get("history"))
         also = bot.translations(query) if config == "translate" else []
+        # The glossary is part of the product's search (StudyBot.search); "noglossary" measures it.
+        # As the chat searches: the glossary's terms when there is no translation (bot/glossary.py).
+        terms = bot.glossary_terms(query) if not also and config not in ("baseline", "noglossary", "dense") else []
         t0 = time.perf_counter()
-        hits = search(query, k, also)
+        hits = search(query, k, also, terms) if terms else search(query, k, also)
         latencies.append((time.perf_counter() - t0) * 1000)
         out: dict = {"retrieved": [h if isinstance(h, dict) else h.to_json() for h in hits]}
         if config != "baseline":  # refusal is scored on both sides: declining the unanswerable, not the rest
