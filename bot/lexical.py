@@ -15,7 +15,7 @@ from typing import Callable
 import numpy as np
 from scipy import sparse
 
-from bot.text import tokenize
+from bot.text import query_weight, tokenize
 
 
 class BM25:
@@ -93,7 +93,7 @@ class BM25:
                 continue
             seen.add(j)
             col = self.matrix.getcol(j)
-            out[col.indices] += col.data * self.idf[j]
+            out[col.indices] += col.data * self.idf[j] * query_weight(t)
         return out
 
     def idf_of(self, token: str) -> float:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from bot.text import tokenize
+from bot.text import query_weight, tokenize
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,7 @@ def rescore(
         return order, {}
     weights = []
     for p in phrasings:
-        ws = {t: idf(t) for t in set(tokenize(p))}
+        ws = {t: idf(t) * query_weight(t) for t in set(tokenize(p))}
         weights.append((ws, sum(ws.values())))
     known = [cosine[c] for c in top if c in cosine]
     best_cos = max(known, default=0.0)

@@ -57,3 +57,17 @@ def test_glossary_finds_a_chinese_passage_for_an_english_question_without_a_mode
     without = rank(seed_index.with_overrides(llm="fake", glossary=False))
     assert with_glossary is not None and with_glossary < 5, with_glossary
     assert without is None or with_glossary < without, (with_glossary, without)
+
+
+def test_the_stage_asked_for_outranks_its_siblings_in_bm25():
+    """Siblings share every word but the number; the question's ordinal decides between them."""
+    from bot.lexical import BM25
+
+    docs = {
+        "s2": "第二阶段：文本生成 (2-3个月) 语言模型基础",
+        "s4": "第四阶段：音频生成 (1-2个月) 学习计划 阶段 学习 语音合成 学习计划 阶段",
+        "s1": "第一阶段：生成式AI基础 (1-2个月) 学习计划 阶段 学习 学习计划",
+    }
+    bm = BM25().build(list(docs), [tokenize(t) for t in docs.values()])
+    for q in ("学习计划的第二阶段学什么？", "What does stage 2 of the plan cover? 学习计划 阶段"):
+        assert bm.search(q, 3)[0][0] == "s2", (q, bm.search(q, 3))
