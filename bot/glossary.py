@@ -209,13 +209,20 @@ def _parse(text: str, sep: str) -> list[tuple[str, tuple[str, ...]]]:
     return out
 
 
-@lru_cache(maxsize=4)
 def load(extra: str | None = None) -> tuple[tuple[str, tuple[str, ...]], ...]:
     """The built-in pairs plus an admin's TSV file (a missing or unreadable file is an error:
-    a typo in the setting should not silently turn the feature off)."""
+    a typo in the setting should not silently turn the feature off). An edited file is re-read."""
+    if not extra:
+        return _load(None, 0.0)
+    path = Path(extra).expanduser()
+    return _load(str(path), path.stat().st_mtime)
+
+
+@lru_cache(maxsize=8)
+def _load(extra: str | None, mtime: float) -> tuple[tuple[str, tuple[str, ...]], ...]:
     pairs = _parse(_TERMS, "|")
     if extra:
-        pairs += _parse(Path(extra).expanduser().read_text(encoding="utf-8"), "\t")
+        pairs += _parse(Path(extra).read_text(encoding="utf-8"), "\t")
     return tuple(pairs)
 
 

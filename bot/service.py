@@ -286,7 +286,14 @@ class StudyBot:
         from bot.translate import target_language
 
         target = target_language(query, self._langs())
-        out = glossary_phrasing(query, target, self.settings.glossary_file) if target else None
+        if target is None:
+            return []
+        try:
+            out = glossary_phrasing(query, target, self.settings.glossary_file)
+        except (OSError, UnicodeDecodeError) as e:
+            # A glossary file that went missing must not cost the learner an answer.
+            log.warning("glossary file %s unreadable (%s): using the built-in glossary", self.settings.glossary_file, e)
+            out = glossary_phrasing(query, target)
         return [out] if out else []
 
     def _langs(self) -> dict[str, int]:

@@ -2,6 +2,8 @@
 that share the Chinese ordinal's token."""
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from bot.glossary import glossary_phrasing, glossary_terms
@@ -32,6 +34,9 @@ def test_admins_extend_the_glossary_with_a_tsv(tmp_path):
     f.write_text("barbell reading\t杠铃阅读法\t杠铃式阅读\n", encoding="utf-8")
     assert {"杠铃阅读法", "杠铃式阅读"} <= set(glossary_terms("What is barbell reading?", "zh", str(f)))
     assert "barbell reading" in glossary_terms("什么是杠铃阅读法？", "en", str(f))
+    f.write_text("barbell reading\t杠铃阅读法\nwarm-up\t热身\n", encoding="utf-8")  # edited: re-read
+    os.utime(f, (f.stat().st_atime, f.stat().st_mtime + 5))
+    assert "热身" in glossary_terms("A warm-up exercise", "zh", str(f))
     with pytest.raises(FileNotFoundError):  # a typo in the setting is an error, not a silent no-op
         glossary_terms("What is barbell reading?", "zh", str(tmp_path / "missing.tsv"))
 
@@ -71,3 +76,10 @@ def test_the_stage_asked_for_outranks_its_siblings_in_bm25():
     bm = BM25().build(list(docs), [tokenize(t) for t in docs.values()])
     for q in ("学习计划的第二阶段学什么？", "What does stage 2 of the plan cover? 学习计划 阶段"):
         assert bm.search(q, 3)[0][0] == "s2", (q, bm.search(q, 3))
+
+
+def test_an_unreadable_glossary_file_falls_back_to_the_built_in_one(seed_index, tmp_path, caplog):
+    bot = StudyBot(seed_index.with_overrides(llm="fake", glossary_file=str(tmp_path / "gone.tsv")))
+    assert "微调" in bot.glossary_terms("Is fine-tuning worth it?")[0]
+    assert "gone.tsv" in caplog.text
+    assert bot.ask("Is fine-tuning worth it for a content creator?").status == "ok"
