@@ -96,8 +96,8 @@ def run_eval(bot: StudyBot, dataset: Path, k: int = 10, name: str | None = None,
     for q in usable:
         query = contextual_query(q["question"], q.get("history"))
         also = bot.translations(query) if config == "translate" else []
-        # The glossary is part of the product's search (StudyBot.search); "noglossary" measures it.
-        # As the chat searches: the glossary's terms when there is no translation (bot/glossary.py).
+        # As the chat searches: the glossary's terms when there is no translation (bot/glossary.py);
+        # "noglossary" measures what they add.
         terms = bot.glossary_terms(query) if not also and config not in ("baseline", "noglossary", "dense") else []
         t0 = time.perf_counter()
         hits = search(query, k, also, terms) if terms else search(query, k, also)
