@@ -118,9 +118,10 @@ class Retriever:
                 fused[cid] = fused.get(cid, 0.0) + (w_lex + (w_dense if cid in pending else 0.0)) / (cfg.rrf_k + rank + 1)
                 lex_s[cid] = max(lex_s.get(cid, s), s)
             best_possible += (w_dense + w_lex) / (cfg.rrf_k + 1)
-        if bm is not None and cfg.mode in ("hybrid", "bm25") and cfg.w_terms > 0:
+        # Only with a dense side to gate them: ungated, the terms outweigh same-language answers.
+        if bm is not None and cfg.mode == "hybrid" and cfg.w_terms > 0 and runs[0][1]:
             for t in terms:
-                w_t = cfg.w_terms * (self._terms_weight(runs[0], t) if runs[0][1] else 1.0)
+                w_t = cfg.w_terms * self._terms_weight(runs[0], t)
                 for rank, (cid, s) in enumerate(bm.search(t, cfg.candidates)):
                     fused[cid] = fused.get(cid, 0.0) + w_t / (cfg.rrf_k + rank + 1)
                     lex_s.setdefault(cid, s)

@@ -98,7 +98,7 @@ def run_eval(bot: StudyBot, dataset: Path, k: int = 10, name: str | None = None,
         also = bot.translations(query) if config == "translate" else []
         # As the chat searches: the glossary's terms when there is no translation (bot/glossary.py);
         # "noglossary" measures what they add.
-        terms = bot.glossary_terms(query) if not also and config not in ("baseline", "noglossary", "dense") else []
+        terms = bot.glossary_terms(query) if not also and config in ("hybrid", "rerank", "norescore", "translate") else []
         t0 = time.perf_counter()
         hits = search(query, k, also, terms) if terms else search(query, k, also)
         latencies.append((time.perf_counter() - t0) * 1000)
