@@ -52,6 +52,10 @@ NOT_COVERED = {
     "zh": "资料库中没有找到能回答这个问题的内容。可以换个问法，或请管理员添加相关资料。",
     "en": "The library does not cover this question. Try rephrasing it, or ask an admin to add a source on it.",
 }
+TOO_LONG = {
+    "zh": "问题太长了（{n} 个字符）：请缩短到 {max} 个字符以内，只留要问的部分，再问一次。",
+    "en": "The question is too long ({n} characters): shorten it to under {max} characters, keeping just what you want to ask, and try again.",
+}
 UNGROUNDED_NOTE = {
     "zh": "\n\n⚠️ 资料中找不到这个回答的依据：它可能来自模型自身的知识，请核实。",
     "en": "\n\n⚠️ The library's passages don't support this answer: it may come from the model's own knowledge. Check it.",

@@ -22,6 +22,7 @@ from typing import Iterator
 from bot.chain import (
     LLM_FAILED,
     NOT_COVERED,
+    TOO_LONG,
     UNGROUNDED_NOTE,
     answer_lang,
     build_messages,
@@ -46,7 +47,7 @@ class Answer:
     provider: str
     model: str
     # ok | declined (the model found no answer in the passages) | ungrounded (the passages don't
-    # support its answer) | retrieval_only | llm_error | not_covered
+    # support its answer) | retrieval_only | llm_error | not_covered | too_long (not searched)
     status: str = "ok"
     timings: dict = field(default_factory=dict)
     hits: list[Hit] = field(default_factory=list)
@@ -154,8 +155,15 @@ class StudyBot:
         provider, model = self.describe_llm()
         question = (question or "").strip()
         lang = answer_lang(question)
-        query = query or contextual_query(question, history)
         timings = {"retrieve_ms": None, "first_token_ms": None, "total_ms": None}
+        if len(question) > self.settings.max_question_chars:
+            # Pasted pages, not a question: translated and prompted whole they overflowed the local
+            # model's context and the learner read "the language model is unavailable".
+            text = TOO_LONG[lang].format(n=len(question), max=self.settings.max_question_chars)
+            yield Event("token", text)
+            yield Event("done", answer=Answer(text, [], provider, model, "too_long", timings, [], question[:200], []))
+            return
+        query = query or contextual_query(question, history)
         failure: Exception | None = None
         if also is None:
             also = []

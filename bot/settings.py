@@ -55,6 +55,10 @@ class Settings(BaseSettings):
     translate_queries: bool = Field(
         True, description="Let the LLM translate a question into the library's other language and search both."
     )
+    max_question_chars: int = Field(
+        2000, ge=100, le=100_000,
+        description="Longer questions get a message asking to shorten them (their translation and prompt would not fit the local model).",
+    )
     glossary: bool = Field(
         True, description="Also search the library's other-language words for a question's field terms (a built-in "
                           "English/Chinese glossary of generative-AI study terms): cross-lingual search with no model call.",

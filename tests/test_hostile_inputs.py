@@ -136,3 +136,16 @@ def test_size_cap_is_configurable(hostile, tmp_path):
     lib, _ = hostile
     files, skipped = discover([lib / "huge.txt"], lib, max_file_mb=50)
     assert files == [(lib / "huge.txt").resolve()] and skipped == []
+
+
+def test_a_pasted_page_gets_asked_to_be_shortened_not_an_llm_error(seed_index):
+    """Found trying it: 13,000 characters were translated and prompted whole, overflowed the local
+    model's 4096-token context, and the learner read "the language model is unavailable"."""
+    from bot.service import StudyBot
+
+    bot = StudyBot(seed_index.with_overrides(llm="fake"))
+    ans = bot.ask("请详细解释微调的成本。" + "我想知道更多细节。" * 1500)
+    assert ans.status == "too_long" and "2000" in ans.text and not ans.citations, ans.text[:80]
+    assert bot.ask("What is fine-tuning? " + "x" * 1900).status != "too_long"
+    small = StudyBot(seed_index.with_overrides(llm="fake", max_question_chars=100))
+    assert small.ask("What is fine-tuning? " * 6).status == "too_long"
