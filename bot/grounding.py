@@ -10,23 +10,35 @@ may translate a Chinese passage), words cannot be compared, so nothing is judged
 """
 from __future__ import annotations
 
+import re
+
 from bot.text import question_lang, tokenize
 from bot.types import Hit
 
 
+# A yes/no reply carries no content word to look up ("不靠谱。", "Yes, it is."): it is not judged.
+_YES_NO = re.compile(r"^\W*(是|不|否|能|可以|对|没有|会|yes|no|not|correct|true|false)(?![a-z])", re.I)
+
+
 def support(answer: str, question: str, hits: list[Hit], min_words: int = 6) -> float | None:
     """Share of the answer's own content words found in the passages, or None when there is too
-    little to judge (a short answer, a passage in another language)."""
+    little to judge (a yes/no reply, a passage in another language). An answer with fewer than
+    ``min_words`` content words is judged only when none of them is in the passages: one short
+    name is the whole claim ("…冠军是马龙。" over passages that never name him), while a share
+    of two or three words is too coarse to set against the threshold."""
     lang = question_lang(answer)
     if not hits or any((h.chunk.lang or "en") != lang for h in hits):
         return None  # part of the answer may be a translation, whose words cannot be compared
     texts = [h.chunk.text for h in hits]
     asked = set(tokenize(question))
     words = {t for t in tokenize(answer) if t not in asked and len(t) > 1}
-    if len(words) < min_words:
+    if not words or _YES_NO.match(answer):
         return None
     pool = set(tokenize("\n".join(texts)))
-    return sum(t in pool for t in words) / len(words)
+    share = sum(t in pool for t in words) / len(words)
+    if len(words) < min_words and share > 0:
+        return None
+    return share
 
 
 def ungrounded(answer: str, question: str, hits: list[Hit], below: float) -> bool:

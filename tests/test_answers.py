@@ -194,6 +194,17 @@ def test_grounding_support_separates_model_knowledge_from_the_passages(answer, e
     assert (s is None) if expect is None else ((s < 0.3) if expect == "low" else (s > 0.6)), s
 
 
+@pytest.mark.parametrize("answer,expect", [
+    ("2024年奥运会乒乓球男单冠军是马龙。", 0.0),  # seen from the 1.5B: one name, none of it in the passages
+    ("不靠谱。", None),  # a yes/no reply names nothing to look up
+    ("是的，可以。", None),
+])
+def test_a_short_answer_is_judged_only_when_it_names_something_absent(answer, expect):
+    from bot.grounding import support
+
+    assert support(answer, "2024年奥运会乒乓球男单冠军是谁？", _zh_hits(PLAN)) == expect
+
+
 def test_an_answer_the_passages_do_not_support_is_flagged(seed_index):
     from ui.chat import respond
 
