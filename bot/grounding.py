@@ -16,13 +16,13 @@ from bot.text import question_lang, tokenize
 from bot.types import Hit
 
 
-# A yes/no reply carries no content word to look up ("不靠谱。", "Yes, it is."): it is not judged.
+# A short yes/no reply carries no content word to look up ("不靠谱。", "是的，可以。"): it is not judged.
 _YES_NO = re.compile(r"^\W*(是|不|否|能|可以|对|没有|会|yes|no|not|correct|true|false)(?![a-z])", re.I)
 
 
 def support(answer: str, question: str, hits: list[Hit], min_words: int = 6) -> float | None:
     """Share of the answer's own content words found in the passages, or None when there is too
-    little to judge (a yes/no reply, a passage in another language). An answer with fewer than
+    little to judge (a short yes/no reply, a passage in another language). An answer with fewer than
     ``min_words`` content words is judged only when none of them is in the passages: one short
     name is the whole claim ("…冠军是马龙。" over passages that never name him), while a share
     of two or three words is too coarse to set against the threshold."""
@@ -32,11 +32,11 @@ def support(answer: str, question: str, hits: list[Hit], min_words: int = 6) -> 
     texts = [h.chunk.text for h in hits]
     asked = set(tokenize(question))
     words = {t for t in tokenize(answer) if t not in asked and len(t) > 1}
-    if not words or _YES_NO.match(answer):
+    if not words:
         return None
     pool = set(tokenize("\n".join(texts)))
     share = sum(t in pool for t in words) / len(words)
-    if len(words) < min_words and share > 0:
+    if len(words) < min_words and (share > 0 or _YES_NO.match(answer)):
         return None
     return share
 

@@ -198,6 +198,7 @@ def test_grounding_support_separates_model_knowledge_from_the_passages(answer, e
     ("2024年奥运会乒乓球男单冠军是马龙。", 0.0),  # seen from the 1.5B: one name, none of it in the passages
     ("不靠谱。", None),  # a yes/no reply names nothing to look up
     ("是的，可以。", None),
+    ("是的，红烧肉的做法是：先将五花肉切块，用料酒、生抽、老抽、冰糖腌制，再小火慢炖一小时。", 0.0),  # long: judged
 ])
 def test_a_short_answer_is_judged_only_when_it_names_something_absent(answer, expect):
     from bot.grounding import support
