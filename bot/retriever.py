@@ -183,31 +183,28 @@ class Retriever:
     def _terms_weight(self, run, terms: str) -> float:
         """Near 1 when the terms match other-language passages better than the question matches
         its own language's (as for a translation, see ``translation_weight``), near 0 when worse."""
-        cfg = self.cfg
-        q, qdense, _ = run
-        dense = self.index.vectors.query(self.index.embedder.embed_query_np(terms), cfg.candidates)
-        ids = list({cid for cid, _ in qdense} | {cid for cid, _ in dense})
-        lang = self.index.manifest.langs_of(ids)
-        q_lang = question_lang(q)
-        own = max((s for cid, s in qdense if lang.get(cid) == q_lang), default=0.0)
-        other = max((s for cid, s in dense if lang.get(cid, q_lang) != q_lang), default=0.0)
-        return _gate(other - own - cfg.terms_gate, cfg.also_temp)
+        dense = self.index.vectors.query(self.index.embedder.embed_query_np(terms), self.cfg.candidates)
+        own, (other,) = self._own_and_other(run, [dense])
+        return _gate(other - own - self.cfg.terms_gate, self.cfg.also_temp)
 
     def _phrasing_weights(self, runs: list[tuple[str, list, list]]) -> list[float]:
         """1 for the question; for each translation, ``w_also`` scaled by how much better it
         matches passages in its own language than the question matches passages in the question's."""
         cfg = self.cfg
-        weights = [1.0] + [cfg.w_also] * (len(runs) - 1)
         if len(runs) < 2 or cfg.mode == "bm25" or not runs[0][1]:
-            return weights
-        ids = list({cid for _, dense, _ in runs for cid, _ in dense})
+            return [1.0] + [cfg.w_also] * (len(runs) - 1)
+        own, others = self._own_and_other(runs[0], [dense for _, dense, _ in runs[1:]])
+        return [1.0] + [translation_weight(own, other, cfg) for other in others]
+
+    def _own_and_other(self, run, dense_runs: list[list]) -> tuple[float, list[float]]:
+        """The question's best cosine among passages in its language, and each other phrasing's
+        best among passages in another language (cosines compare only within a language)."""
+        q, qdense, _ = run
+        ids = list({cid for dense in (qdense, *dense_runs) for cid, _ in dense})
         lang = self.index.manifest.langs_of(ids)
-        q_lang = question_lang(runs[0][0])
-        own = max((s for cid, s in runs[0][1] if lang.get(cid) == q_lang), default=0.0)
-        for i, (_, dense, _) in enumerate(runs[1:], 1):
-            other = max((s for cid, s in dense if lang.get(cid, q_lang) != q_lang), default=0.0)
-            weights[i] = translation_weight(own, other, cfg)
-        return weights
+        q_lang = question_lang(q)
+        own = max((s for cid, s in qdense if lang.get(cid) == q_lang), default=0.0)
+        return own, [max((s for cid, s in dense if lang.get(cid, q_lang) != q_lang), default=0.0) for dense in dense_runs]
 
 
 _REFERENTIAL = re.compile(
