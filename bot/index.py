@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
+from bot.dense_exact import ExactDense
 from bot.embeddings import EmbedderMismatch, make_embedder
 from bot.lexical import BM25
 from bot.manifest import Manifest
@@ -23,6 +24,7 @@ class Index:
         self.manifest = Manifest(self.dir / "manifest.sqlite")
         self.embedder = make_embedder(settings)
         self.vectors = VectorStore(self.dir, settings.collection, self.embedder.model_id, settings.chroma_url)
+        self.dense = ExactDense(self.vectors, self.manifest, settings.exact_dense_limit)
         self._bm25: BM25 | None = None
         self._bm25_lock = threading.RLock()
         self._embed_lock = threading.RLock()
@@ -47,11 +49,16 @@ class Index:
     def wipe(self) -> None:
         """Start over: drop vectors and the manifest's contents (used by --rebuild)."""
         with self._embed_lock:  # not under a background embedder's feet
+            gen = self.manifest.generation()
             self.vectors.drop()
             with self.manifest.tx() as c:
                 for t in ("chunks", "docs", "files", "meta"):
                     c.execute(f"DELETE FROM {t}")
+                # The generation only ever grows: other processes' caches (BM25, the exact dense
+                # copy) compare it, and a rebuilt index must not look like the one they hold.
+                self.manifest.set_meta("generation", str(gen + 1), c)
         self._bm25 = None
+        self.dense.invalidate()
         (self.dir / "bm25.npz").unlink(missing_ok=True)
 
     # --- lexical -----------------------------------------------------------------
@@ -119,6 +126,15 @@ class Index:
             self.manifest.set_meta("tokenizer", TOKENIZER_VERSION, c)
 
     # --- dense -------------------------------------------------------------------
+    def dense_search(self, vector, n: int) -> list[tuple[str, float]]:
+        """(chunk id, cosine) best first: exact up to ``exact_dense_limit`` vectors, Chroma's graph past it."""
+        got = self.dense.query(vector, n)
+        return self.vectors.query(vector, n) if got is None else got
+
+    def stored_vectors(self, ids: list[str]) -> dict:
+        got = self.dense.vectors(ids)
+        return self.vectors.vectors(ids) if got is None else got
+
     def embed_pending(
         self, progress: Progress | None = None, batch: int = 16, stop: threading.Event | None = None, window: int = 512
     ) -> int:

@@ -224,6 +224,12 @@ class Manifest:
     def count_unembedded(self) -> int:
         return self.q("SELECT count(*) AS n FROM chunks WHERE embedded=0")[0]["n"]
 
+    def count_embedded(self) -> int:
+        return self.q("SELECT count(*) AS n FROM chunks WHERE embedded=1")[0]["n"]
+
+    def embedded_ids(self) -> set[str]:
+        return {r["id"] for r in self.q("SELECT id FROM chunks WHERE embedded=1")}
+
     def _ids_where(self, ids: list[str], condition: str = "1") -> set[str]:
         if not ids:
             return set()

@@ -99,7 +99,7 @@ class Retriever:
             dense = []
             if cfg.mode in ("hybrid", "dense"):
                 qvecs[q] = self.index.embedder.embed_query_np(q)
-                dense = self.index.vectors.query(qvecs[q], cfg.candidates)
+                dense = self.index.dense_search(qvecs[q], cfg.candidates)
             lexical = bm.search(q, cfg.candidates) if cfg.mode in ("hybrid", "bm25") else []
             runs.append((q, dense, lexical))
         scales = self._phrasing_weights(runs)
@@ -173,7 +173,7 @@ class Retriever:
         dense rank to read it from. Candidates without a vector yet are left out."""
         if not qvecs:
             return {}
-        got = self.index.vectors.vectors(ids)
+        got = self.index.stored_vectors(ids)
         if not got:
             return {}
         ids = list(got)
@@ -183,7 +183,7 @@ class Retriever:
     def _terms_weight(self, run, terms: str) -> float:
         """Near 1 when the terms match other-language passages better than the question matches
         its own language's (as for a translation, see ``translation_weight``), near 0 when worse."""
-        dense = self.index.vectors.query(self.index.embedder.embed_query_np(terms), self.cfg.candidates)
+        dense = self.index.dense_search(self.index.embedder.embed_query_np(terms), self.cfg.candidates)
         own, (other,) = self._own_and_other(run, [dense])
         return _gate(other - own - self.cfg.terms_gate, self.cfg.also_temp)
 

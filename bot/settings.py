@@ -42,6 +42,11 @@ class Settings(BaseSettings):
     )
     chroma_url: str | None = Field(None, description="http://host:port of a Chroma server; unset = embedded.")
     collection: str = "studybot"
+    exact_dense_limit: int = Field(
+        300_000, ge=0,
+        description="Up to this many vectors, dense search is an exact dot product over an in-memory copy (~1.5 KB per "
+                    "chunk; repeatable, and Chroma's approximate graph missed true neighbours); past it, Chroma's graph.",
+    )
 
     # --- chunking & retrieval -----------------------------------------------
     chunk_size: int = Field(480, ge=100, le=4000, description="Target chunk length in characters.")

@@ -115,6 +115,12 @@ class VectorStore:
             return {}
         return {i: np.asarray(e, dtype=np.float32) for i, e in zip(r["ids"], r["embeddings"])}
 
+    def vectors_batched(self, ids: list[str], batch: int = 1000) -> dict[str, np.ndarray]:
+        out: dict[str, np.ndarray] = {}
+        for i in range(0, len(ids), batch):
+            out.update(self.vectors(ids[i : i + batch]))
+        return out
+
     def drop(self) -> None:
         try:
             self.client.delete_collection(self.name)
