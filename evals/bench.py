@@ -1,6 +1,7 @@
 """`make bench`: speed of the seed library path, measured in one run on this machine.
 
-Prints ingest seconds (fresh index), warm hybrid search latency p50/p95, with STUDYBOT_RERANKER set
+Prints ingest seconds (fresh index), warm hybrid search latency p50/p95, exact dense search against
+Chroma's graph on 16k and 100k random vectors, with STUDYBOT_RERANKER set
 the cross-encoder's time per query over 20 candidates, and for `ask` with the local model the time to
 first token and tokens/s. Numbers, never assertions: the machine is shared.
 
@@ -110,6 +111,51 @@ def bench_index_search(index_dir: Path, rounds: int = 10) -> dict:
     return out
 
 
+def bench_exact_dense(sizes: tuple[int, ...] = (16_000, 100_000), queries: int = 50, dim: int = 384) -> dict:
+    """Exact dense search (bot/dense_exact.py) against Chroma's graph on random unit vectors: the
+    whole corpus is ~16k passages; 100k is a large library. Time and memory only, not quality."""
+    import numpy as np
+
+    from bot.dense_exact import ExactDense
+    from bot.manifest import Manifest
+    from bot.vectors import VectorStore
+
+    rng = np.random.default_rng(0)
+    out = {}
+    for n in sizes:
+        tmp = Path(tempfile.mkdtemp(prefix="studybot-bench-dense-"))
+        try:
+            vecs = rng.standard_normal((n, dim), dtype=np.float32)
+            vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+            ids = [f"c{i:07d}" for i in range(n)]
+            man = Manifest(tmp / "manifest.sqlite")
+            with man.tx() as c:
+                c.executemany("INSERT INTO chunks(id, doc_hash, ordinal, text, tokens, embedded) VALUES(?, 'd', ?, '', '', 1)",
+                              [(i, k) for k, i in enumerate(ids)])
+            store = VectorStore(tmp, "bench", "bench-random")
+            for i in range(0, n, 5000):
+                store.upsert(ids[i : i + 5000], vecs[i : i + 5000], [""] * len(ids[i : i + 5000]))
+            exact = ExactDense(store, man, limit=10**9)
+            qs = rng.standard_normal((queries, dim), dtype=np.float32)
+            t0 = time.perf_counter()
+            exact.query(qs[0], 40)
+            load = time.perf_counter() - t0
+            lat_exact, lat_graph = [], []
+            for q in qs:
+                t0 = time.perf_counter()
+                exact.query(q, 40)
+                lat_exact.append((time.perf_counter() - t0) * 1000)
+                t0 = time.perf_counter()
+                store.query(q, 40)
+                lat_graph.append((time.perf_counter() - t0) * 1000)
+            out[str(n)] = {"load_s": round(load, 2), "copy_mb": round(exact._m.nbytes / 2**20, 1),
+                           "exact_p50_ms": round(pct(lat_exact, 50), 2), "exact_p95_ms": round(pct(lat_exact, 95), 2),
+                           "chroma_p50_ms": round(pct(lat_graph, 50), 2), "chroma_p95_ms": round(pct(lat_graph, 95), 2)}
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return out
+
+
 def bench_rerank(bot, candidates: int = 20, rounds: int = 1) -> dict:
     """The cross-encoder alone: one query against ``candidates`` passages (one phrasing), warm.
     Empty when no cross-encoder is configured."""
@@ -193,6 +239,7 @@ def main(argv: list[str] | None = None) -> int:
         # A cross-encoder costs seconds per search on a laptop CPU: fewer rounds keep the bench short.
         out.update(bench_search(bot, rounds=1 if bot.retriever.cfg.rerank else 10))
         out.update(bench_rerank(bot))
+        out["exact_dense"] = bench_exact_dense()
         if args.search_index:
             out["index_search"] = bench_index_search(args.search_index)
         if not args.skip_llm:
@@ -218,6 +265,9 @@ def main(argv: list[str] | None = None) -> int:
               f"({out['rerank_passages']} passages)")
     else:
         print("cross-encoder               skipped (STUDYBOT_RERANKER not set)")
+    for n, x in out["exact_dense"].items():
+        print(f"dense top-40 of {int(n):>7,} random vectors: exact p50/p95 {x['exact_p50_ms']:.1f} / {x['exact_p95_ms']:.1f} ms "
+              f"(Chroma graph {x['chroma_p50_ms']:.1f} / {x['chroma_p95_ms']:.1f} ms); copy {x['copy_mb']} MB, loaded in {x['load_s']} s")
     if "index_search" in out:
         x = out["index_search"]
         print(f"search on {x['index_dir']}: {x['chunks']} chunks, vectors {x['vectors_ready']}")
