@@ -139,22 +139,28 @@ def passage_budgets(total: int, n: int, floor: int = 120) -> list[int]:
     return [max(floor, total // 2, rest)] + [rest] * (n - 1)
 
 
-def build_messages(
-    question: str, hits: list[Hit], history: list[dict] | None = None, *, context_chars: int = 800,
-    focus: str | None = None,
-) -> list[BaseMessage]:
-    """``focus``: the text passages are clipped around (the retrieval query and its translations)."""
-    lang = answer_lang(question)
-    budgets = passage_budgets(context_chars, len(hits))
-    blocks = []
-    for i, (h, per) in enumerate(zip(hits, budgets), 1):
+def prompt_passages(hits: list[Hit], focus: str, context_chars: int, lang: str) -> list[tuple[str, str]]:
+    """(heading, text) of each passage as the model reads it: clipped to its share of the budget."""
+    out = []
+    for h, per in zip(hits, passage_budgets(context_chars, len(hits))):
         # The leaf heading says what the passage is about; the full path and title cost tokens the
         # model does not need (the learner sees them in the citations).
         leaf = _squash(guard_passage((h.chunk.section or "").split(" > ")[-1] or h.chunk.title, lang))
         # The passage's most relevant stretch, not its head: same budget, more of the answer. It is
         # guarded before clipping (a clip cannot cut an injection into an unrecognisable half) and
         # flattened to one line, so only our own "[i]" headers start a line inside the frame.
-        blocks.append(f"[{i}] {leaf}\n{best_quote(guard_passage(h.chunk.text, lang), focus or question, per)}")
+        out.append((leaf, best_quote(guard_passage(h.chunk.text, lang), focus, per)))
+    return out
+
+
+def build_messages(
+    question: str, hits: list[Hit], history: list[dict] | None = None, *, context_chars: int = 800,
+    focus: str | None = None,
+) -> list[BaseMessage]:
+    """``focus``: the text passages are clipped around (the retrieval query and its translations)."""
+    lang = answer_lang(question)
+    blocks = [f"[{i}] {leaf}\n{text}" for i, (leaf, text) in
+              enumerate(prompt_passages(hits, focus or question, context_chars, lang), 1)]
     tag = ("<资料>", "</资料>") if lang == "zh" else ("<sources>", "</sources>")
     ask = "问题：" if lang == "zh" else "Question: "
     msgs: list[BaseMessage] = [SystemMessage(SYSTEM[lang])]

@@ -251,6 +251,22 @@ def _row_head(q: Mapping) -> dict:
 # --- refusals and citations -----------------------------------------------------------------------
 
 
+def prompt_hit(q: Mapping, items: Sequence[Any], focus: str, budget: int, top_k: int) -> float | None:
+    """1.0 when the gold substring reaches the model: inside the stretch the chat keeps of a gold-file
+    passage among the first ``top_k`` (bot.chain.best_quote at that passage's share of ``budget``).
+    Unlike hit@k it does not grow with the chunk size, so chunk sizes compare fairly; None when
+    the question is unanswerable."""
+    from bot.chain import best_quote, passage_budgets
+
+    if is_unanswerable(q):
+        return None
+    items = list(items)[:top_k]
+    for item, per in zip(items, passage_budgets(budget, len(items))):
+        if is_relevant(item, q) and contains(best_quote(_field(item, "text") or "", focus, per), q.get("answer_substring")):
+            return 1.0
+    return 0.0
+
+
 def refusal_accuracy(questions: Sequence[Mapping], refused: Mapping[str, bool | None]) -> dict:
     """How well the bot declines exactly the questions the library cannot answer.
 
@@ -404,7 +420,8 @@ def score_answer(q: Mapping, answer: str | None, citations: Sequence[Any] | None
 
 # --- one call for a whole run ---------------------------------------------------------------------
 
-RETRIEVAL_METRICS = ("hit@1", "hit@5", "hit@10", "mrr", "ndcg@10", "doc_hit@1", "doc_hit@5", "doc_hit@10", "doc_mrr")
+RETRIEVAL_METRICS = ("hit@1", "hit@5", "hit@10", "mrr", "ndcg@10", "doc_hit@1", "doc_hit@5", "doc_hit@10", "doc_mrr",
+                     "prompt_hit")
 ANSWER_METRICS = ("answer_contains", "answer_coverage", "answer_f1", "citation_precision", "faithfulness",
                   "faithfulness_proxy", "answer_relevance", "context_hit")
 
@@ -436,7 +453,7 @@ def evaluate(
     """Score one run. ``outputs[qid]`` is either the ranked retrieved list, or a dict with any of
     "retrieved" (ranked list), "answer" (str), "citations" (list), "refused" (bool),
     "n_relevant" (int, for exact nDCG), and any other ANSWER_METRICS the runner scored itself
-    ("faithfulness"/"answer_relevance" from a judge, "faithfulness_proxy", "context_hit"; 0..1).
+    ("faithfulness"/"answer_relevance" from a judge, "faithfulness_proxy", "context_hit", "prompt_hit"; 0..1).
 
     Returns {"name", "overall", "by_lang", "by_kind", "refusal", "rows", "missing"}: retrieval
     metrics cover answerable questions only; unanswerable ones count toward refusal accuracy.
@@ -454,7 +471,7 @@ def evaluate(
             out = {"retrieved": out}
         row = score_retrieval(q, out.get("retrieved") or [], ks, out.get("n_relevant")) if "retrieved" in out else _row_head(q)
         row.update(score_answer(q, out.get("answer"), out.get("citations")))
-        for key in ANSWER_METRICS:  # scored by the runner (judge, proxies over the passages it saw)
+        for key in (*ANSWER_METRICS, "prompt_hit"):  # scored by the runner (judge, proxies, what the model saw)
             if key not in row and out.get(key) is not None:
                 row[key] = out[key]
         if out.get("refused") is not None:

@@ -5,7 +5,9 @@ over the library plus a corpus sample can be run against the library alone.
 
 Configurations (``--compare``) are searched over the same index and question set in one run:
 ``hybrid`` (fusion + re-scorer, without a cross-encoder), ``rerank`` (hybrid + the cross-encoder of
-``STUDYBOT_RERANKER``; skipped when none is set), ``dense``, ``bm25``, ``norescore`` (hybrid without
+``STUDYBOT_RERANKER``; skipped when none is set), ``dense``, ``bm25``, ``chunks:N`` (hybrid over the same
+files cut into N-character chunks: a sibling index ``<index>-chunksN``, kept, so only the first run
+embeds), ``norescore`` (hybrid without
 the re-scorer), ``noglossary`` (hybrid without the glossary's other-language terms, see
 ``bot/glossary.py``), ``translate`` (the product plus the LLM's translation of cross-language questions, as
 the chat does) and ``baseline`` (the plain LangChain recipe, see ``evals/baseline.py``). Without
@@ -14,23 +16,47 @@ the chat does) and ``baseline`` (the plain LangChain recipe, see ``evals/baselin
 from __future__ import annotations
 
 import logging
+import re
 import time
 from pathlib import Path
 from typing import Callable
 
 from bot.retriever import FusionConfig, Retriever, contextual_query
 from bot.service import StudyBot
-from evals.metrics import evaluate, is_unanswerable, load_questions, path_matches
+from evals.metrics import evaluate, is_unanswerable, load_questions, path_matches, prompt_hit
 
 SearchFn = Callable[[str, int, list], list]  # (query, k, other phrasings) -> ranked results
-CONFIGS = ("hybrid", "rerank", "dense", "bm25", "norescore", "noglossary", "translate", "baseline")
+CONFIGS = ("hybrid", "rerank", "dense", "bm25", "norescore", "noglossary", "translate", "baseline", "chunks:N")
+_CHUNKS = re.compile(r"chunks:(\d+)")
 RERANK_MISSING = "no cross-encoder configured: set STUDYBOT_RERANKER to a local cross-encoder folder (see README)"
 log = logging.getLogger("studybot")
 
 
 def unavailable(bot: StudyBot, config: str) -> str | None:
     """Why a configuration cannot run with these settings, or None."""
-    return RERANK_MISSING if config == "rerank" and bot.retriever.cfg.rerank is None else None
+    if config == "rerank" and bot.retriever.cfg.rerank is None:
+        return RERANK_MISSING
+    m = _CHUNKS.fullmatch(config)
+    if m and not 100 <= int(m.group(1)) <= 4000:
+        return "chunk size must be 100-4000 characters"
+    return None
+
+
+def chunk_variant(bot: StudyBot, size: int) -> StudyBot:
+    """The eval index's files cut into ``size``-character chunks, in a sibling index that is kept
+    (re-runs only re-check the files: embedding is the slow part). Overlap stays the product's,
+    at most a quarter of the chunk."""
+    from ingest.pipeline import ingest
+
+    base = Path(bot.settings.index_dir)
+    s = bot.settings.with_overrides(index_dir=base.parent / f"{base.name}-chunks{size}", chunk_size=size,
+                                    chunk_overlap=min(bot.settings.chunk_overlap, size // 4), llm="none")
+    paths = [Path(r["path"]) for r in bot.index.manifest.sources() if r["status"] == "ok"]
+    log.warning("chunks:%d: indexing %d files into %s", size, len(paths), s.index_dir)
+    rep = ingest(paths, s)
+    if rep.failed:
+        raise RuntimeError(f"chunks:{size}: {len(rep.failed)} file(s) failed to index, e.g. {rep.failed[0]}")
+    return StudyBot(s)
 
 
 def runnable(bot: StudyBot, configs) -> list[str]:
@@ -52,6 +78,10 @@ def searcher(bot: StudyBot, config: str) -> SearchFn:
         raise ValueError(f"configuration {config!r}: {why}")
     if config in ("rerank", "translate"):
         return bot.retriever.search
+    m = _CHUNKS.fullmatch(config)
+    if m:
+        variant = chunk_variant(bot, int(m.group(1)))
+        return Retriever(variant.index, FusionConfig(**{**bot.retriever.cfg.__dict__, "rerank": None})).search
     if config in ("hybrid", "noglossary", "dense", "bm25", "norescore"):
         base = bot.retriever.cfg
         if config in ("hybrid", "noglossary") and base.rerank is None:
@@ -93,16 +123,22 @@ def run_eval(bot: StudyBot, dataset: Path, k: int = 10, name: str | None = None,
     usable, absent = usable_questions(bot, dataset)
     outputs: dict[str, dict] = {}
     latencies = []
+    # What reaches the model is measured at the prompt budget of the configured LLM, or of the
+    # offline default (the local model) when the eval runs without one.
+    st = bot.settings
+    budget = (st.with_overrides(llm="local") if st.llm in ("none", "fake") else st).prompt_chars()
     for q in usable:
         query = contextual_query(q["question"], q.get("history"))
         also = bot.translations(query) if config == "translate" else []
         # As the chat searches: the glossary's terms when there is no translation (bot/glossary.py);
         # "noglossary" measures what they add.
-        terms = bot.glossary_terms(query) if not also and config in ("hybrid", "rerank", "norescore", "translate") else []
+        terms = (bot.glossary_terms(query) if not also and (config in ("hybrid", "rerank", "norescore", "translate")
+                                                             or _CHUNKS.fullmatch(config)) else [])
         t0 = time.perf_counter()
         hits = search(query, k, also, terms) if terms else search(query, k, also)
         latencies.append((time.perf_counter() - t0) * 1000)
         out: dict = {"retrieved": [h if isinstance(h, dict) else h.to_json() for h in hits]}
+        out["prompt_hit"] = prompt_hit(q, hits, " ".join([query, *also, *terms]), budget, st.top_k)
         if config != "baseline":  # refusal is scored on both sides: declining the unanswerable, not the rest
             out["refused"] = bot.refuses(query, hits, also)
         outputs[q["id"]] = out
@@ -124,7 +160,7 @@ def summary_lines(result: dict) -> list[str]:
     o = result["overall"]
     lines = [f"{result['name']}: {o.get('n', 0)} questions scored"
              + (f", {len(result['source_not_indexed'])} set aside (gold source not indexed)" if result["source_not_indexed"] else "")]
-    keys = [k for k in ("hit@1", "hit@5", "hit@10", "mrr", "ndcg@10") if k in o]
+    keys = [k for k in ("hit@1", "hit@5", "hit@10", "mrr", "ndcg@10", "prompt_hit") if k in o]
     lines.append("overall   " + "  ".join(f"{k} {o[k]:.3f}" for k in keys))
     for group in ("by_lang", "by_kind"):
         for name, g in sorted(result.get(group, {}).items()):
@@ -135,14 +171,14 @@ def summary_lines(result: dict) -> list[str]:
 
 
 def comparison_lines(results: dict[str, dict], baseline: str | None = None) -> list[str]:
-    keys = ("hit@1", "hit@5", "hit@10", "mrr", "ndcg@10")
-    lines = [f"{'config':<10} " + " ".join(f"{k:>8}" for k in keys) + f" {'refusal':>8} {'false-ref':>9} {'p95 ms':>7}"]
+    keys = ("hit@1", "hit@5", "hit@10", "mrr", "ndcg@10", "prompt_hit")
+    lines = [f"{'config':<10} " + " ".join(f"{k:>10}" for k in keys) + f" {'refusal':>8} {'false-ref':>9} {'p95 ms':>7}"]
     base = results.get(baseline or "", {}).get("overall", {})
     for name, r in results.items():
         o = r["overall"]
         ref = (r.get("refusal") or {}).get("accuracy")
         frr = (r.get("refusal") or {}).get("false_refusal_rate")
-        lines.append(f"{name:<10} " + " ".join(f"{o.get(k, 0):>8.3f}" for k in keys)
+        lines.append(f"{name:<10} " + " ".join(f"{o.get(k, 0):>10.3f}" for k in keys)
                      + f" {f'{ref:.3f}' if ref is not None else '-':>8}" + f" {f'{frr:.3f}' if frr is not None else '-':>9}"
                      + f" {r.get('search_ms_p95') or '-':>7}")
     if base and base.get("mrr"):

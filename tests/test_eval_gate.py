@@ -89,3 +89,24 @@ def test_baseline_is_langchain_recipe(ci_index):
     assert b.build() == n  # unchanged files: the cached baseline is reused
     hits = b.search("什么是杠铃阅读法？", 5)
     assert len(hits) == 5 and all(Path(h["path"]).exists() and len(h["text"]) <= CHUNK_SIZE for h in hits)
+
+
+def test_chunk_size_configurations_index_the_same_files_in_a_kept_sibling(ci_index):
+    from bot.service import StudyBot
+    from evals.run import compare, runnable
+
+    bot = StudyBot(ci_index)
+    assert runnable(bot, ["hybrid", "chunks:50", "chunks:300"]) == ["hybrid", "chunks:300"]
+    res = compare(bot, DATASETS / "ci.jsonl", ["hybrid", "chunks:300"])
+    assert res["chunks:300"]["overall"]["n"] == res["hybrid"]["overall"]["n"] > 0
+    assert res["chunks:300"]["overall"]["hit@10"] > 0
+    variant = StudyBot(ci_index.with_overrides(index_dir=Path(f"{ci_index.index_dir}-chunks300")))
+    files = lambda b: sorted(r["path"] for r in b.index.manifest.sources() if r["status"] == "ok")  # noqa: E731
+    assert files(variant) == files(bot)
+    longest = max(len(r["text"]) for r in variant.index.manifest.q("SELECT text FROM chunks"))
+    default = max(len(r["text"]) for r in bot.index.manifest.q("SELECT text FROM chunks"))
+    assert longest < default
+    assert variant.index.status()["vectors_ready"] == 1.0
+    gen = variant.index.manifest.generation()
+    compare(bot, DATASETS / "ci.jsonl", ["chunks:300"])  # kept: the files are only re-checked
+    assert variant.index.manifest.generation() == gen

@@ -75,6 +75,21 @@ def test_items_may_be_objects_or_hit_like():
     assert M.is_relevant({"chunk": {"path": "/a/seeds/000_x.txt", "text": "节约75%"}}, GOLD)
 
 
+def test_prompt_hit_counts_only_what_survives_the_clip():
+    filler = "。".join(f"第{i}段讲的是别的事情和无关的内容" for i in range(40))
+    long = filler + "。自建微调模型推理成本节约75%。" + filler
+    gold = item("/lib/seeds/000_x.txt", long)
+    # The clip keeps the stretch that matches the question: the answer is in it, or not.
+    assert M.prompt_hit(GOLD, [gold], "推理成本节约多少", 600, 4) == 1.0
+    assert M.prompt_hit(GOLD, [gold], "第3段讲的是什么", 600, 4) == 0.0
+    assert M.hit_at(M.first_relevant_rank([gold], GOLD), 1) == 1.0  # hit@k cannot tell the two apart
+    # Beyond the passages the model reads, from another file, or unanswerable: no hit / not scored.
+    others = [item("/lib/other.txt", "无关") for _ in range(4)]
+    assert M.prompt_hit(GOLD, [*others, gold], "推理成本节约多少", 600, 4) == 0.0
+    assert M.prompt_hit(GOLD, [item("/lib/other.txt", long)], "推理成本节约多少", 600, 4) == 0.0
+    assert M.prompt_hit({**GOLD, "unanswerable": True}, [gold], "推理成本", 600, 4) is None
+
+
 def test_mrr_and_hits_on_known_ranks():
     assert M.mrr([1, 2, None]) == pytest.approx((1 + 0.5 + 0) / 3)
     assert M.mrr([11], k=10) == 0.0
