@@ -133,9 +133,20 @@ class Manifest:
         mtime: float,
         docs: list[tuple[str, dict, list[Chunk], list[list[str]]]],
         warning: str | None = None,
+        rechunk: bool = False,
     ) -> None:
-        """Atomically point ``path`` at new content and store that content's documents and chunks."""
+        """Atomically point ``path`` at new content and store that content's documents and chunks.
+
+        ``rechunk``: replace the chunks already stored for these bytes (the chunk settings changed);
+        a chunk whose id survives (same document, place and text) keeps its vector."""
         with self.tx() as c:
+            kept: set[str] = set()
+            if rechunk and docs:
+                old_docs = [r["doc_hash"] for r in c.execute("SELECT doc_hash FROM docs WHERE file_hash=?", (file_hash,))]
+                for d in old_docs:
+                    kept |= {r["id"] for r in c.execute("SELECT id FROM chunks WHERE doc_hash=? AND embedded=1", (d,))}
+                    c.execute("DELETE FROM chunks WHERE doc_hash=?", (d,))
+                c.execute("DELETE FROM docs WHERE file_hash=?", (file_hash,))
             old = c.execute("SELECT file_hash FROM files WHERE path=?", (path,)).fetchone()
             c.execute(
                 "INSERT OR REPLACE INTO files(path, file_hash, size, mtime, status, error, updated_at, warning)"
@@ -157,9 +168,9 @@ class Manifest:
                     )
                     c.executemany(
                         "INSERT OR REPLACE INTO chunks(id, doc_hash, ordinal, text, page, section, tokens, embedded)"
-                        " VALUES(?,?,?,?,?,?,?,0)",
+                        " VALUES(?,?,?,?,?,?,?,?)",
                         [
-                            (ch.id, doc_hash, ch.ordinal, ch.text, ch.page, ch.section, " ".join(tk))
+                            (ch.id, doc_hash, ch.ordinal, ch.text, ch.page, ch.section, " ".join(tk), int(ch.id in kept))
                             for ch, tk in zip(chunks, tokens)
                         ],
                     )

@@ -21,7 +21,7 @@ from bot.index import Index, Progress, get_index
 from bot.settings import Settings
 from bot.sources import Source, by_path, load_registry
 from bot.text import tokenize
-from ingest.splitter import index_text, split_doc
+from ingest.splitter import CHUNKER_VERSION, index_text, split_doc
 
 log = logging.getLogger("studybot.ingest")
 
@@ -90,7 +90,19 @@ def ingest(
             idx.wipe()
         idx.check_embedder(for_write=True)
         idx.reconcile()
-        changed = _parse_all(idx, settings, paths, rep, progress)
+        chunking = f"{settings.chunk_size}/{settings.chunk_overlap}/{CHUNKER_VERSION}"
+        stored = idx.manifest.get_meta("chunking")
+        rechunk = stored != chunking and idx.manifest.stats()["chunks"] > 0
+        if rechunk:
+            # Chunks cut with other settings would stay as they were (unchanged files are skipped):
+            # every indexed file is cut again, whatever was asked for. Chunks that come out the same
+            # keep their vectors; the rest are embedded anew.
+            log.warning("chunk settings changed (%s -> %s): re-chunking every indexed file", stored or "unrecorded", chunking)
+            known = [Path(p) for p, row in idx.manifest.all_files().items() if row["status"] == "ok" and Path(p).exists()]
+            paths = [*(paths or [Path(settings.library_dir)]), *known]
+        changed = _parse_all(idx, settings, paths, rep, progress, rechunk=rechunk)
+        if rechunk or stored is None:
+            idx.manifest.set_meta("chunking", chunking)
         if changed:
             idx.reconcile()
         idx.commit_bm25()
@@ -106,7 +118,7 @@ def ingest(
 
 
 def _parse_all(idx: Index, settings: Settings, paths: list[Path] | None, rep: IngestReport,
-               progress: Progress | None) -> bool:
+               progress: Progress | None, rechunk: bool = False) -> bool:
     """Discover, parse and commit every new or changed file; drop vanished ones. True if anything changed."""
     from ingest.discover import discover
 
@@ -119,10 +131,11 @@ def _parse_all(idx: Index, settings: Settings, paths: list[Path] | None, rep: In
     known = idx.manifest.all_files()
     changed = False
     last_bm25 = time.monotonic()
+    recut: set[str] | None = set() if rechunk else None  # file hashes already cut again in this run
     for i, path in enumerate(files):
         if progress:
             progress("parsing", i, len(files))
-        changed |= _ingest_file(idx, settings, path, known.get(str(path)), registry, rep)
+        changed |= _ingest_file(idx, settings, path, known.get(str(path)), registry, rep, recut)
         # Long runs publish BM25 as they go, so early files are searchable before the last is parsed.
         if changed and time.monotonic() - last_bm25 > BM25_COMMIT_S:
             idx.commit_bm25()
@@ -140,25 +153,33 @@ def _parse_all(idx: Index, settings: Settings, paths: list[Path] | None, rep: In
     return changed
 
 
-def _ingest_file(idx: Index, settings: Settings, path: Path, row, registry: dict, rep: IngestReport) -> bool:
-    """One file, one manifest transaction. Returns True if the index changed."""
+def _ingest_file(idx: Index, settings: Settings, path: Path, row, registry: dict, rep: IngestReport,
+                 recut: set[str] | None = None) -> bool:
+    """One file, one manifest transaction. Returns True if the index changed. ``recut``: re-chunking
+    (the chunk settings changed), with the file hashes already cut again in this run."""
     from ingest.loaders import LoadError, load_path
 
     key = str(path)
     try:
         st = path.stat()
-        if row and row["size"] == st.st_size and row["mtime"] == st.st_mtime:
+        ok_before = bool(row) and row["status"] == "ok"
+        if row and row["size"] == st.st_size and row["mtime"] == st.st_mtime and not (recut is not None and ok_before):
             if row["status"] == "ok":
                 rep.unchanged += 1
             else:  # the same bytes failed before: say so again without paying to parse them again
                 rep.failed.append({"path": key, "reason": row["error"] or "failed"})
             return False
         fh = file_sha256(path)
-        if row and row["status"] == "ok" and row["file_hash"] == fh:
+        if recut is not None and fh in recut:
+            if not (ok_before and row["file_hash"] == fh):
+                idx.manifest.replace_file(key, fh, st.st_size, st.st_mtime, [])
+            rep.indexed += 1
+            return True
+        if recut is None and ok_before and row["file_hash"] == fh:
             idx.manifest.touch(key, st.st_size, st.st_mtime)
             rep.unchanged += 1
             return False
-        if idx.manifest.has_file_hash(fh):
+        if recut is None and idx.manifest.has_file_hash(fh):
             idx.manifest.replace_file(key, fh, st.st_size, st.st_mtime, [])  # same bytes elsewhere: stored once
             rep.indexed += 1
             return True
@@ -175,7 +196,9 @@ def _ingest_file(idx: Index, settings: Settings, path: Path, row, registry: dict
         if not payload:
             raise LoadError("no text found")
         warning = _warning(docs)
-        idx.manifest.replace_file(key, fh, st.st_size, st.st_mtime, payload, warning=warning)
+        idx.manifest.replace_file(key, fh, st.st_size, st.st_mtime, payload, warning=warning, rechunk=recut is not None)
+        if recut is not None:
+            recut.add(fh)
         if warning:
             rep.warnings.append({"path": key, "warning": warning})
         rep.indexed += 1

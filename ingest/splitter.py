@@ -10,6 +10,9 @@ import re
 
 from bot.types import Chunk, LoadedDoc, Part
 
+# Bump when a change here cuts the same text differently: ingest then re-chunks every indexed file.
+CHUNKER_VERSION = "1"
+
 # A sentence ends after CJK terminal punctuation (with closing quotes/brackets), after .!? followed
 # by whitespace, or at a line break (lists and headings are "sentences" of their own).
 _SENT_END = re.compile(r"(?<=[。！？；!?;])[”’」』）)\]]*|(?<=[.!?])(?=\s)|\n+")

@@ -118,6 +118,39 @@ def test_reingest_is_incremental_and_dedupes(library, tmp_path):
     assert idx.vectors.count() == idx.manifest.stats()["chunks"]
 
 
+def test_changed_chunk_settings_recut_every_file_and_surviving_chunks_keep_their_vectors(library, tmp_path):
+    from bot.index import get_index
+
+    s = make_settings(library, tmp_path / "idx")
+    ingest(None, s)
+    idx = get_index(s)
+    ids_480 = idx.manifest.chunk_ids()
+    longest = lambda: max(len(r["text"]) for r in idx.manifest.q("SELECT text FROM chunks"))  # noqa: E731
+    long_480 = longest()
+    assert ingest(None, s).indexed == 0  # same settings: nothing is cut again
+
+    # Asked to index one new file after the chunk size changed: every file is cut again.
+    extra = library / "extra.md"
+    extra.write_text("# 间隔重复\n\n间隔重复是一种按遗忘曲线安排复习的方法。" * 3, encoding="utf-8")
+    rep = ingest([extra], s.with_overrides(chunk_size=200, chunk_overlap=40))
+    assert rep.indexed == 6 and not rep.failed
+    assert longest() < long_480 and len(idx.manifest.chunk_ids()) > len(ids_480)
+    same = idx.manifest.chunk_ids() & ids_480  # short sections come out the same: their vectors stay
+    assert len(same) < len(ids_480) / 2 and rep.chunks_embedded == len(idx.manifest.chunk_ids()) - len(same)
+    st = idx.status()
+    assert st["vectors_ready"] == 1.0 and idx.vectors.ids() == idx.manifest.chunk_ids()  # no orphans left
+    assert StudyBot(s).search("什么是杠铃阅读法？", 3)[0].chunk.text
+
+    # An index built before the settings were recorded is cut again once; unchanged chunks keep
+    # their vectors, so nothing is embedded twice.
+    with idx.manifest.tx() as c:
+        c.execute("DELETE FROM meta WHERE key='chunking'")
+    before = idx.manifest.chunk_ids()
+    rep = ingest(None, s.with_overrides(chunk_size=200, chunk_overlap=40))
+    assert rep.indexed == 6 and rep.chunks_embedded == 0
+    assert idx.manifest.chunk_ids() == before and idx.status()["vectors_ready"] == 1.0
+
+
 def test_a_bad_file_is_reported_and_the_rest_indexed(library, tmp_path):
     (library / "broken.pdf").write_bytes(b"%PDF-1.4 this is not really a pdf")
     (library / "binary.txt").write_bytes(b"\x00\x01\x02" * 100)
