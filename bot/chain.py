@@ -9,6 +9,7 @@ turn or address the model (citations are built from the untouched text).
 from __future__ import annotations
 
 import re
+from typing import Callable
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
@@ -76,11 +77,15 @@ answer_lang = question_lang
 _SENT = re.compile(r"[^。！？；!?\n]+[。！？；!?]?")
 
 
-def best_quote(text: str, query: str, limit: int = 220) -> str:
+def best_quote(text: str, query: str, limit: int = 220, weight: Callable[[str], float] | None = None) -> str:
     """The stretch of the passage that best matches the question, at most ``limit`` characters.
 
     Always a verbatim slice of the passage (whitespace runs collapsed for display), so a learner can
-    find the quote in the source.
+    find the quote in the source. The stretch is the run of whole sentences (from any sentence, up
+    to the limit) holding the most of the question's words, each counted once and weighted by
+    ``weight`` (the index's IDF: a rare term names the topic, "什么" does not). The best single
+    sentence extended forward, counting every word alike, was kept before: on the dev set the answer
+    reached the local model's 600-character prompt for 57% of questions, 61% this way.
     """
     text = text.strip()
     if len(text) <= limit:
@@ -89,18 +94,18 @@ def best_quote(text: str, query: str, limit: int = 220) -> str:
     spans = [(m.start(), m.end()) for m in _SENT.finditer(text) if m.group(0).strip()]
     if not spans:
         return _squash(text[:limit]) + "…"
-    best_i, best_s = 0, -1
+    w = {t: (weight(t) if weight else 1.0) for t in q}
+    sent_tokens = [q & set(tokenize(text[a:b])) for a, b in spans]
+    best_s, start, end = -1.0, 0, 0
     for i, (a, b) in enumerate(spans):
-        score = len(q & set(tokenize(text[a:b])))
-        if score > best_s:
-            best_i, best_s = i, score
-    start = spans[best_i][0]
-    end = spans[best_i][1]
-    j = best_i + 1
-    while j < len(spans) and spans[j][1] - start <= limit:
-        end = spans[j][1]
-        j += 1
-    end = min(end, start + limit)
+        found, stop, j = set(sent_tokens[i]), b, i + 1
+        while j < len(spans) and spans[j][1] - a <= limit:
+            found |= sent_tokens[j]
+            stop = spans[j][1]
+            j += 1
+        score = sum(w[t] for t in found)
+        if score > best_s + 1e-9:
+            best_s, start, end = score, a, min(stop, a + limit)
     out = text[start:end].strip()
     prefix = "…" if start > 0 else ""
     suffix = "…" if end < len(text.rstrip()) else ""
@@ -111,11 +116,11 @@ def _squash(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
-def citations_for(hits: list[Hit], query: str) -> list[Citation]:
+def citations_for(hits: list[Hit], query: str, weight: Callable[[str], float] | None = None) -> list[Citation]:
     return [
         Citation(
             path=h.chunk.path, title=h.chunk.title, page=h.chunk.page, section=h.chunk.section,
-            quote=best_quote(h.chunk.text, query), chunk_id=h.chunk.id,
+            quote=best_quote(h.chunk.text, query, weight=weight), chunk_id=h.chunk.id,
         )
         for h in hits
     ]
@@ -126,21 +131,24 @@ def _clip(text: str, n: int) -> str:
     return text if len(text) <= n else text[:n] + "…"
 
 
-def passage_budgets(total: int, n: int, floor: int = 120) -> list[int]:
-    """Characters of each passage in the prompt, best first. The top passage gets half the budget:
+def passage_budgets(total: int, n: int, floor: int = 80) -> list[int]:
+    """Characters of each passage in the prompt, best first. The top passage gets 60% of the budget:
     with an even split (150 characters each for the local model) the part of the best passage that
     answered was often clipped away while weaker passages kept theirs (seen: the 高级 projects list
-    cut down to the 中级 one, and the model listed the wrong projects)."""
+    cut down to the 中级 one, and the model listed the wrong projects). Dev set, 600 characters: the
+    answer reached the prompt for 61% of questions with half to the top passage, 64% with 60%."""
     if n <= 0:
         return []
     if n == 1:
         return [max(floor, total)]
-    rest = max(floor, (total - total // 2) // (n - 1))
-    return [max(floor, total // 2, rest)] + [rest] * (n - 1)
+    top = max(floor, total * 3 // 5)
+    return [top] + [max(floor, (total - top) // (n - 1))] * (n - 1)
 
 
-def prompt_passages(hits: list[Hit], focus: str, context_chars: int, lang: str) -> list[tuple[str, str]]:
-    """(heading, text) of each passage as the model reads it: clipped to its share of the budget."""
+def prompt_passages(hits: list[Hit], focus: str, context_chars: int, lang: str,
+                    weight: Callable[[str], float] | None = None) -> list[tuple[str, str]]:
+    """(heading, text) of each passage as the model reads it: clipped to its share of the budget
+    around the stretch that best matches ``focus`` (see ``best_quote``)."""
     out = []
     for h, per in zip(hits, passage_budgets(context_chars, len(hits))):
         # The leaf heading says what the passage is about; the full path and title cost tokens the
@@ -149,18 +157,19 @@ def prompt_passages(hits: list[Hit], focus: str, context_chars: int, lang: str) 
         # The passage's most relevant stretch, not its head: same budget, more of the answer. It is
         # guarded before clipping (a clip cannot cut an injection into an unrecognisable half) and
         # flattened to one line, so only our own "[i]" headers start a line inside the frame.
-        out.append((leaf, best_quote(guard_passage(h.chunk.text, lang), focus, per)))
+        out.append((leaf, best_quote(guard_passage(h.chunk.text, lang), focus, per, weight)))
     return out
 
 
 def build_messages(
     question: str, hits: list[Hit], history: list[dict] | None = None, *, context_chars: int = 800,
-    focus: str | None = None,
+    focus: str | None = None, weight: Callable[[str], float] | None = None,
 ) -> list[BaseMessage]:
-    """``focus``: the text passages are clipped around (the retrieval query and its translations)."""
+    """``focus``: the text passages are clipped around (the retrieval query and its translations);
+    ``weight``: a term's weight in choosing that stretch (the index's IDF)."""
     lang = answer_lang(question)
     blocks = [f"[{i}] {leaf}\n{text}" for i, (leaf, text) in
-              enumerate(prompt_passages(hits, focus or question, context_chars, lang), 1)]
+              enumerate(prompt_passages(hits, focus or question, context_chars, lang, weight), 1)]
     tag = ("<资料>", "</资料>") if lang == "zh" else ("<sources>", "</sources>")
     ask = "问题：" if lang == "zh" else "Question: "
     msgs: list[BaseMessage] = [SystemMessage(SYSTEM[lang])]
@@ -189,10 +198,10 @@ def _strip_sources(answer: str) -> str:
     return answer
 
 
-def retrieval_only_text(question: str, hits: list[Hit]) -> str:
+def retrieval_only_text(question: str, hits: list[Hit], cites: list[Citation] | None = None) -> str:
     lang = answer_lang(question)
     lines = [RETRIEVAL_ONLY[lang], ""]
-    for i, c in enumerate(citations_for(hits, question), 1):
+    for i, c in enumerate(cites if cites is not None else citations_for(hits, question), 1):
         where = " · ".join(x for x in (c.title, c.section, f"p.{c.page}" if c.page else None) if x)
         lines.append(f"{i}. **{where}**\n   > {c.quote}")
     return "\n".join(lines)

@@ -188,9 +188,10 @@ class StudyBot:
             yield done(text, "not_covered", [])
             return
         focus = " ".join([query, *also, *terms])
-        cites = citations_for(hits, focus)
+        weight = self.index.bm25().idf_of
+        cites = citations_for(hits, focus, weight)
         if self.settings.llm == "none":
-            text = retrieval_only_text(question, hits)
+            text = retrieval_only_text(question, hits, cites)
             timings["first_token_ms"] = round((time.perf_counter() - t0) * 1000, 1)
             yield Event("token", text)
             yield done(text, "retrieval_only", cites)
@@ -204,7 +205,7 @@ class StudyBot:
             # The previous exchange only for a follow-up: beside a new question it is noise the small
             # model copies (after a refusal it refused a question the passages answered).
             msgs = build_messages(question, hits, history if query != question else None,
-                                  context_chars=self.settings.prompt_chars(), focus=focus)
+                                  context_chars=self.settings.prompt_chars(), focus=focus, weight=weight)
             for chunk in chat.stream(msgs):
                 piece = chunk.content if isinstance(chunk.content, str) else ""
                 if not piece:

@@ -251,7 +251,8 @@ def _row_head(q: Mapping) -> dict:
 # --- refusals and citations -----------------------------------------------------------------------
 
 
-def prompt_hit(q: Mapping, items: Sequence[Any], focus: str, budget: int, top_k: int) -> float | None:
+def prompt_hit(q: Mapping, items: Sequence[Any], focus: str, budget: int, top_k: int,
+               weight: Callable[[str], float] | None = None) -> float | None:
     """1.0 when the gold substring reaches the model: inside the stretch the chat keeps of a gold-file
     passage among the first ``top_k`` (bot.chain.best_quote at that passage's share of ``budget``).
     Unlike hit@k it does not grow with the chunk size, so chunk sizes compare fairly; None when
@@ -262,7 +263,8 @@ def prompt_hit(q: Mapping, items: Sequence[Any], focus: str, budget: int, top_k:
         return None
     items = list(items)[:top_k]
     for item, per in zip(items, passage_budgets(budget, len(items))):
-        if is_relevant(item, q) and contains(best_quote(_field(item, "text") or "", focus, per), q.get("answer_substring")):
+        if is_relevant(item, q) and contains(best_quote(_field(item, "text") or "", focus, per, weight),
+                                             q.get("answer_substring")):
             return 1.0
     return 0.0
 

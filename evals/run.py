@@ -127,6 +127,7 @@ def run_eval(bot: StudyBot, dataset: Path, k: int = 10, name: str | None = None,
     # offline default (the local model) when the eval runs without one.
     st = bot.settings
     budget = (st.with_overrides(llm="local") if st.llm in ("none", "fake") else st).prompt_chars()
+    weight = bot.index.bm25().idf_of
     for q in usable:
         query = contextual_query(q["question"], q.get("history"))
         also = bot.translations(query) if config == "translate" else []
@@ -138,7 +139,7 @@ def run_eval(bot: StudyBot, dataset: Path, k: int = 10, name: str | None = None,
         hits = search(query, k, also, terms) if terms else search(query, k, also)
         latencies.append((time.perf_counter() - t0) * 1000)
         out: dict = {"retrieved": [h if isinstance(h, dict) else h.to_json() for h in hits]}
-        out["prompt_hit"] = prompt_hit(q, hits, " ".join([query, *also, *terms]), budget, st.top_k)
+        out["prompt_hit"] = prompt_hit(q, hits, " ".join([query, *also, *terms]), budget, st.top_k, weight)
         if config != "baseline":  # refusal is scored on both sides: declining the unanswerable, not the rest
             out["refused"] = bot.refuses(query, hits, also)
         outputs[q["id"]] = out

@@ -169,6 +169,24 @@ def test_the_best_passage_keeps_the_part_that_answers():
     assert len(prompt) < 1000  # the budget is still the budget
 
 
+def test_the_quote_is_the_stretch_richest_in_the_questions_rare_words():
+    from bot.chain import best_quote, passage_budgets
+
+    # The opening sentence repeats the question's common words; the answer sits with its rare term
+    # further on, beyond a forward extension of that sentence.
+    text = ("学习方法有很多，什么方法适合你要看你的学习目标。" + "这里先讲一些背景和历史，内容比较长。" * 8
+            + "杠铃阅读法指只读时间线的两端：经典和最新。")
+    q = "什么是杠铃阅读法这种学习方法？"
+    idf = {"杠铃": 6.0, "阅读": 3.0}
+    weighted = best_quote(text, q, 60, weight=lambda t: idf.get(t, 0.5))
+    assert "只读时间线的两端" in weighted and len(weighted) <= 62
+    assert "只读时间线的两端" not in best_quote(text, q, 60, weight=lambda t: 1.0)  # every word alike
+    assert weighted.strip("…") in text
+    # The top passage gets 60% of the budget; no share drops below the floor.
+    assert passage_budgets(600, 4) == [360, 80, 80, 80] and passage_budgets(2400, 4)[0] == 1440
+    assert passage_budgets(300, 4) == [180, 80, 80, 80] and passage_budgets(600, 1) == [600]
+
+
 def _zh_hits(*texts):
     from bot.types import Chunk, Hit
 
