@@ -85,7 +85,7 @@ def best_quote(text: str, query: str, limit: int = 220, weight: Callable[[str], 
     to the limit) holding the most of the question's words, each counted once and weighted by
     ``weight`` (the index's IDF: a rare term names the topic, "什么" does not). The best single
     sentence extended forward, counting every word alike, was kept before: on the dev set the answer
-    reached the local model's 600-character prompt for 57% of questions, 61% this way.
+    reached a 600-character prompt for 57% of questions, 61% this way.
     """
     text = text.strip()
     if len(text) <= limit:
