@@ -32,7 +32,10 @@ def test_numbers_match_in_chinese_numerals_and_digits():
     from bot.text import tokenize
 
     assert {"3", "月", "1-3"} <= set(tokenize("前三个月学什么")) and {"1", "3", "1-3"} <= set(tokenize("工具掌握期（1-3个月）"))
-    assert {"1", "阶段"} <= set(tokenize("第一阶段")) and "1" not in tokenize("一起学习，统一规划")
+    assert {"第1", "阶段"} <= set(tokenize("第一阶段")) and "1" not in tokenize("一起学习，统一规划")
+    assert "第1" in tokenize("阶段1：工具掌握期（1-3个月）") and "第1" not in tokenize("阶段1.5")
+    # The 5 of 第五 is the ordinal alone: "每周5小时" must not match the fifth stage.
+    assert not set(tokenize("我每周只有5小时")) & set(tokenize("第五阶段：视频生成"))
     # An ordinal is one token too, so "第二阶段" is told apart from a stage that merely lasts "2-3个月".
     assert "第2" in tokenize("那第二阶段呢？") and "第2" in tokenize("第2阶段") and "第2" not in tokenize("第三阶段 (2-3个月)")
 
