@@ -30,12 +30,15 @@ class ExactDense:
         self._key: tuple | None = None
         self._ids: list[str] = []
         self._pos: dict[str, int] = {}
-        self._m = np.zeros((0, 0), dtype=np.float32)
+        self._clear()
 
     def invalidate(self) -> None:
         with self._lock:
-            self._key, self._ids, self._pos = None, [], {}
-            self._m = np.zeros((0, 0), dtype=np.float32)
+            self._clear()
+
+    def _clear(self) -> None:
+        self._key, self._ids, self._pos = None, [], {}
+        self._m = np.zeros((0, 0), dtype=np.float32)
 
     def _refresh(self) -> bool:
         """Bring the copy up to date; False when the index is too large to hold (use the graph)."""
@@ -43,15 +46,21 @@ class ExactDense:
         if key == self._key:
             return True
         if key[1] > self.limit:
-            self._key, self._ids, self._pos, self._m = None, [], {}, np.zeros((0, 0), dtype=np.float32)
+            self._clear()
             return False
         want = self.manifest.embedded_ids()
-        keep = [i for i in self._ids if i in want]
-        new = sorted(want - set(keep))
+        # While the background embedder works, every batch moves the key: keep the rows we hold by
+        # a mask and fetch only the new ids, rather than rebuilding the copy row by row.
+        keep = np.fromiter((i in want for i in self._ids), dtype=bool, count=len(self._ids))
+        ids = [i for i, k in zip(self._ids, keep) if k]
+        new = sorted(want.difference(ids))
         got = self.store.vectors_batched(new)
-        rows = [self._m[self._pos[i]] for i in keep] + [got[i] for i in new if i in got]
-        ids = keep + [i for i in new if i in got]
-        self._m = np.stack(rows).astype(np.float32, copy=False) if rows else np.zeros((0, 0), dtype=np.float32)
+        added = [i for i in new if i in got]
+        parts = [self._m[keep]] if ids else []
+        if added:
+            parts.append(np.stack([got[i] for i in added]).astype(np.float32, copy=False))
+        self._m = np.concatenate(parts) if parts else np.zeros((0, 0), dtype=np.float32)
+        ids += added
         self._ids, self._pos = ids, {i: n for n, i in enumerate(ids)}
         # Vectors the manifest promised but Chroma did not return are asked for again next time.
         self._key = key if len(ids) == len(want) else None
