@@ -145,13 +145,22 @@ class Settings(BaseSettings):
     fetch_read_timeout: float = Field(15.0, gt=0, description="Seconds to wait for the next bytes from that server.")
     fetch_total_timeout: float = Field(60.0, gt=0, description="Seconds for a whole download (stops servers that trickle).")
     fetch_max_redirects: int = Field(5, ge=0, le=20)
+    fetch_allow_hosts: str = Field(
+        "", description="Comma-separated hosts, addresses or networks (CIDR) the fetcher may reach although they are "
+                        "not public (intranet feeds, a test stub on 127.0.0.1). Unset: public addresses only.",
+    )
 
     # --- serving -------------------------------------------------------------
     host: str = "127.0.0.1"
     port: int = 7860
     admin_user: str = Field("admin", description="Login name for the admin console at /admin.")
     admin_password: SecretStr | None = Field(
-        None, description="Password for /admin. Unset (or empty): the admin console is not mounted at all."
+        None, description="Password for /admin (prefer admin_password_file: the environment is readable). Unset (or "
+                          "empty) and no file: the admin console is not mounted at all."
+    )
+    admin_password_file: Path | None = Field(
+        None, description="A file holding the admin password's scrypt hash (`studybot admin-password FILE`) or the "
+                          "password itself; the recommended way to enable /admin.",
     )
 
     def prompt_chars(self) -> int:

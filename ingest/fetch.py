@@ -4,8 +4,10 @@
     saved = save_fetched(got, settings, title="Example weekly")  # library/feeds/… + sources.yaml entry
 
 A remote server decides what it sends, so every limit is enforced here rather than trusted:
-http/https only (checked again on every redirect hop), a redirect limit, connect/read timeouts plus
-a deadline for the whole download, a size cap enforced while streaming, and a content-type check.
+http/https only (checked again on every redirect hop), public addresses only unless allowed
+(checked on the address actually connected to, every hop: ingest/netguard.py), a redirect limit,
+connect/read timeouts plus a deadline for the whole download, a size cap on the decoded bytes
+enforced while streaming and decompressing, and a content-type check.
 """
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ import os
 import re
 import time
 import unicodedata
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
@@ -27,6 +30,9 @@ PAGE_TYPES = {"text/html", "application/xhtml+xml"}
 SNIFF_TYPES = {"text/plain", "application/octet-stream", ""}
 REDIRECTS = {301, 302, 303, 307, 308}
 USER_AGENT = "studybot/0.1 (+feed fetcher)"
+# Only what _Decoder can inflate within the size cap; httpx's own decoding inflates whole blocks.
+ACCEPT_ENCODING = "gzip, deflate"
+WBITS = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}
 _MB = 1024 * 1024
 
 
@@ -68,14 +74,24 @@ def fetch(url: str, settings: Settings, *, expect: str = "any") -> Fetched:
     """Download ``url``; ``expect`` is "feed", "page" or "any"."""
     import httpx
 
+    from ingest.netguard import AddressPolicy, AddressRefused, GuardedTransport
+
     url = check_url(url)
+    try:
+        policy = AddressPolicy.parse(settings.fetch_allow_hosts)
+    except ValueError as e:
+        raise FetchError(f"STUDYBOT_FETCH_ALLOW_HOSTS: {e}") from e
     limit = int(settings.fetch_max_mb * _MB)
     timeout = httpx.Timeout(connect=settings.fetch_connect_timeout, read=settings.fetch_read_timeout,
                             write=settings.fetch_read_timeout, pool=settings.fetch_connect_timeout)
     deadline = time.monotonic() + settings.fetch_total_timeout
+    headers = {"User-Agent": USER_AGENT, "Accept-Encoding": ACCEPT_ENCODING}
     current = url
     try:
-        with httpx.Client(timeout=timeout, follow_redirects=False, headers={"User-Agent": USER_AGENT}) as client:
+        # trust_env=False: a proxy from the environment would make the connection for us, to an
+        # address the guarded transport never sees, so its checks would mean nothing.
+        with httpx.Client(transport=GuardedTransport(policy), trust_env=False, timeout=timeout,
+                          follow_redirects=False, headers=headers) as client:
             for _hop in range(settings.fetch_max_redirects + 1):
                 with client.stream("GET", current) as resp:
                     if resp.status_code in REDIRECTS and resp.headers.get("location"):
@@ -92,6 +108,10 @@ def fetch(url: str, settings: Settings, *, expect: str = "any") -> Fetched:
                     body = _read_capped(resp, limit, deadline, settings)
                     return Fetched(url, current, ctype, body, _classify(ctype, body, expect))
             raise FetchError(f"more than {settings.fetch_max_redirects} redirects")
+    except AddressRefused as e:
+        raise FetchError(str(e)) from e
+    except httpx.InvalidURL as e:  # e.g. 0177.0.0.1: not an HTTPError
+        raise FetchError(f"invalid URL {current[:80]!r}: {e}") from e
     except httpx.TimeoutException as e:
         raise FetchError(f"timed out ({type(e).__name__}) talking to {urlsplit(current).netloc}") from e
     except httpx.HTTPError as e:
@@ -99,14 +119,64 @@ def fetch(url: str, settings: Settings, *, expect: str = "any") -> Fetched:
 
 
 def _read_capped(resp, limit: int, deadline: float, settings: Settings) -> bytes:
+    """The decoded body, never holding more than ``limit`` + 1 decoded bytes, however well it compresses."""
+    decoder = _Decoder.for_encoding(resp.headers.get("content-encoding", ""))
     buf = bytearray()
-    for block in resp.iter_bytes():
-        buf += block
+    for block in resp.iter_raw():
+        buf += decoder.decode(block, limit + 1 - len(buf))
         if len(buf) > limit:
             raise FetchError(_too_big(len(buf), settings, partial=True))
         if time.monotonic() > deadline:
             raise FetchError(f"download took longer than {settings.fetch_total_timeout:g} s (STUDYBOT_FETCH_TOTAL_TIMEOUT)")
+        if decoder.done:
+            break  # whatever follows the end of the compressed stream is not part of the body
+    decoder.finish()
     return bytes(buf)
+
+
+class _Decoder:
+    """Content-Encoding decoding that returns at most as many bytes as the caller has room for.
+
+    Output shorter than that room means zlib consumed the whole block; output filling it means the
+    cap is exceeded and the download stops. So one call per block loses nothing.
+    """
+
+    def __init__(self, encoding: str) -> None:
+        self.encoding = encoding
+        self._inflater = zlib.decompressobj(WBITS[encoding]) if encoding != "identity" else None
+        self._may_be_raw = encoding == "deflate"
+
+    @classmethod
+    def for_encoding(cls, header: str) -> _Decoder:
+        codings = [c for c in (c.strip().lower() for c in header.split(",")) if c not in ("", "identity")]
+        if not codings:
+            return cls("identity")
+        if len(codings) == 1 and codings[0] in WBITS:
+            return cls(codings[0])
+        raise FetchError(f"the server sent Content-Encoding {header!r}; only gzip and deflate can be read")
+
+    @property
+    def done(self) -> bool:
+        return self._inflater is not None and self._inflater.eof
+
+    def decode(self, block: bytes, room: int) -> bytes:
+        if self._inflater is None:
+            return block[:room]
+        try:
+            out = self._inflater.decompress(block, room)
+        except zlib.error as e:
+            if self._may_be_raw:
+                # Some servers send raw deflate without the zlib wrapper that "deflate" means.
+                self._may_be_raw = False
+                self._inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+                return self.decode(block, room)
+            raise FetchError(f"the {self.encoding}-compressed download is corrupt ({e})") from e
+        self._may_be_raw = False
+        return out
+
+    def finish(self) -> None:
+        if self._inflater is not None and not self._inflater.eof:
+            raise FetchError(f"the {self.encoding}-compressed download was cut off before its end")
 
 
 def _too_big(n: int, settings: Settings, partial: bool = False) -> str:

@@ -1,4 +1,8 @@
-"""ingest/fetch.py against a real HTTP server on 127.0.0.1: feeds, pages, and every way a server can misbehave."""
+"""ingest/fetch.py against a real HTTP server on 127.0.0.1: feeds, pages, and every way a server can misbehave.
+
+The fetcher refuses loopback addresses, so these settings allow 127.0.0.1 explicitly (STUDYBOT_FETCH_ALLOW_HOSTS);
+tests/security/test_fetch_ssrf.py covers the refusals themselves.
+"""
 from __future__ import annotations
 
 import json
@@ -121,7 +125,7 @@ def settings(tmp_path):
     lib.mkdir()
     (lib / "sources.yaml").write_text("# the registry\n# keep this comment\nsources: []\n", encoding="utf-8")
     return make_settings(lib, tmp_path / "index", embedder="fake", fetch_max_mb=0.05, fetch_read_timeout=0.5,
-                         fetch_connect_timeout=2, fetch_max_redirects=3)
+                         fetch_connect_timeout=2, fetch_max_redirects=3, fetch_allow_hosts="127.0.0.1")
 
 
 def test_rss_feed_is_fetched_and_classified(site, settings):
@@ -228,6 +232,7 @@ def test_cli_add_feed(site, settings, monkeypatch, capsys):
     monkeypatch.setenv("STUDYBOT_LIBRARY_DIR", str(settings.library_dir))
     monkeypatch.setenv("STUDYBOT_INDEX_DIR", str(settings.index_dir))
     monkeypatch.setenv("STUDYBOT_EMBEDDER", "fake")
+    monkeypatch.setenv("STUDYBOT_FETCH_ALLOW_HOSTS", settings.fetch_allow_hosts)
     assert main(["add-feed", site[1] + "/feed.xml", "--title", "Weekly", "--lang", "en", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["kind"] == "feed" and out["ingest"]["indexed"] == 1 and not out["ingest"]["failed"]
