@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import threading
 import time
 from dataclasses import asdict, dataclass, field
@@ -28,11 +29,17 @@ def when(ts: float | None) -> str:
     return dt.datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M:%S") if ts else ""
 
 
-def short_path(path: str, library_dir: Path) -> str:
+def short_path(path: str, library_dir: Path, *, learner: bool = False) -> str:
+    """``path`` relative to the library (indexed paths are resolved, so the library is too). For a file
+    outside it, the admin console shows the whole path (the operator has to find the file); learners
+    (``learner=True``, every path the learner app sends) get only its name, as a server's directory
+    layout is not theirs to see."""
+    # normpath: a ".." left in a path must not walk a "relative" path back out of the library.
+    p = Path(os.path.normpath(path)) if learner else Path(path)
     try:
-        return str(Path(path).relative_to(Path(library_dir).resolve()))
+        return str(p.relative_to(Path(library_dir).resolve()))
     except ValueError:
-        return path
+        return p.name if learner else path
 
 
 def source_rows(settings: Settings) -> list[list]:

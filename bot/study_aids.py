@@ -37,6 +37,7 @@ log = logging.getLogger("studybot")
 
 Lang = Literal["zh", "en"]
 MAX_ITEMS = 20
+MAX_TOPIC_CHARS = 200
 TOPIC_CUTOFF = 0.6  # share of the best passage's score a passage needs to count as on-topic
 
 
@@ -346,16 +347,21 @@ def documents(bot: "StudyBot") -> list[dict]:
              "chunks": r["n_chunks"]} for r in rows]
 
 
-def _resolve_source(bot: "StudyBot", source: str) -> str:
-    docs = {d["path"]: d for d in documents(bot)}
-    if source in docs:
+def match_source(source: str, titles: dict[str, str]) -> str | None:
+    """The path in ``titles`` (path -> title) that ``source`` names: the path itself, or the only
+    one with that tail or title. Only ever a listed path: ``source`` is never opened itself."""
+    if source in titles:
         return source
+    ends = [p for p, title in titles.items() if p.endswith("/" + source.lstrip("/")) or title == source]
+    return ends[0] if len(ends) == 1 else None
+
+
+def _resolve_source(bot: "StudyBot", source: str) -> str:
+    titles = {d["path"]: d["title"] for d in documents(bot)}
     absolute = os.path.abspath(os.path.expanduser(source))
-    if absolute in docs:
-        return absolute
-    ends = [p for p in docs if p.endswith("/" + source.lstrip("/")) or docs[p]["title"] == source]
-    if len(ends) == 1:
-        return ends[0]
+    found = next((p for p in (source, absolute) if p in titles), None) or match_source(source, titles)
+    if found:
+        return found
     raise StudyAidError(f"not an indexed source: {source!r} (see `studybot sources`)")
 
 
@@ -371,6 +377,9 @@ def _selected(bot: "StudyBot", topic: str | None, source: str | None) -> tuple[l
     topic = (topic or "").strip()
     if not topic:
         raise StudyAidError("give a topic or a source")
+    if len(topic) > MAX_TOPIC_CHARS:
+        # A topic is searched (embedded, tokenized) as it is: a pasted page would cost every learner time.
+        raise StudyAidError(f"the topic is {len(topic)} characters long; keep it under {MAX_TOPIC_CHARS}")
     hits = bot.search(topic, 12)
     # Fused scores are relative: passages far below the best one are about something else.
     hits = [h for h in hits if h.score >= TOPIC_CUTOFF * hits[0].score] if hits else []

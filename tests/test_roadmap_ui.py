@@ -20,6 +20,7 @@ def app_url(seed_index):
 def test_roadmap_endpoint_returns_a_grounded_plan(app_url, seed_index):
     from gradio_client import Client
 
+    from bot.admin import short_path
     from bot.manifest import Manifest
 
     client = Client(app_url, verbose=False)
@@ -27,8 +28,10 @@ def test_roadmap_endpoint_returns_a_grounded_plan(app_url, seed_index):
                                     months=3, start_date="2025-03-03", api_name="/roadmap"))
     assert out["errors"] == []
     assert out["total_hours"] == sum(s["hours"] for s in out["stages"]) <= 5 * 13
-    indexed = {r["path"] for r in Manifest(seed_index.index_dir / "manifest.sqlite").sources()}
-    assert all(c["path"] in indexed for s in out["stages"] for c in s["citations"])
+    # Learners see library paths ("seeds/…"), never the server's absolute ones.
+    indexed = {short_path(r["path"], seed_index.library_dir, learner=True)
+               for r in Manifest(seed_index.index_dir / "manifest.sqlite").sources()}
+    assert all(c["path"] in indexed and c["path"].startswith("seeds/") for s in out["stages"] for c in s["citations"])
     assert out["markdown"].startswith("# 学习路线图：")
     assert "DTSTART;VALUE=DATE:20250303" in out["ics"] and out["timeline_svg"].startswith("<svg")
     # The chat endpoint keeps its one-argument call: the plan state has a default.

@@ -39,7 +39,9 @@ def test_quiz_and_flashcards_api(served):
     quiz = json.loads(client.predict(topic="杠铃阅读法", source="", n=2, lang="auto", api_name="/quiz"))
     q = quiz["questions"][0]
     assert quiz["lang"] == "zh" and q["options"][q["answer"]] == "杠铃式阅读法"
-    assert Path(q["source"]["path"]).exists() and "杠铃式阅读法" in q["source"]["quote"]
+    # The passage's path inside the library: learners never see the server's absolute paths.
+    assert not Path(q["source"]["path"]).is_absolute() and (Path(settings.library_dir) / q["source"]["path"]).exists()
+    assert "杠铃式阅读法" in q["source"]["quote"]
     cards = json.loads(client.predict(topic="", source="002_c0490f06c8b4e4df.txt", n=3, lang="en",
                                       api_name="/flashcards"))
     assert cards["lang"] == "en" and len(cards["cards"]) == 3

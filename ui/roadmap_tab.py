@@ -4,6 +4,7 @@ Shows the plan's Markdown (per-stage citations), an SVG timeline and Markdown / 
 and keeps the plan's JSON in a ``gr.State`` the Chat tab reads, so "第二阶段具体学什么？" is
 answered about this plan. The app-built plan appears at once; the model's prose (20–60 s with
 the local model) replaces it when ready. ``roadmap_result`` is the named API endpoint ``roadmap``.
+Citations carry the paths learners see (relative to the library), never the server's absolute paths.
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import json
 import tempfile
 from typing import Any
 
+from bot.admin import short_path
 from bot.roadmap import RoadmapError, Roadmap
 from bot.roadmap_export import timeline_figure, to_ics
 from bot.roadmap_forms import FormProblems, check_request, message_lang, save_exports
@@ -47,6 +49,16 @@ def _problems_md(lang: str, head: str, lines: list[str]) -> str:
     return TEXT[lang][head] + "\n\n" + "\n".join(f"- {line}" for line in lines)
 
 
+def learner_json(rm: Roadmap, bot: StudyBot) -> dict[str, Any]:
+    """The plan's JSON with each citation's path as learners see it (the plan is found again by its stages'
+    titles and topics, never by these paths, so the chat's follow-ups work the same)."""
+    out = rm.to_json()
+    for stage in out["stages"]:
+        for c in stage["citations"]:
+            c["path"] = short_path(c["path"], bot.settings.library_dir, learner=True)
+    return out
+
+
 def roadmap_result(bot: StudyBot, goal: str, background: str = "", level: str = "beginner",
                    hours_per_week: float | None = None, months: float | None = None, lang: str = "",
                    start_date: str = "") -> dict[str, Any]:
@@ -59,7 +71,7 @@ def roadmap_result(bot: StudyBot, goal: str, background: str = "", level: str = 
         return {"errors": e.lines}
     except RoadmapError as e:
         return {"errors": [str(e)]}
-    return {**rm.to_json(), "errors": [], "start_date": start.isoformat(), "ics": to_ics(rm, start),
+    return {**learner_json(rm, bot), "errors": [], "start_date": start.isoformat(), "ics": to_ics(rm, start),
             "timeline_svg": timeline_figure(rm)}
 
 
@@ -98,7 +110,7 @@ def build_roadmap_tab(bot: StudyBot, plan_state) -> None:
         md_path, ics_path = save_exports(rm, tempfile.mkdtemp(prefix="studybot-roadmap-"), start)
         return (gr.update(visible=False), note, timeline_figure(rm), rm.markdown,
                 gr.update(value=str(md_path), visible=True), gr.update(value=str(ics_path), visible=True),
-                rm.to_json())
+                learner_json(rm, bot))
 
     def generate(goal_v, background_v, level_v, hours_v, months_v, lang_v, start_v):
         fields = _fields(goal_v, background_v, level_v, hours_v, months_v, lang_v)

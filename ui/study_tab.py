@@ -1,6 +1,9 @@
 """The quiz and flashcards tab: pick an indexed document or type a topic, answer, check, download.
 
-The API endpoints ``quiz`` and ``flashcards`` return the same models as the CLI's ``--json``.
+The API endpoints ``quiz`` and ``flashcards`` return the same models as the CLI's ``--json``, except
+that every path is the one learners see (``bot.admin.short_path(..., learner=True)``): relative to the
+library, never the server's absolute path. The dropdown and the API take such a path (or a unique tail
+or title of one) and map it back to an indexed document.
 """
 from __future__ import annotations
 
@@ -8,8 +11,10 @@ import os
 import tempfile
 from pathlib import Path
 
+from bot.admin import short_path
 from bot.service import StudyBot
-from bot.study_aids import MAX_ITEMS, Deck, Quiz, StudyAidError, documents, make_flashcards, make_quiz
+from bot.study_aids import (MAX_ITEMS, Deck, Quiz, StudyAidError, documents, make_flashcards, make_quiz,
+                            match_source)
 
 MAX_QUESTIONS = 10
 LETTERS = "ABCD"
@@ -22,15 +27,52 @@ TEXT = {
 }
 
 
+def learner_sources(bot: StudyBot) -> dict[str, dict]:
+    """The indexed documents keyed by the path learners see. Files from outside the library show only
+    their name, so two may collide: later ones get " (2)", " (3)"… and stay pickable."""
+    out: dict[str, dict] = {}
+    for d in documents(bot):
+        key = shown = short_path(d["path"], bot.settings.library_dir, learner=True)
+        k = 1
+        while key in out:
+            k += 1
+            key = f"{shown} ({k})"
+        out[key] = d
+    return out
+
+
 def source_choices(bot: StudyBot) -> list[tuple[str, str]]:
-    return [(f"{d['title']} ({os.path.basename(d['path'])})", d["path"]) for d in documents(bot)]
+    return [(f"{d['title']} ({os.path.basename(key)})", key) for key, d in learner_sources(bot).items()]
 
 
-def _args(source: str | None, topic: str | None, lang: str | None) -> dict:
+def indexed_source(bot: StudyBot, value: str) -> str:
+    """The indexed document's absolute path for a path a learner sent back. Only a path taken from the
+    index is ever returned: a client string is matched against it, never joined onto a directory."""
+    docs = learner_sources(bot)
+    key = match_source(value.strip(), {k: d["title"] for k, d in docs.items()})
+    if key is None:
+        raise StudyAidError(f"not an indexed source: {value[:80]!r}; pick one from the list")
+    return docs[key]["path"]
+
+
+def _args(bot: StudyBot, source: str | None, topic: str | None, lang: str | None) -> dict:
     # A typed topic wins over the dropdown: the learner's latest, most specific intent.
     topic = (topic or "").strip()
-    return {"topic": topic or None, "source": None if topic else (source or None),
+    return {"topic": topic or None, "source": indexed_source(bot, str(source)) if source and not topic else None,
             "lang": None if lang in (None, "", "auto") else lang}
+
+
+def for_learners(aid: Quiz | Deck, bot: StudyBot) -> Quiz | Deck:
+    """``aid`` with every path as learners see it: what the browser, the API and the downloads get."""
+    def shown(path: str) -> str:
+        return short_path(path, bot.settings.library_dir, learner=True)
+
+    def cited(x):
+        return x.model_copy(update={"source": x.source.model_copy(update={"path": shown(x.source.path)})})
+
+    items = "questions" if isinstance(aid, Quiz) else "cards"
+    return aid.model_copy(update={items: [cited(x) for x in getattr(aid, items)],
+                                  "source_path": aid.source_path and shown(aid.source_path)})
 
 
 def option_label(q, j: int) -> str:
@@ -48,7 +90,7 @@ def grade(quiz: Quiz, picks: list) -> tuple[list[str], str]:
             head = t["right"]
         else:
             head = (t["unanswered"] if pick is None else t["wrong"]).format(o=correct)
-        # The file name, not the whole path: a server path overflows a phone screen (exports keep it).
+        # The file name only: a nested library path overflows a phone screen (exports keep it).
         out.append(f"{head}  \n{q.explanation}  \n> {q.source.quote}  \n<sub>`{os.path.basename(q.source.path)}`</sub>")
     return out, t["score"].format(k=right, n=len(quiz.questions))
 
@@ -111,7 +153,7 @@ def build_study_tab(bot: StudyBot) -> None:
 
     def on_quiz(source_v, topic_v, n_v, lang_v):
         try:
-            quiz = make_quiz(bot, n=int(n_v), **_args(source_v, topic_v, lang_v))
+            quiz = for_learners(make_quiz(bot, n=int(n_v), **_args(bot, source_v, topic_v, lang_v)), bot)
         except StudyAidError as e:
             return [f"⚠️ {e}", None, *hidden_quiz(), gr.update(visible=False), gr.update(visible=False), ""]
         qs = quiz.questions
@@ -133,7 +175,7 @@ def build_study_tab(bot: StudyBot) -> None:
     def on_cards(source_v, topic_v, n_v, lang_v):
         off = [gr.update(visible=False)] * 3
         try:
-            deck = make_flashcards(bot, n=int(n_v), **_args(source_v, topic_v, lang_v))
+            deck = for_learners(make_flashcards(bot, n=int(n_v), **_args(bot, source_v, topic_v, lang_v)), bot)
         except StudyAidError as e:
             return [f"⚠️ {e}", "", *off]
         stem_ = _stem(deck)
@@ -157,16 +199,25 @@ def build_study_tab(bot: StudyBot) -> None:
 
 def register_study_api(bot: StudyBot) -> None:
     """API endpoints ``quiz`` and ``flashcards`` (call outside ``gr.Tabs``). They return the JSON text
-    the CLI prints with ``--json``: as a dict, gradio_client would take each ``path`` for a file to fetch."""
+    the CLI prints with ``--json`` (paths as learners see them): as a dict, gradio_client would take each
+    ``path`` for a file to fetch."""
     import gradio as gr
 
+    def made(make, topic: str, source: str, n: int, lang: str) -> str:
+        try:
+            aid = make(bot, n=min(int(n), MAX_ITEMS), **_args(bot, source, topic, lang))
+        except StudyAidError as e:  # bad input: the caller gets the reason, not "an error occurred"
+            raise gr.Error(str(e)) from None
+        return for_learners(aid, bot).model_dump_json()
+
     def quiz(topic: str = "", source: str = "", n: int = 5, lang: str = "auto") -> str:
-        """A multiple-choice quiz (JSON) from an indexed source (path) or a topic, with cited explanations."""
-        return make_quiz(bot, n=min(int(n), MAX_ITEMS), **_args(source, topic, lang)).model_dump_json()
+        """A multiple-choice quiz (JSON) from an indexed source (its library path) or a topic, with cited
+        explanations."""
+        return made(make_quiz, topic, source, n, lang)
 
     def flashcards(topic: str = "", source: str = "", n: int = 10, lang: str = "auto") -> str:
-        """Flashcards (JSON: front/back + cited passage) from an indexed source (path) or a topic."""
-        return make_flashcards(bot, n=min(int(n), MAX_ITEMS), **_args(source, topic, lang)).model_dump_json()
+        """Flashcards (JSON: front/back + cited passage) from an indexed source (its library path) or a topic."""
+        return made(make_flashcards, topic, source, n, lang)
 
     gr.api(quiz, api_name="quiz")
     gr.api(flashcards, api_name="flashcards")
