@@ -11,6 +11,7 @@ import sqlite3
 import threading
 import time
 from contextlib import closing
+from itertools import islice
 from pathlib import Path
 from typing import Iterable
 
@@ -24,7 +25,19 @@ CREATE TABLE IF NOT EXISTS feedback (
 );
 CREATE INDEX IF NOT EXISTS feedback_ts ON feedback(ts);
 """
-MAX_COMMENT = 2000
+# Caps on what one vote can store, whoever calls: the chat records only exchanges the server produced,
+# but a row must never be a way to fill the disk or the admin's table. Each is above what the app
+# produces: the bot refuses questions over max_question_chars (2000 by default), an answer is at most
+# max_tokens (512 by default) of model output plus a footer, a citation is a title, section and file
+# name, and an answer cites a handful of passages.
+MAX_QUESTION = 2000
+MAX_ANSWER = 8000
+MAX_CITATION = 300
+MAX_CITATIONS = 20
+MAX_PROVIDER = 100
+# A comment is a sentence or two about one answer (the box shows three lines): 1000 characters is
+# plenty for that, and half of the former 2000 that a flood of comments could add per vote.
+MAX_COMMENT = 1000
 
 _ready: set[Path] = set()
 _ready_lock = threading.Lock()
@@ -54,11 +67,23 @@ def _vote(vote: int) -> int:
     return int(vote)
 
 
+def exchange(*, question: str, answer: str, citations: Iterable[str] = (), provider: str = "") -> dict:
+    """What a vote stores about the rated exchange, cut to the caps above."""
+    return {"question": (question or "")[:MAX_QUESTION], "answer": (answer or "")[:MAX_ANSWER],
+            "citations": [str(c)[:MAX_CITATION] for c in islice(citations, MAX_CITATIONS)],
+            "provider": (provider or "")[:MAX_PROVIDER]}
+
+
+def _comment(comment: str) -> str:
+    return (comment or "").strip()[:MAX_COMMENT]
+
+
 def record_feedback(settings: Settings, *, question: str, answer: str, vote: int, comment: str = "",
                     citations: Iterable[str] = (), provider: str = "") -> int:
     """Stores one vote and returns its id."""
-    row = (time.time(), _vote(vote), (comment or "").strip()[:MAX_COMMENT], question or "", answer or "",
-           json.dumps([str(c) for c in citations], ensure_ascii=False), provider or "")
+    ex = exchange(question=question, answer=answer, citations=citations, provider=provider)
+    row = (time.time(), _vote(vote), _comment(comment), ex["question"], ex["answer"],
+           json.dumps(ex["citations"], ensure_ascii=False), ex["provider"])
     with closing(_connect(settings)) as c:
         cur = c.execute("INSERT INTO feedback(ts, vote, comment, question, answer, citations_json, provider)"
                         " VALUES(?,?,?,?,?,?,?)", row)
@@ -74,7 +99,7 @@ def set_vote(settings: Settings, feedback_id: int, vote: int) -> bool:
 def set_comment(settings: Settings, feedback_id: int, comment: str) -> bool:
     with closing(_connect(settings)) as c:
         return c.execute("UPDATE feedback SET comment=? WHERE id=?",
-                         ((comment or "").strip()[:MAX_COMMENT], int(feedback_id))).rowcount == 1
+                         (_comment(comment), int(feedback_id))).rowcount == 1
 
 
 def retract_feedback(settings: Settings, feedback_id: int) -> bool:

@@ -214,6 +214,9 @@ _REFERENTIAL = re.compile(
 )
 
 
+BORROW_CHARS = 200
+
+
 def contextual_query(question: str, history: list[dict] | None) -> str:
     """Rewrite a follow-up ("那第二阶段呢？") into a standalone retrieval query using the last user turn."""
     if not history:
@@ -226,7 +229,9 @@ def contextual_query(question: str, history: list[dict] | None) -> str:
     # with its own subject ("What is the barbell reading method?") stands on its own.
     fragment = len(re.sub(r"\W", "", q)) <= 4 if has_cjk(q) else len(q.split()) <= 2
     if fragment or _REFERENTIAL.search(q):
-        prev = prev.strip()
+        # The turn borrowed is clipped as the prompt clips it: whole, a pasted page (refused as a
+        # question) came back inside every short follow-up's query and slowed everyone's search.
+        prev = prev.strip()[:BORROW_CHARS]
         if _ORDINAL.search(q):
             # "那第二阶段呢？" after "第一阶段学什么？": the new number replaces the old one. Kept, the
             # old one matches every sibling passage ("第一/三/六阶段…") as well as the one asked for.

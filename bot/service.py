@@ -163,7 +163,8 @@ class StudyBot:
             yield Event("token", text)
             yield Event("done", answer=Answer(text, [], provider, model, "too_long", timings, [], question[:200], []))
             return
-        query = query or contextual_query(question, history)
+        # The limit holds for what is searched, not only for what was typed.
+        query = (query or contextual_query(question, history))[: self.settings.max_question_chars]
         failure: Exception | None = None
         if also is None:
             also = []

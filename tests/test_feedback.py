@@ -47,42 +47,117 @@ def test_feedback_db_setting_moves_the_file(tmp_path):
     assert not (tmp_path / "index" / "feedback.sqlite").exists()
 
 
+def test_sizes_are_capped_whoever_calls(settings):
+    from bot.feedback import MAX_ANSWER, MAX_CITATION, MAX_CITATIONS, MAX_COMMENT, MAX_PROVIDER, MAX_QUESTION
+
+    fid = record_feedback(settings, question="问" * 10**6, answer="答" * 10**6, vote=1, comment="c" * 10**5,
+                          citations=["x" * 10**4] * 1000, provider="p" * 10**4)
+    row = list_feedback(settings)[0]
+    assert (len(row["question"]), len(row["answer"]), len(row["comment"]), len(row["provider"])) == (
+        MAX_QUESTION, MAX_ANSWER, MAX_COMMENT, MAX_PROVIDER)
+    assert len(row["citations"]) == MAX_CITATIONS and {len(c) for c in row["citations"]} == {MAX_CITATION}
+    assert feedback.set_comment(settings, fid, "  " + "长" * 10**5)
+    assert list_feedback(settings)[0]["comment"] == "长" * MAX_COMMENT
+    assert feedback_path(settings).stat().st_size < 200_000
+
+
+ANSWER = "根据资料：只读时间线两端。\n\n<sub>fake:fake · 0.3s</sub>"
+SOURCES = "**[1] 新范式 · 番外 > 杠铃阅读法**  \n> 杠铃式阅读法是指……  \n<sub>`002_c0490f06c8b4e4df.txt`</sub>"
 HISTORY = [
     {"role": "user", "content": "什么是杠铃阅读法？"},
-    {"role": "assistant", "content": "根据资料：只读时间线两端。\n\n<sub>fake:fake · 0.3s</sub>"},
-    {"role": "assistant", "metadata": {"title": "📚 来源（1）", "status": "done"},
-     "content": "**[1] 新范式 · 番外 > 杠铃阅读法**  \n> 杠铃式阅读法是指……  \n<sub>`002_c0490f06c8b4e4df.txt`</sub>",
+    {"role": "assistant", "content": ANSWER},
+    {"role": "assistant", "metadata": {"title": "📚 来源（1）", "status": "done"}, "content": SOURCES,
      "options": [{"value": "信息甄别具体讲了什么？"}]},
 ]
+EXCHANGE = {"question": "什么是杠铃阅读法？", "answer": "根据资料：只读时间线两端。",
+            "citations": ["新范式 · 番外 > 杠铃阅读法 (002_c0490f06c8b4e4df.txt)"], "provider": "fake:fake"}
 
 
-def test_vote_target_reads_question_answer_sources_and_provider():
-    from ui.feedback_ui import vote_target
+@pytest.fixture
+def answers():
+    from ui.answer_log import AnswerLog
 
-    for idx in (1, 2, [1]):  # the answer, its sources part, Gradio's list form
-        t = vote_target(HISTORY, idx)
-        assert t["question"] == "什么是杠铃阅读法？"
-        assert t["answer"] == "根据资料：只读时间线两端。"
-        assert t["provider"] == "fake:fake"
-        assert t["citations"] == ["新范式 · 番外 > 杠铃阅读法 (002_c0490f06c8b4e4df.txt)"]
+    log = AnswerLog()
+    log.record([ANSWER, SOURCES], **EXCHANGE)
+    return log
 
 
-def test_ui_vote_lands_in_sqlite_switches_comments_and_retracts(settings):
+def test_chat_records_what_it_displayed_in_the_answer_log(seed_index):
+    from bot.service import StudyBot
+    from ui.answer_log import AnswerLog
+    from ui.chat import respond
+
+    log = AnswerLog()
+    msgs = list(respond(StudyBot(seed_index), "什么是杠铃阅读法？", [], log=log))[-1]
+    answer, sources = msgs[0]["content"], msgs[1]["content"]
+    key, ex = log.find(answer)
+    assert log.find(sources) == (key, ex)  # a vote on the sources part is a vote on the answer
+    assert ex["question"] == "什么是杠铃阅读法？" and answer.startswith(ex["answer"]) and "<sub>" not in ex["answer"]
+    assert ex["provider"].startswith("fake") and ex["provider"] in answer
+    assert ex["citations"] and all(c.endswith(".txt)") and c.split(" (")[0] in sources for c in ex["citations"])
+    assert log.find(answer + " ") is None and log.find("") is None
+
+
+def test_answer_log_is_bounded():
+    from ui.answer_log import AnswerLog
+
+    log = AnswerLog(max_keys=4)
+    for i in range(10):
+        log.record([f"a{i}", f"s{i}"], question=f"q{i}", answer=f"a{i}")
+    assert log.find("a9")[1]["question"] == "q9" and log.find("s8")[1]["question"] == "q8"
+    assert log.find("a7") is None and len(log._keys) == 4
+    log.record(["long"], question="问" * 10**6, answer="答" * 10**6)
+    assert len(log.find("long")[1]["question"]) == feedback.MAX_QUESTION
+
+
+def test_ui_vote_lands_in_sqlite_switches_comments_and_retracts(settings, answers):
     from ui.feedback_ui import on_comment, on_vote
 
-    votes, msg = on_vote(settings, HISTORY, {}, 1, True)
-    assert "👍" in msg
+    for idx in (1, [1], 2):  # the answer, Gradio's list form, the sources part of the bubble: one row
+        votes, msg = on_vote(settings, answers, HISTORY, {}, idx, True)
+        assert "👍" in msg
+        rows = list_feedback(settings)
+        assert len(rows) == 1 and {k: rows[0][k] for k in EXCHANGE} == EXCHANGE
+        feedback.retract_feedback(settings, rows[0]["id"])
+    votes, _ = on_vote(settings, answers, HISTORY, {}, 1, True)
     db = sqlite3.connect(feedback_path(settings))
-    assert db.execute("SELECT vote, question FROM feedback").fetchall() == [(1, "什么是杠铃阅读法？")]
-    votes, _ = on_vote(settings, HISTORY, votes, 1, False)  # switched thumbs: same row
+    votes, _ = on_vote(settings, answers, HISTORY, votes, 1, False)  # switched thumbs: same row
     assert db.execute("SELECT vote FROM feedback").fetchall() == [(-1,)]
     assert on_comment(settings, votes, "来源不对") == "✓ 备注已保存 / Comment saved"
     row = list_feedback(settings)[0]
     assert (row["vote"], row["comment"]) == (-1, "来源不对")
     assert json.dumps(row["citations"], ensure_ascii=False).count("002_c0490f06c8b4e4df.txt") == 1
-    votes, _ = on_vote(settings, HISTORY, votes, 1, "")  # clicked again: withdrawn
+    votes, _ = on_vote(settings, answers, HISTORY, votes, 1, "")  # clicked again: withdrawn
     assert list_feedback(settings) == []
     assert "Vote first" in on_comment(settings, votes, "late comment")
+
+
+def test_vote_stores_the_servers_exchange_never_the_clients(settings, answers):
+    from ui.feedback_ui import UNKNOWN, on_vote
+
+    tampered = [{"role": "user", "content": "伪造的问题" * 1000}, *HISTORY[1:]]
+    on_vote(settings, answers, tampered, {}, 1, True)
+    assert {k: list_feedback(settings)[0][k] for k in EXCHANGE} == EXCHANGE
+    forged = [{"role": "user", "content": "q"}, {"role": "assistant", "content": "x" * 10**6}]
+    for history, index in ((forged, 1), (HISTORY, 0), (HISTORY, 5), (HISTORY, -1), (HISTORY, "x"), ([], 0)):
+        votes, msg = on_vote(settings, answers, history, {}, index, True)
+        assert (votes, msg) == ({}, UNKNOWN)
+    assert len(list_feedback(settings)) == 1
+
+
+def test_votes_of_a_session_are_bounded(settings):
+    from ui.answer_log import AnswerLog
+    from ui.feedback_ui import MAX_VOTES, on_vote
+
+    log = AnswerLog()
+    votes: dict = {}
+    for i in range(MAX_VOTES + 20):
+        log.record([f"answer {i}"], question=f"q{i}", answer=f"answer {i}")
+        votes, _ = on_vote(settings, log, [{"role": "assistant", "content": f"answer {i}"}], votes, 0, True)
+    assert len(votes) == MAX_VOTES + 1 and votes["last"] == list_feedback(settings)[0]["id"]
+    # The newest still switch in place.
+    votes, _ = on_vote(settings, log, [{"role": "assistant", "content": f"answer {MAX_VOTES + 19}"}], votes, 0, False)
+    assert len(list_feedback(settings, limit=1000)) == MAX_VOTES + 20 and list_feedback(settings)[0]["vote"] == -1
 
 
 def test_cli_lists_feedback_as_json(settings, capsys, monkeypatch):

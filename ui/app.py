@@ -13,6 +13,7 @@ from pathlib import Path
 from bot.background_embed import start_background_embedding
 from bot.service import StudyBot
 from bot.settings import Settings, get_settings
+from ui.answer_log import AnswerLog
 from ui.chat import respond
 from ui.feedback_ui import wire_feedback
 from ui.roadmap_tab import ROADMAP_CSS, build_roadmap_tab
@@ -57,9 +58,10 @@ def build_app(settings: Settings | None = None, bot: StudyBot | None = None):
 
     settings = settings or get_settings()
     bot = bot or StudyBot(settings)
+    answers = AnswerLog()  # what the chat answered, for the 👍/👎 handler: never the client's copy
 
     def chat(message, history, plan=None):
-        yield from respond(bot, message, history, plan)
+        yield from respond(bot, message, history, plan, log=answers)
 
     with gr.Blocks(title="studybot") as app:
         # The learner's current roadmap (JSON): written by the Roadmap tab, read by the chat for follow-ups.
@@ -83,7 +85,7 @@ def build_app(settings: Settings | None = None, bot: StudyBot | None = None):
                     api_name="chat",
                     description="Answers come only from the library; every answer lists its sources with the quoted passage.",
                 )
-                wire_feedback(chatbot, settings)
+                wire_feedback(chatbot, settings, answers)
             with gr.Tab("🗺️ 路线 Roadmap", id="roadmap"):
                 build_roadmap_tab(bot, plan_state)
             build_study_tab(bot)

@@ -13,8 +13,9 @@ from bot.chain import answer_lang
 from bot.followups import suggest_followups
 from bot.service import Answer, StudyBot
 from bot.types import Citation
+from ui.answer_log import AnswerLog
 
-log = logging.getLogger("studybot")
+logger = logging.getLogger("studybot")
 
 SOURCES_TITLE = {"zh": "📚 来源（{n}）", "en": "📚 Sources ({n})"}
 # When the model found no answer in them, the passages are not sources of its reply: say what they are.
@@ -29,6 +30,7 @@ STATUS_NOTE = {
     "ungrounded": {"zh": "回答缺少资料依据", "en": "answer not supported by the library"},
 }
 SEARCHING = {"zh": "🔎 正在资料库中查找…", "en": "🔎 Searching the library…"}
+# Only the exception's type reaches the learner: its text can name server paths (the log has it all).
 FAILED = {"zh": "⚠️ 出错了，请稍后再试：{err}", "en": "⚠️ Something went wrong, please try again: {err}"}
 
 
@@ -47,17 +49,28 @@ def _field(m: Any, name: str) -> Any:
     return m.get(name) if isinstance(m, dict) else getattr(m, name, None)
 
 
-def plain_history(history: list | None) -> list[dict]:
-    """The conversation without the app's own sources/status messages."""
-    out = []
-    for m in history or []:
+# Only the last exchanges matter (a follow-up reads the one before it); the history is the client's
+# to send, so how much of it is read and kept is bounded here.
+HISTORY_MESSAGES = 12
+HISTORY_CHARS = 4000
+
+
+def plain_history(history: list | None, max_question_chars: int | None = None) -> list[dict]:
+    """The recent conversation without the app's own sources/status messages. A user turn longer than
+    ``max_question_chars`` was refused as a question, so it and the reply to it are left out: kept,
+    it came back inside every short follow-up's search."""
+    out: list[dict] = []
+    refused = False
+    for m in list(history or [])[-HISTORY_MESSAGES:]:
         meta = _field(m, "metadata") or {}
         if isinstance(meta, dict) and meta.get("title"):
             continue
         role = _field(m, "role")
         text = content_text(_field(m, "content")).strip()
-        if role in ("user", "assistant") and text:
-            out.append({"role": role, "content": text})
+        if role == "user":
+            refused = max_question_chars is not None and len(text) > max_question_chars
+        if role in ("user", "assistant") and text and not refused:
+            out.append({"role": role, "content": text[:HISTORY_CHARS]})
     return out
 
 
@@ -89,9 +102,13 @@ def sources_message(answer: Answer, lang: str) -> dict | None:
     }
 
 
+def provider_label(answer: Answer) -> str:
+    return f"{answer.provider}:{answer.model}" if answer.model else answer.provider
+
+
 def footer(answer: Answer, lang: str) -> str:
     t = answer.timings or {}
-    bits = [f"{answer.provider}:{answer.model}" if answer.model else answer.provider]
+    bits = [provider_label(answer)]
     if answer.status in STATUS_NOTE:
         bits.append(STATUS_NOTE[answer.status][lang])
     if t.get("total_ms") is not None:
@@ -103,14 +120,16 @@ def followup_options(bot: StudyBot, answer: Answer, question: str, history: list
     """Gradio message options: clicking one asks it (ChatInterface's option_select)."""
     if not answer.hits or answer.status == "not_covered":
         return []
-    asked = [m["content"] for m in plain_history(history) if m["role"] == "user"]
+    asked = [m["content"] for m in plain_history(history, bot.settings.max_question_chars) if m["role"] == "user"]
     qs = suggest_followups(question, answer.hits, asked=asked, neighbours=bot.index.manifest.neighbours)
     return [{"value": q, "label": "➜ " + q} for q in qs]
 
 
-def respond(bot: StudyBot, message: Any, history: list | None, plan: Any = None) -> Iterator[list[dict]]:
+def respond(bot: StudyBot, message: Any, history: list | None, plan: Any = None,
+            log: AnswerLog | None = None) -> Iterator[list[dict]]:
     """Yields the assistant's messages so far: the growing answer, then answer + sources (+ follow-ups).
-    ``plan``: the learner's current roadmap JSON, for questions about its stages."""
+    ``plan``: the learner's current roadmap JSON, for questions about its stages. ``log``: where each
+    finished exchange is recorded, for the 👍/👎 handler to find by the displayed text."""
     question = content_text(message).strip()
     lang = answer_lang(question)
     if not question:
@@ -120,7 +139,7 @@ def respond(bot: StudyBot, message: Any, history: list | None, plan: Any = None)
     yield [{"role": "assistant", "content": SEARCHING[lang]}]
     text = ""
     try:
-        for ev in bot.ask_stream(question, plain_history(history), plan=plan):
+        for ev in bot.ask_stream(question, plain_history(history, bot.settings.max_question_chars), plan=plan):
             if ev.kind == "token":
                 text += ev.text
                 yield [{"role": "assistant", "content": text}]
@@ -130,10 +149,14 @@ def respond(bot: StudyBot, message: Any, history: list | None, plan: Any = None)
                 src = sources_message(ans, lang)
                 if src:
                     msgs.append(src)
+                if log is not None:
+                    log.record([m["content"] for m in msgs], question=question, answer=ans.text,
+                               citations=[f"{cite_label(c)} ({os.path.basename(c.path)})" for c in ans.citations],
+                               provider=provider_label(ans))
                 options = followup_options(bot, ans, question, history)
                 if options:  # Gradio shows the options of the last message of the last bubble
                     msgs[-1]["options"] = options
                 yield msgs
     except Exception as e:  # noqa: BLE001 - the learner sees what went wrong instead of a dead spinner
-        log.exception("chat failed")
-        yield [{"role": "assistant", "content": (text + "\n\n" if text else "") + FAILED[lang].format(err=e)}]
+        logger.exception("chat failed")
+        yield [{"role": "assistant", "content": (text + "\n\n" if text else "") + FAILED[lang].format(err=type(e).__name__)}]

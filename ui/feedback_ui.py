@@ -1,67 +1,66 @@
 """Thumbs up/down on chat answers (the Chatbot's like event) and an optional comment.
 
-The vote handler reads the conversation Gradio passes in: the liked bubble's answer, the question
-before it and the sources message after it, so nothing per-answer has to be kept on the server.
+Every event is an HTTP endpoint anyone can call with any payload, so the history the like event
+passes in only says which bubble was rated: what is stored is the exchange the server itself
+produced under that bubble's text (ui/answer_log.py), or nothing. Votes and comments are
+rate-limited per session and per client address.
 """
-# No `from __future__ import annotations` here: Gradio reads the `gr.LikeData` hint of the vote
-# handler at run time to know it must pass the event data.
-import re
+# No `from __future__ import annotations` here: Gradio reads the `gr.LikeData` and `gr.Request`
+# hints of the handlers at run time to know it must pass the event data and the request.
 from typing import Any
 
 from bot import feedback
 from bot.settings import Settings
+from ui.answer_log import AnswerLog
 from ui.chat import _field, content_text
+from ui.limits import Rate, client_key
 
 THANKS = {1: "👍 谢谢反馈！可以补充一句备注 / Thanks! Add a comment if you like",
           -1: "👎 谢谢反馈！哪里不对？/ Thanks! What was wrong?"}
 SAVED = "✓ 备注已保存 / Comment saved"
 RETRACTED = "已撤回 / Vote removed"
-_FOOTER = re.compile(r"\n*<sub>([^<]*)</sub>\s*$")
-_CITE = re.compile(r"\*\*\[\d+\]\s*(.+?)\*\*.*?<sub>`([^`]+)`</sub>", re.S)
+UNKNOWN = "这条回答无法评价（可能来自服务重启之前）/ This answer can't be rated (it may predate a restart)"
+TOO_MANY = "评价太频繁了，请一分钟后再试 / Too many ratings: please wait a minute"
+
+# Votes and comments together, per minute: a learner rates an answer or two a minute; a session id
+# is the client's to choose, hence the wider limit per address (a classroom behind one NAT included).
+PER_SESSION = 20
+PER_CLIENT = 60
+# Answers one session can have a vote on (switch or take back); the oldest are forgotten first.
+MAX_VOTES = 200
 
 
-def _index(index: Any) -> int:
-    return int(index[0] if isinstance(index, (list, tuple)) else index)
-
-
-def _is_sources(m: Any) -> bool:
-    meta = _field(m, "metadata") or {}
-    return isinstance(meta, dict) and bool(meta.get("title"))
-
-
-def vote_target(history: list, index: Any) -> dict:
-    """question, answer, citations and provider of the answer bubble at ``index``."""
+def liked_text(history: list, index: Any) -> str:
+    """The text of the message at ``index`` of the chat (Gradio sends the bubble's first message, the
+    answer; a sources message is known to the answer log too). "" if there is no such message."""
     msgs = list(history or [])
-    i = min(_index(index), len(msgs) - 1)
-    while i > 0 and (_is_sources(msgs[i]) or _field(msgs[i], "role") != "assistant"):
-        i -= 1  # a vote on the sources part of the bubble is a vote on its answer
-    raw = content_text(_field(msgs[i], "content")) if msgs else ""
-    m = _FOOTER.search(raw)
-    answer = raw[: m.start()].strip() if m else raw.strip()
-    provider = m.group(1).split(" · ")[0].strip() if m else ""
-    question = next((content_text(_field(x, "content")).strip() for x in reversed(msgs[:i])
-                     if _field(x, "role") == "user"), "")
-    citations: list[str] = []
-    j = i + 1
-    while j < len(msgs) and _is_sources(msgs[j]):
-        citations += [f"{label} ({name})" for label, name in _CITE.findall(content_text(_field(msgs[j], "content")))]
-        j += 1
-    return {"question": question, "answer": answer, "citations": citations, "provider": provider}
+    try:
+        i = int(index[0] if isinstance(index, (list, tuple)) else index)
+    except (TypeError, ValueError, IndexError):
+        return ""
+    if not 0 <= i < len(msgs) or _field(msgs[i], "role") != "assistant":
+        return ""
+    return content_text(_field(msgs[i], "content"))
 
 
-def on_vote(settings: Settings, history: list, votes: dict | None, index: Any, liked: Any) -> tuple[dict, str]:
-    """Records, switches or retracts the vote on one answer. ``votes`` maps bubble index -> feedback id
+def on_vote(settings: Settings, log: AnswerLog, history: list, votes: dict | None, index: Any,
+            liked: Any) -> tuple[dict, str]:
+    """Records, switches or retracts the vote on one answer. ``votes`` maps exchange id -> feedback id
     for this session, so switching thumbs updates the row instead of adding a second one."""
     votes = dict(votes or {})
-    key = str(_index(index))
+    found = log.find(liked_text(history, index))
+    if found is None:
+        return votes, UNKNOWN
+    key, exchange = found
     if liked is True or liked is False:
         vote = 1 if liked else -1
-        if key in votes and feedback.set_vote(settings, votes[key], vote):
-            fid = votes[key]
-        else:
-            fid = feedback.record_feedback(settings, vote=vote, **vote_target(history, index))
-        votes[key] = fid
+        fid = votes.pop(key, None)
+        if fid is None or not feedback.set_vote(settings, fid, vote):
+            fid = feedback.record_feedback(settings, vote=vote, **exchange)
+        votes[key] = fid  # re-inserted: the most recent vote is the last to be forgotten
         votes["last"] = fid
+        while len(votes) > MAX_VOTES + 1:  # + "last"
+            votes.pop(next(k for k in votes if k != "last"))
         return votes, THANKS[vote]
     # Gradio sends "" when a thumb is clicked a second time (vote withdrawn).
     fid = votes.pop(key, None)
@@ -82,9 +81,17 @@ def on_comment(settings: Settings, votes: dict | None, comment: str) -> str:
     return SAVED
 
 
-def wire_feedback(chatbot, settings: Settings) -> None:
-    """Adds the vote handler and a comment box (shown after a vote) under the chat."""
+def wire_feedback(chatbot, settings: Settings, log: AnswerLog) -> None:
+    """Adds the vote handler and a comment box (shown after a vote) under the chat. ``log``: the
+    exchanges the app's chat function recorded."""
     import gradio as gr
+
+    per_session = Rate(limit=PER_SESSION, window=60)
+    per_client = Rate(limit=PER_CLIENT, window=60)
+
+    def allowed(request: gr.Request) -> bool:
+        host = request.client.host if request.client else None
+        return per_session.allow(f"session:{request.session_hash}") and per_client.allow(client_key(host))
 
     votes = gr.State({})
     # The note gets its own line: beside the box it is squeezed into a column on a phone.
@@ -95,11 +102,15 @@ def wire_feedback(chatbot, settings: Settings) -> None:
                                  elem_id="sb-feedback-comment", max_lines=3, container=False)
             send = gr.Button("发送 / Send", scale=1, min_width=90, size="sm", elem_id="sb-feedback-send")
 
-    def like(history, state, data: gr.LikeData):
-        state, msg = on_vote(settings, history, state, data.index, data.liked)
+    def like(history, state, data: gr.LikeData, request: gr.Request):
+        if not allowed(request):
+            return state, gr.update(visible=True), TOO_MANY, gr.update()
+        state, msg = on_vote(settings, log, history, state, data.index, data.liked)
         return state, gr.update(visible=True), msg, ""
 
-    def save(state, text):
+    def save(state, text, request: gr.Request):
+        if not allowed(request):
+            return TOO_MANY, gr.update()
         return on_comment(settings, state, text), ""
 
     chatbot.like(like, [chatbot, votes], [votes, row, note, comment], api_visibility="undocumented", queue=False)
