@@ -160,6 +160,28 @@ def cmd_serve(args) -> int:
     return 0
 
 
+def cmd_admin_password(args) -> int:
+    import getpass
+
+    from ui.auth import AdminSecretError, write_secret_file
+
+    if args.stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = getpass.getpass("admin password: ")
+        if getpass.getpass("again: ") != password:
+            print("error: the two passwords differ", file=sys.stderr)
+            return 2
+    try:
+        write_secret_file(args.file, password)
+    except AdminSecretError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(f"wrote a salted scrypt hash to {args.file} (owner-only); serve with STUDYBOT_ADMIN_PASSWORD_FILE={args.file}",
+          file=sys.stderr)
+    return 0
+
+
 def cmd_eval(args) -> int:
     from bot.service import StudyBot
     from evals.run import compare, comparison_lines, gate_failures, run_eval, summary_lines
@@ -395,6 +417,12 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--port", type=int)
     common(sp, llm=True)
     sp.set_defaults(fn=cmd_serve)
+
+    sp = sub.add_parser("admin-password", help="write the admin console's password as a salted hash to FILE "
+                                               "(then serve with STUDYBOT_ADMIN_PASSWORD_FILE=FILE)")
+    sp.add_argument("file", type=Path)
+    sp.add_argument("--stdin", action="store_true", help="read the password from one line of standard input")
+    sp.set_defaults(fn=cmd_admin_password)
 
     sp = sub.add_parser("eval", help="score retrieval (or, with --answers, answers) on a question set (JSONL, see evals/datasets/README.md)")
     sp.add_argument("--dataset", type=Path, default=Path("evals/datasets/dev.jsonl"))

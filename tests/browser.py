@@ -17,18 +17,18 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 
 @contextmanager
 def served_app(settings) -> Iterator[str]:
-    """The learner app (ui.app.build_app) for ``settings``, served on a free loopback port."""
+    """The learner app for ``settings`` as `studybot serve` serves it (build_server: the gate in front),
+    on a free loopback port."""
     from bot.service import StudyBot
-    from ui.app import CSS, build_app
+    from ui.app import build_server, start_server
 
-    app = build_app(settings, StudyBot(settings))
     port = free_port()
-    app.queue()
-    app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, css=CSS, quiet=True)
+    server = start_server(build_server(settings.with_overrides(port=port), StudyBot(settings)), "127.0.0.1", port)
     try:
         yield f"http://127.0.0.1:{port}/"
     finally:
-        app.close()
+        server.should_exit = True
+        server.thread.join(10)
 
 
 def launch_chromium(p):

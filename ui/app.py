@@ -107,62 +107,67 @@ def warm_up(bot: StudyBot) -> None:
     threading.Thread(target=run, daemon=True, name="warm-up").start()
 
 
-def admin_password(settings: Settings) -> str | None:
-    pw = settings.admin_password.get_secret_value() if settings.admin_password else ""
-    return pw or None
+def _mount(server, blocks, path: str, **kw) -> None:
+    """gr.mount_gradio_app, then what launch() would also have done: mark the Blocks launched, so
+    Gradio checks the file paths clients send (unlaunched, it moved any server file into its cache)."""
+    import gradio as gr
+
+    gr.mount_gradio_app(server, blocks, path, **kw)
+    blocks.has_launched = True
 
 
-def admin_auth(settings: Settings):
-    """Gradio login check for /admin: constant-time comparison, and a pause after each wrong guess
-    (async, so guessing slows only the guesser, not the server)."""
-    import asyncio
-    import hmac
+def _mounted(server, path: str):
+    from starlette.routing import Mount
 
-    user, pw = settings.admin_user.encode(), (admin_password(settings) or "").encode()
-
-    async def check(username: str, password: str) -> bool:
-        ok = hmac.compare_digest(username.encode(), user) & hmac.compare_digest(password.encode(), pw)
-        if not ok:
-            log.warning("admin console: failed login for user %r", username[:40])
-            await asyncio.sleep(FAILED_LOGIN_PAUSE)
-        return bool(ok and pw)
-
-    return check
-
-
-FAILED_LOGIN_PAUSE = 1.0
+    return next(r.app for r in server.routes if isinstance(r, Mount) and r.path == path)
 
 
 def build_server(settings: Settings | None = None, bot: StudyBot | None = None):
-    """One FastAPI app: the learner chat at / (no login) and, only when a password is set, the admin
+    """One ASGI app: the learner chat at / (no login) and, only when an admin secret is set, the admin
     console at /admin (login required). They are separate Gradio apps with separate APIs, queues and
-    session tokens, so nothing reachable from / can call an admin function."""
+    session tokens, so nothing reachable from / can call an admin function. Every request passes the
+    gate (ui/gate.py) first."""
     _offline_env()
-    import gradio as gr
     from fastapi import FastAPI
+
+    from ui.auth import admin_secret, protected_files
+    from ui.gate import AdminDoor, Gate, admin_login_check, upload_folder
 
     settings = settings or get_settings()
     bot = bot or StudyBot(settings)
+    secret = admin_secret(settings)
     server = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     where = dict(server_name=settings.host, server_port=settings.port, css=CSS, footer_links=["api", "settings"])
-    if admin_password(settings):
+    # Never served, whatever an event returns: the library's raw files, the index (manifest, feedback,
+    # vectors), the secret's file and .env.
+    blocked = [str(Path(settings.library_dir).resolve()), str(Path(settings.index_dir).resolve()),
+               *protected_files(settings)]
+    if settings.feedback_db:
+        blocked.append(str(Path(settings.feedback_db).resolve()))
+    door = None
+    if secret is not None:
         from ui.admin import build_admin_app
 
         console = build_admin_app(settings)
-        console.queue(default_concurrency_limit=2)
+        # api_open=False: every call goes through the queue and its concurrency limit.
+        console.queue(default_concurrency_limit=2, api_open=False)
         # Mounted before "/": Starlette matches mounts in order and "/" would swallow /admin.
-        gr.mount_gradio_app(server, console, "/admin", auth=admin_auth(settings),
-                            auth_message="studybot 管理控制台 / admin console",
-                            max_file_size=int(settings.max_file_mb * 1024 * 1024), **where)
+        _mount(server, console, "/admin", auth=admin_login_check(secret),
+               auth_message="studybot 管理控制台 / admin console", blocked_paths=blocked,
+               max_file_size=int(settings.max_file_mb * 1024 * 1024), **where)
+        door = AdminDoor(_mounted(server, "/admin"))
     else:
-        log.warning("admin console is off: set STUDYBOT_ADMIN_PASSWORD to serve it at /admin")
+        log.warning("admin console is off: set STUDYBOT_ADMIN_PASSWORD_FILE to serve it at /admin")
     learner = build_app(settings, bot)
-    learner.queue(default_concurrency_limit=2)
-    # Learners upload nothing, and the library's files are never served as raw files from /.
-    gr.mount_gradio_app(server, learner, "/", max_file_size=1024 * 1024,
-                        blocked_paths=[str(Path(settings.library_dir).resolve()), str(Path(settings.index_dir).resolve())],
-                        **where)
+    learner.queue(default_concurrency_limit=2, api_open=False, max_size=LEARNER_QUEUE_SIZE)
+    # Learners upload nothing (the gate refuses /upload), and the library's files are never served raw.
+    _mount(server, learner, "/", max_file_size=1024 * 1024, blocked_paths=blocked, **where)
+    server.add_middleware(Gate, upload_dir=upload_folder(), admin=door)
     return server
+
+
+# Waiting chats beyond this get "the queue is full" at once instead of piling up behind two workers.
+LEARNER_QUEUE_SIZE = 64
 
 
 def start_server(asgi, host: str, port: int):
@@ -187,13 +192,17 @@ def serve(settings: Settings | None = None, *, host: str | None = None, port: in
           prevent_thread_lock: bool = False):
     import uvicorn
 
+    from ui.auth import admin_secret, warn_if_environment
+
     settings = (settings or get_settings()).with_overrides(host=host, port=port)
+    secret = admin_secret(settings)
+    warn_if_environment(secret)
     bot = StudyBot(settings)
     asgi = build_server(settings, bot)
     warm_up(bot)
     start_background_embedding(bot.index)  # vectors still pending from an `ingest --no-embed` fill in
     base = f"http://{settings.host}:{settings.port}"
-    print(f"* studybot: {base}/" + (f"  · admin console: {base}/admin/" if admin_password(settings) else ""),
+    print(f"* studybot: {base}/" + (f"  · admin console: {base}/admin/" if secret else ""),
           flush=True)
     if prevent_thread_lock:
         return start_server(asgi, settings.host, settings.port)
