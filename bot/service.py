@@ -6,10 +6,10 @@
         ev.kind == "token" -> ev.text is the next piece of the answer
         ev.kind == "done"  -> ev.answer is the final Answer
     bot.ask(question, history=None) -> Answer
-    bot.roadmap({"goal": ..., "hours_per_week": 5, "months": 3}) -> Roadmap (bot.roadmap)
+    bot.roadmap({"goal": ..., "hours_per_week": 5, "months": 3}) -> Roadmap (bot.features.roadmap.build)
 
 ``ask_stream(..., plan=roadmap_json)`` answers questions about the learner's own roadmap
-("第二阶段具体学什么？") from that plan (see ``bot.roadmap_followup``).
+("第二阶段具体学什么？") from that plan (see ``bot.features.roadmap.followup``).
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Iterator
 
-from bot.chain import (
+from bot.answering.chain import (
     LLM_FAILED,
     NOT_COVERED,
     TOO_LONG,
@@ -30,12 +30,12 @@ from bot.chain import (
     model_declined,
     retrieval_only_text,
 )
-from bot.grounding import ungrounded
-from bot.index import Index, get_index
-from bot.retriever import FusionConfig, Retriever, contextual_query
-from bot.settings import Settings, get_settings
-from bot.text import question_lang
-from bot.types import Citation, Hit
+from bot.answering.grounding import ungrounded
+from bot.core.settings import Settings, get_settings
+from bot.core.text import question_lang
+from bot.core.types import Citation, Hit
+from bot.index.store import Index, get_index
+from bot.retrieval.retriever import FusionConfig, Retriever, contextual_query
 
 log = logging.getLogger("studybot")
 
@@ -77,7 +77,7 @@ class StudyBot:
         """``fusion`` replaces the whole retrieval configuration, the ``reranker`` setting included."""
         self.settings = settings or get_settings()
         if fusion is None:
-            from bot.rerank import reranker_from_settings
+            from bot.retrieval.rerank import reranker_from_settings
 
             # Checked before the index opens: a wrong STUDYBOT_RERANKER fails here, in one line.
             fusion = FusionConfig(rerank=reranker_from_settings(self.settings))
@@ -92,7 +92,7 @@ class StudyBot:
         return self.retriever.search(query, k, (), self.glossary_terms(query))
 
     def describe_llm(self) -> tuple[str, str]:
-        from bot.llm import describe_llm
+        from bot.providers.llm import describe_llm
 
         return describe_llm(self.settings)
 
@@ -100,7 +100,7 @@ class StudyBot:
         if self._model is None:
             with self._model_lock:
                 if self._model is None:
-                    from bot.llm import make_chat_model
+                    from bot.providers.llm import make_chat_model
 
                     self._model = make_chat_model(self.settings)
         return self._model
@@ -121,14 +121,14 @@ class StudyBot:
         """A roadmap grounded in this library. ``prose=False`` skips the model (instant; see
         ``reword_roadmap``). Raises pydantic.ValidationError for a bad profile, RoadmapError for an
         empty or broken index."""
-        from bot.roadmap import build_roadmap
+        from bot.features.roadmap.build import build_roadmap
 
         return build_roadmap(profile, self.search, self.prose_model() if prose else None,
                              prose_timeout=self.settings.roadmap_prose_timeout)
 
     def reword_roadmap(self, rm):
         """The same plan with the model's prose (unchanged when there is no model)."""
-        from bot.roadmap import reword_roadmap
+        from bot.features.roadmap.build import reword_roadmap
 
         return reword_roadmap(rm, self.prose_model(), prose_timeout=self.settings.roadmap_prose_timeout)
 
@@ -136,7 +136,7 @@ class StudyBot:
     def ask_stream(self, question: str, history: list[dict] | None = None, plan=None) -> Iterator[Event]:
         """``plan``: the learner's current roadmap (Roadmap, its JSON, or None). A question that
         names one of its stages is answered from the plan first, then from passages on the stage's topics."""
-        from bot.roadmap_followup import plan_followup
+        from bot.features.roadmap.followup import plan_followup
 
         followup = plan_followup(question, plan)
         if followup is None:
@@ -216,7 +216,7 @@ class StudyBot:
                 parts.append(piece)
                 yield Event("token", piece)
         except Exception as e:  # noqa: BLE001 - any provider failure becomes a message plus the passages
-            from bot.llm import explain_error
+            from bot.providers.llm import explain_error
 
             log.warning("LLM failed: %s", e)
             msg = LLM_FAILED[lang].format(err=explain_error(e, self.settings))
@@ -255,7 +255,7 @@ class StudyBot:
         if s.refuse_below_match <= 0:
             return False
         if not also:
-            from bot.translate import target_language
+            from bot.retrieval.translate import target_language
 
             if target_language(query, self._langs()) is not None:
                 # An English question over a largely Chinese library scores as low against the
@@ -276,7 +276,7 @@ class StudyBot:
         """The query in the library's other language, when that helps and an LLM is at hand."""
         if not self.settings.translate_queries or self.settings.llm in ("none", "fake"):
             return []
-        from bot.translate import target_language, translate
+        from bot.retrieval.translate import target_language, translate
 
         target = target_language(query, self._langs())
         if target is None:
@@ -288,12 +288,12 @@ class StudyBot:
         return [out] if out and out != query else []
 
     def glossary_terms(self, query: str) -> list[str]:
-        """The question's field terms in the library's other language (bot/glossary.py), as one
+        """The question's field terms in the library's other language (bot/retrieval/glossary.py), as one
         keyword list for BM25; no model call."""
         if not self.settings.glossary:
             return []
-        from bot.glossary import glossary_phrasing
-        from bot.translate import target_language
+        from bot.retrieval.glossary import glossary_phrasing
+        from bot.retrieval.translate import target_language
 
         target = target_language(query, self._langs())
         if target is None:

@@ -12,7 +12,7 @@ plus, per answer:
   context_hit         the gold passage was among the passages the model saw (tells a retrieval miss
                       apart from a generation miss)
 
-A judge can be any provider bot/llm.py speaks (``local[:0.5b]``, ``ollama[:model]``,
+A judge can be any provider bot/providers/llm.py speaks (``local[:0.5b]``, ``ollama[:model]``,
 ``openai[:model]``). Every judge call has a wall-clock deadline, every metric at most
 1 + ``retries`` attempts, and after a few errors in a row the judge is switched off for the rest of
 the run: a dead judge costs minutes, not hours, and a failure is a None plus a count, never a crash.
@@ -27,9 +27,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from bot.retriever import contextual_query
+from bot.core.settings import Settings
+from bot.retrieval.retriever import contextual_query
 from bot.service import StudyBot
-from bot.settings import Settings
 from evals.metrics import (
     ANSWER_METRICS,
     KINDS,
@@ -144,7 +144,7 @@ def judge_settings(base: Settings, spec: str) -> Settings:
 
 def make_judge(base: Settings, spec: str) -> ChatJudge:
     """Raises LLMUnavailable at once when the judge cannot even be built (no API key, no llama-cpp)."""
-    from bot.llm import describe_llm, make_chat_model
+    from bot.providers.llm import describe_llm, make_chat_model
 
     s = judge_settings(base, spec)
     provider, model = describe_llm(s)

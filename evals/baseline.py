@@ -14,7 +14,7 @@ import json
 import logging
 from pathlib import Path
 
-from bot.index import Index
+from bot.index.store import Index
 
 log = logging.getLogger("studybot.evals")
 

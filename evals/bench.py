@@ -26,7 +26,7 @@ for _k, _v in {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "ANONYMIZED_T
                "OMP_WAIT_POLICY": "PASSIVE"}.items():
     os.environ.setdefault(_k, _v)
 
-from bot.settings import ROOT, Settings  # noqa: E402
+from bot.core.settings import ROOT, Settings  # noqa: E402
 
 # Mixed zh/en study questions, none of them the dev-set answers verbatim: latency, not quality.
 QUERIES = [
@@ -112,13 +112,13 @@ def bench_index_search(index_dir: Path, rounds: int = 10) -> dict:
 
 
 def bench_exact_dense(sizes: tuple[int, ...] = (16_000, 100_000), queries: int = 50, dim: int = 384) -> dict:
-    """Exact dense search (bot/dense_exact.py) against Chroma's graph on random unit vectors: the
+    """Exact dense search (bot/index/dense_exact.py) against Chroma's graph on random unit vectors: the
     whole corpus is ~16k passages; 100k is a large library. Time and memory only, not quality."""
     import numpy as np
 
-    from bot.dense_exact import ExactDense
-    from bot.manifest import Manifest
-    from bot.vectors import VectorStore
+    from bot.index.dense_exact import ExactDense
+    from bot.index.manifest import Manifest
+    from bot.index.vectors import VectorStore
 
     rng = np.random.default_rng(0)
     out = {}
@@ -161,7 +161,7 @@ def bench_rerank(bot, candidates: int = 20, rounds: int = 1) -> dict:
     Empty when no cross-encoder is configured."""
     from dataclasses import replace
 
-    from bot.retriever import Retriever
+    from bot.retrieval.retriever import Retriever
 
     rr = bot.retriever.cfg.rerank
     if rr is None:
@@ -180,7 +180,7 @@ def bench_rerank(bot, candidates: int = 20, rounds: int = 1) -> dict:
 
 
 def bench_ask(bot) -> dict:
-    from bot.local_model import resolve_model_path
+    from bot.providers.local_model import resolve_model_path
 
     t0 = time.perf_counter()
     resolve_model_path(bot.settings)

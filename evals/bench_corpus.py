@@ -19,7 +19,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from bot.settings import Settings
+from bot.core.settings import Settings
 
 CORPUS = Path(os.environ.get("STUDYBOT_BENCH_CORPUS", Path(__file__).resolve().parents[2] / "shared" / "corpus"))
 
@@ -38,7 +38,7 @@ print(time.perf_counter() - t)
 
 def bench_corpus(tmp: Path, sample: int = 100, modes: bool = True) -> dict:
     """Run every corpus measurement in ``tmp``; returns the numbers (nothing is asserted)."""
-    from bot.index import get_index
+    from bot.index.store import get_index
     from ingest.pipeline import ingest
 
     lib = tmp / "corpus"
@@ -91,7 +91,7 @@ def _others_hidden(idx, keep: list[str] = ()):
 
 def _bench_embedding(idx, tmp: Path, sample: int, modes: bool) -> dict:
     """Embed ``sample`` chunks spread evenly over the corpus, through the pipeline and the embedder alone."""
-    from bot.types import Chunk
+    from bot.core.types import Chunk
     from ingest.splitter import index_text
 
     ids = sorted(idx.manifest.chunk_ids())

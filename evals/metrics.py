@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from bot.prompt_guard import guard_passage
+from bot.answering.prompt_guard import guard_passage
 
 KINDS = ("fact", "concept", "crosslingual", "followup", "unanswerable", "plan")
 LANGS = ("zh", "en")
@@ -254,10 +254,10 @@ def _row_head(q: Mapping) -> dict:
 def prompt_hit(q: Mapping, items: Sequence[Any], focus: str, budget: int, top_k: int,
                weight: Callable[[str], float] | None = None) -> float | None:
     """1.0 when the gold substring reaches the model: inside the stretch the chat keeps of a gold-file
-    passage among the first ``top_k`` (bot.chain.best_quote at that passage's share of ``budget``).
+    passage among the first ``top_k`` (bot.answering.chain.best_quote at that passage's share of ``budget``).
     Unlike hit@k it does not grow with the chunk size, so chunk sizes compare fairly; None when
     the question is unanswerable."""
-    from bot.chain import best_quote, passage_budgets
+    from bot.answering.chain import best_quote, passage_budgets
 
     if is_unanswerable(q):
         return None

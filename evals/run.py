@@ -9,7 +9,7 @@ Configurations (``--compare``) are searched over the same index and question set
 files cut into N-character chunks: a sibling index ``<index>-chunksN``, kept, so only the first run
 embeds), ``norescore`` (hybrid without
 the re-scorer), ``noglossary`` (hybrid without the glossary's other-language terms, see
-``bot/glossary.py``), ``translate`` (the product plus the LLM's translation of cross-language questions, as
+``bot/retrieval/glossary.py``), ``translate`` (the product plus the LLM's translation of cross-language questions, as
 the chat does) and ``baseline`` (the plain LangChain recipe, see ``evals/baseline.py``). Without
 ``--compare`` the product is measured: ``rerank`` when a cross-encoder is set, else ``hybrid``.
 """
@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from bot.retriever import FusionConfig, Retriever, contextual_query
+from bot.retrieval.retriever import FusionConfig, Retriever, contextual_query
 from bot.service import StudyBot
 from evals.metrics import evaluate, is_unanswerable, load_questions, path_matches, prompt_hit
 
@@ -131,7 +131,7 @@ def run_eval(bot: StudyBot, dataset: Path, k: int = 10, name: str | None = None,
     for q in usable:
         query = contextual_query(q["question"], q.get("history"))
         also = bot.translations(query) if config == "translate" else []
-        # As the chat searches: the glossary's terms when there is no translation (bot/glossary.py);
+        # As the chat searches: the glossary's terms when there is no translation (bot/retrieval/glossary.py);
         # "noglossary" measures what they add.
         terms = (bot.glossary_terms(query) if not also and (config in ("hybrid", "rerank", "norescore", "translate")
                                                              or _CHUNKS.fullmatch(config)) else [])

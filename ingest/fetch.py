@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
-from bot.settings import Settings
+from bot.core.settings import Settings
 from ingest.loaders.feeds import is_feed
 
 FEED_TYPES = {"application/rss+xml", "application/atom+xml", "application/rdf+xml", "application/xml", "text/xml"}
@@ -227,7 +227,7 @@ def saved_path(url: str, kind: str, library_dir: Path) -> Path:
 
 
 def save_fetched(got: Fetched, settings: Settings, *, title: str | None = None, lang: str | None = None) -> Saved:
-    from bot.sources import upsert_source
+    from ingest.sources import upsert_source
 
     root = Path(settings.library_dir).resolve()
     target = saved_path(got.url, got.kind, root)

@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
-from bot.index import Index, Progress, get_index
-from bot.settings import Settings
-from bot.sources import Source, by_path, load_registry
-from bot.text import tokenize
+from bot.core.settings import Settings
+from bot.core.text import tokenize
+from bot.index.store import Index, Progress, get_index
+from ingest.sources import Source, by_path, load_registry
 from ingest.splitter import CHUNKER_VERSION, index_text, split_doc
 
 log = logging.getLogger("studybot.ingest")
@@ -106,7 +106,7 @@ def ingest(
         if changed:
             idx.reconcile()
         idx.commit_bm25()
-        from bot.background_embed import wake
+        from bot.index.background_embed import wake
 
         wake(idx)  # a background embedder in this process starts on the new chunks at once
         if embed:

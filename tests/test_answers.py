@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from stubs import OllamaStub, OpenAIStub, free_port
 
-from bot.chain import build_messages
+from bot.answering.chain import build_messages
 from bot.service import StudyBot
 
 pytestmark = pytest.mark.timeout(120)
@@ -113,7 +113,7 @@ def test_chinese_question_on_chinese_library_is_not_translated(seed_index):
 
 def test_follow_up_rewriting_keeps_standalone_questions_alone():
     """Found trying it in the browser: a new English question after a Chinese one was glued to it."""
-    from bot.retriever import contextual_query
+    from bot.retrieval.retriever import contextual_query
 
     def after(prev):
         return [{"role": "user", "content": prev}, {"role": "assistant", "content": "…"}]
@@ -146,7 +146,7 @@ def test_a_model_that_finds_no_answer_marks_the_passages_as_closest_not_sources(
 
 
 def test_only_an_opening_decline_counts():
-    from bot.chain import model_declined
+    from bot.answering.chain import model_declined
 
     assert model_declined("资料库中没有找到相关内容。")
     assert model_declined("  The library does not cover this question.")
@@ -157,7 +157,7 @@ def test_only_an_opening_decline_counts():
 def test_the_best_passage_keeps_the_part_that_answers():
     # The question's words open the passage and the answer sits ~200 characters on: an even split of
     # the local budget (150 characters each) cut it away.
-    from bot.types import Chunk, Hit
+    from bot.core.types import Chunk, Hit
 
     filler = "这一阶段的学习内容比较多，需要循序渐进地安排时间，并结合实践来巩固所学的知识。" * 4
     top = "高级实践项目有哪些？下面按难度列出。" + filler + "高级项目：多模态检索问答系统。"
@@ -170,7 +170,7 @@ def test_the_best_passage_keeps_the_part_that_answers():
 
 
 def test_the_quote_is_the_stretch_richest_in_the_questions_rare_words():
-    from bot.chain import best_quote, passage_budgets
+    from bot.answering.chain import best_quote, passage_budgets
 
     # The opening sentence repeats the question's common words; the answer sits with its rare term
     # further on, beyond a forward extension of that sentence.
@@ -188,7 +188,7 @@ def test_the_quote_is_the_stretch_richest_in_the_questions_rare_words():
 
 
 def _zh_hits(*texts):
-    from bot.types import Chunk, Hit
+    from bot.core.types import Chunk, Hit
 
     return [Hit(Chunk(id=f"c{i}", path=f"p{i}.md", title="t", text=t, lang="zh"), score=1.0) for i, t in enumerate(texts)]
 
@@ -206,7 +206,7 @@ PLAN = ("第一阶段：生成式AI基础（1-2个月）。学习生成式AI概�
     ("The first stage covers probability, information theory, neural networks and the Transformer.", None),  # may translate
 ])
 def test_grounding_support_separates_model_knowledge_from_the_passages(answer, expect):
-    from bot.grounding import support
+    from bot.answering.grounding import support
 
     s = support(answer, "零基础学AIGC，第一阶段学什么？", _zh_hits(PLAN))
     assert (s is None) if expect is None else ((s < 0.3) if expect == "low" else (s > 0.6)), s
@@ -219,7 +219,7 @@ def test_grounding_support_separates_model_knowledge_from_the_passages(answer, e
     ("是的，红烧肉的做法是：先将五花肉切块，用料酒、生抽、老抽、冰糖腌制，再小火慢炖一小时。", 0.0),  # long: judged
 ])
 def test_a_short_answer_is_judged_only_when_it_names_something_absent(answer, expect):
-    from bot.grounding import support
+    from bot.answering.grounding import support
 
     assert support(answer, "2024年奥运会乒乓球男单冠军是谁？", _zh_hits(PLAN)) == expect
 
@@ -242,7 +242,7 @@ def test_an_answer_the_passages_do_not_support_is_flagged(seed_index):
 def test_a_new_question_is_asked_without_the_previous_exchange(seed_index):
     """Found in the browser: after a refusal in the conversation, the 1.5B copied it for the next,
     answerable question. Only a follow-up carries the previous exchange, and never a refusal."""
-    from bot.chain import NOT_COVERED
+    from bot.answering.chain import NOT_COVERED
 
     refused = [{"role": "user", "content": "考研数学一的线性代数应该怎么复习？"},
                {"role": "assistant", "content": NOT_COVERED["zh"]}]

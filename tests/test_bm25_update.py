@@ -5,7 +5,7 @@ import random
 
 import numpy as np
 
-from bot.lexical import BM25
+from bot.index.lexical import BM25
 
 
 def test_update_equals_rebuild_and_survives_save(tmp_path):

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.timeout(300)
 def run(args, settings, **env):
     e = dict(os.environ, STUDYBOT_LIBRARY_DIR=str(settings.library_dir), STUDYBOT_INDEX_DIR=str(settings.index_dir),
              STUDYBOT_LLM="none", **env)
-    return subprocess.run([sys.executable, "-m", "bot.cli", *args], capture_output=True, text=True, env=e, timeout=240)
+    return subprocess.run([sys.executable, "-m", "ui.cli", *args], capture_output=True, text=True, env=e, timeout=240)
 
 
 def test_ingest_json_contract(library, tmp_path):

@@ -1,7 +1,7 @@
 """SIGKILL an ingest at several moments (parsing, embedding, between batches): the next ingest must
 converge to exactly what a clean run builds, and a reader must keep searching the last good state.
 
-The ingest runs as `python -m bot.cli ingest` in a subprocess with the real embedder and real
+The ingest runs as `python -m ui.cli ingest` in a subprocess with the real embedder and real
 Chroma; the final state is read back by a fresh process, as a restarted app would see it.
 """
 from __future__ import annotations
@@ -51,7 +51,7 @@ class Ingest:
 
     def __init__(self, lib: Path, index_dir: Path) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "ingest", "--json", "--index-dir", str(index_dir)],
+            [sys.executable, "-m", "ui.cli", "ingest", "--json", "--index-dir", str(index_dir)],
             cwd=ROOT, env=_env(lib), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         )
         self.started = time.monotonic()
@@ -93,9 +93,9 @@ SNAPSHOT = r"""
 import json, sys
 from collections import Counter
 from pathlib import Path
-from bot.index import get_index
-from bot.lexical import BM25
-from bot.settings import Settings
+from bot.core.settings import Settings
+from bot.index.lexical import BM25
+from bot.index.store import get_index
 idx = get_index(Settings(index_dir=sys.argv[1], library_dir=sys.argv[2]))
 col = idx.vectors._collection(create=False)
 chroma = [] if col is None else col.get(include=[])["ids"]
@@ -122,7 +122,7 @@ def _snapshot(index_dir: Path, lib: Path) -> dict:
 
 def _search_ok(settings, query: str = "注意力机制") -> list[str]:
     """A reader in this process (like the served app): it must answer from committed state."""
-    from bot.index import get_index
+    from bot.index.store import get_index
     from bot.service import StudyBot
 
     manifest = get_index(settings).manifest
@@ -170,7 +170,7 @@ def test_sigkill_at_any_moment_converges_to_a_clean_index(tmp_path):
         _search_ok(settings)
         if name == "after the first batch":
             # An edit between crashes: the file's old chunks (maybe embedded by now) must leave Chroma too.
-            from bot.index import get_index
+            from bot.index.store import get_index
 
             f = Path(get_index(settings).manifest.q(
                 "SELECT d.path FROM chunks c JOIN docs d ON d.doc_hash = c.doc_hash WHERE c.embedded = 1 LIMIT 1")[0]["path"])
@@ -212,7 +212,7 @@ def test_reader_keeps_the_last_good_state_while_an_ingest_runs(tmp_path):
     for f in sorted(lib.rglob("*.md")):
         f.write_text(f.read_text(encoding="utf-8") + "\n\n## 附录\n\n新增的复习要点：间隔重复。\n", encoding="utf-8")
     env = _env(lib) | {"STUDYBOT_EMBEDDER": "fake"}
-    proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "ingest", "--json", "--index-dir", str(settings.index_dir)],
+    proc = subprocess.Popen([sys.executable, "-m", "ui.cli", "ingest", "--json", "--index-dir", str(settings.index_dir)],
                             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     searches = 0
     while proc.poll() is None:
@@ -229,7 +229,7 @@ def test_the_crash_windows_are_repaired_by_the_next_ingest(tmp_path):
     """The states a kill can leave, made on purpose: the next run converges (deterministic twin of the test above)."""
     import numpy as np
 
-    from bot.index import get_index
+    from bot.index.store import get_index
     from ingest.pipeline import ingest
 
     lib = _library(tmp_path)

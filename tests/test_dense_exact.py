@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from conftest import make_settings
-from bot.index import Index
+from bot.index.store import Index
 from ingest.pipeline import ingest
 
 

@@ -190,7 +190,7 @@ def test_judge_spec_is_checked(seed_index):
 
 
 def test_cli_answers_json_and_report(seed_index, tmp_path, capsys):
-    from bot.cli import main
+    from ui.cli import main
 
     argv = ["eval", "--answers", "--limit", "3", "--llm", "fake", "--index-dir", str(seed_index.index_dir),
             "--dataset", str(_dev()), "--json", "--rows", "--report", str(tmp_path / "rep")]

@@ -399,8 +399,8 @@ def _answerable_with_files() -> list[tuple[dict, Path]]:
 def test_gold_substrings_survive_chunking():
     """Each gold substring must sit inside one chunk, or no passage could ever count as relevant."""
     splitter = pytest.importorskip("ingest.splitter")
-    from bot.settings import Settings
-    from bot.types import LoadedDoc, Part
+    from bot.core.settings import Settings
+    from bot.core.types import LoadedDoc, Part
 
     size, overlap = Settings.model_fields["chunk_size"].default, Settings.model_fields["chunk_overlap"].default
     for q, path in _answerable_with_files():

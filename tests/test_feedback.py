@@ -7,8 +7,8 @@ import sqlite3
 import pytest
 from conftest import make_settings
 
-from bot import feedback
-from bot.feedback import feedback_path, list_feedback, record_feedback
+from bot.features import feedback
+from bot.features.feedback import feedback_path, list_feedback, record_feedback
 
 
 @pytest.fixture
@@ -48,7 +48,7 @@ def test_feedback_db_setting_moves_the_file(tmp_path):
 
 
 def test_sizes_are_capped_whoever_calls(settings):
-    from bot.feedback import MAX_ANSWER, MAX_CITATION, MAX_CITATIONS, MAX_COMMENT, MAX_PROVIDER, MAX_QUESTION
+    from bot.features.feedback import MAX_ANSWER, MAX_CITATION, MAX_CITATIONS, MAX_COMMENT, MAX_PROVIDER, MAX_QUESTION
 
     fid = record_feedback(settings, question="问" * 10**6, answer="答" * 10**6, vote=1, comment="c" * 10**5,
                           citations=["x" * 10**4] * 1000, provider="p" * 10**4)
@@ -161,7 +161,7 @@ def test_votes_of_a_session_are_bounded(settings):
 
 
 def test_cli_lists_feedback_as_json(settings, capsys, monkeypatch):
-    from bot import cli
+    from ui import cli
 
     feedback.record_feedback(settings, question="q1", answer="a1", vote=1, comment="good")
     assert cli.main(["feedback", "--index-dir", str(settings.index_dir), "--json", "--limit", "5"]) == 0

@@ -193,7 +193,7 @@ def test_only_plain_http_urls_are_accepted(settings, url):
 
 
 def test_saved_feed_is_registered_and_ingested_as_newsletter(site, settings):
-    from bot.index import get_index
+    from bot.index.store import get_index
     from ingest.fetch import fetch_into_library
     from ingest.pipeline import ingest
 
@@ -227,7 +227,7 @@ def test_page_is_saved_under_pages(site, settings):
 
 
 def test_cli_add_feed(site, settings, monkeypatch, capsys):
-    from bot.cli import main
+    from ui.cli import main
 
     monkeypatch.setenv("STUDYBOT_LIBRARY_DIR", str(settings.library_dir))
     monkeypatch.setenv("STUDYBOT_INDEX_DIR", str(settings.index_dir))

@@ -1,8 +1,8 @@
 """Follow-up questions from retrieved sections: wording, order, nothing already asked."""
 from __future__ import annotations
 
-from bot.followups import as_question, heading_of, suggest_followups
-from bot.types import Chunk, Hit
+from bot.answering.followups import as_question, heading_of, suggest_followups
+from bot.core.types import Chunk, Hit
 
 
 def chunk(i: int, section: str | None, title: str = "学习计划") -> Chunk:

@@ -6,9 +6,9 @@ import os
 
 import pytest
 
-from bot.glossary import glossary_phrasing, glossary_terms
+from bot.core.text import tokenize
+from bot.retrieval.glossary import glossary_phrasing, glossary_terms
 from bot.service import StudyBot
-from bot.text import tokenize
 
 
 def test_english_field_terms_get_their_chinese_words():
@@ -66,7 +66,7 @@ def test_glossary_finds_a_chinese_passage_for_an_english_question_without_a_mode
 
 def test_the_stage_asked_for_outranks_its_siblings_in_bm25():
     """Siblings share every word but the number; the question's ordinal decides between them."""
-    from bot.lexical import BM25
+    from bot.index.lexical import BM25
 
     docs = {
         "s2": "第二阶段：文本生成 (2-3个月) 语言模型基础",

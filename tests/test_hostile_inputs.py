@@ -75,7 +75,7 @@ def hostile(tmp_path) -> tuple[Path, Path]:
 def run_cli(*args: str, lib: Path) -> tuple[int, dict, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("STUDYBOT_")}
     env.update(STUDYBOT_LIBRARY_DIR=str(lib), STUDYBOT_EMBEDDER="fake", PYTHONPATH=str(ROOT))
-    p = subprocess.run([sys.executable, "-m", "bot.cli", *args], cwd=ROOT, env=env, capture_output=True, text=True,
+    p = subprocess.run([sys.executable, "-m", "ui.cli", *args], cwd=ROOT, env=env, capture_output=True, text=True,
                        timeout=120)
     return p.returncode, (json.loads(p.stdout) if p.stdout.strip() else {}), p.stderr
 

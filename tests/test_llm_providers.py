@@ -10,9 +10,9 @@ import httpx
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 
-from bot import llm
-from bot.llm import LLMUnavailable, check_llm, describe_llm, explain_error, make_chat_model
-from bot.settings import Settings
+from bot.core.settings import Settings
+from bot.providers import llm
+from bot.providers.llm import LLMUnavailable, check_llm, describe_llm, explain_error, make_chat_model
 from stubs import OllamaStub, OpenAIStub, free_port, ollama_stub, openai_stub  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.timeout(60)  # a hang is a failure, not a stuck CI run

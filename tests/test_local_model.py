@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from bot import local_model as lm
-from bot.local_model import LocalModelError, ModelSpec
-from bot.settings import Settings
+from bot.core.settings import Settings
+from bot.providers import local_model as lm
+from bot.providers.local_model import LocalModelError, ModelSpec
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -190,7 +190,7 @@ def test_killed_process_leaves_no_final_file_and_next_run_recovers(registry, tmp
         import shutil, sys, time
         from pathlib import Path
         sys.path.insert(0, {str(ROOT)!r})
-        from bot import local_model as lm
+        from bot.providers import local_model as lm
         spec = lm.ModelSpec(**{registry.spec.__dict__!r})
         lm.MODEL_SPECS["tiny"] = spec
         reg = Path({str(registry.root)!r})
@@ -333,7 +333,7 @@ def test_real_small_model_assembles_and_answers_in_chinese():
         pytest.skip(f"llama_cpp is not importable ({e}); install the 'local' extra")
     from langchain_core.messages import HumanMessage, SystemMessage
 
-    from bot.llm import ChatLlamaCpp
+    from bot.providers.llm import ChatLlamaCpp
 
     # The real default cache, so the ~490 MB download happens once per machine.
     settings = Settings(local_model="0.5b")

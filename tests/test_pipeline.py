@@ -29,7 +29,7 @@ def test_seed_questions_retrieve_the_right_passage(seed_index, question, file_pr
 
 
 def test_numbers_match_in_chinese_numerals_and_digits():
-    from bot.text import tokenize
+    from bot.core.text import tokenize
 
     assert {"3", "月", "1-3"} <= set(tokenize("前三个月学什么")) and {"1", "3", "1-3"} <= set(tokenize("工具掌握期（1-3个月）"))
     assert {"第1", "阶段"} <= set(tokenize("第一阶段")) and "1" not in tokenize("一起学习，统一规划")
@@ -41,7 +41,7 @@ def test_numbers_match_in_chinese_numerals_and_digits():
 
 
 def test_a_follow_up_on_the_next_stage_finds_that_stage(seed_index):
-    from bot.retriever import contextual_query
+    from bot.retrieval.retriever import contextual_query
 
     history = [{"role": "user", "content": "AIGC学习计划的第一阶段学什么？"}, {"role": "assistant", "content": "…"}]
     hits = StudyBot(seed_index).search(contextual_query("那第二阶段呢？", history), k=3)
@@ -70,7 +70,7 @@ def test_ask_attaches_citations_from_retrieval(seed_index):
 
 
 def _chunk_texts(settings, c) -> str:
-    from bot.index import get_index
+    from bot.index.store import get_index
 
     chunk = get_index(settings).manifest.load_chunks([c.chunk_id])[c.chunk_id]
     return chunk.text
@@ -114,7 +114,7 @@ def test_reingest_is_incremental_and_dedupes(library, tmp_path):
     f.unlink()
     gone = ingest(None, settings)
     assert gone.removed == 1
-    from bot.index import get_index
+    from bot.index.store import get_index
 
     idx = get_index(settings)
     assert all("001_" not in Path(h.chunk.path).name for h in StudyBot(settings).search("番茄工作法", k=5))
@@ -122,7 +122,7 @@ def test_reingest_is_incremental_and_dedupes(library, tmp_path):
 
 
 def test_changed_chunk_settings_recut_every_file_and_surviving_chunks_keep_their_vectors(library, tmp_path):
-    from bot.index import get_index
+    from bot.index.store import get_index
 
     s = make_settings(library, tmp_path / "idx")
     ingest(None, s)
@@ -166,7 +166,7 @@ def test_a_bad_file_is_reported_and_the_rest_indexed(library, tmp_path):
 
 
 def test_other_embedder_is_refused_with_reindex_advice(seed_index):
-    from bot.embeddings import EmbedderMismatch
+    from bot.providers.embeddings import EmbedderMismatch
 
     other = seed_index.with_overrides(embedder="fake")
     with pytest.raises(EmbedderMismatch, match="--rebuild"):
@@ -177,8 +177,8 @@ def test_other_embedder_is_refused_with_reindex_advice(seed_index):
 @pytest.mark.timeout(900)
 def test_real_local_model_answers_a_seed_question_with_citations(seed_index):
     pytest.importorskip("llama_cpp")
-    from bot.local_model import is_ready
-    from bot.settings import Settings
+    from bot.core.settings import Settings
+    from bot.providers.local_model import is_ready
 
     if not is_ready("0.5b", Settings().model_dir):
         pytest.skip("the 0.5B model is not assembled: run `studybot model --size 0.5b`")

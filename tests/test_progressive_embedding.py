@@ -6,9 +6,9 @@ import time
 
 from conftest import make_settings
 
-from bot.background_embed import start_background_embedding, stop_background_embedding
-from bot.index import get_index
-from bot.retriever import FusionConfig
+from bot.index.background_embed import start_background_embedding, stop_background_embedding
+from bot.index.store import get_index
+from bot.retrieval.retriever import FusionConfig
 from bot.service import StudyBot
 from ingest.pipeline import ingest
 

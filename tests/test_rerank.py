@@ -6,10 +6,10 @@ import threading
 
 import pytest
 
-from bot.rerank import Reranker, RerankerError, cross_encoder, rerank
-from bot.retriever import FusionConfig, Retriever
+from bot.core.settings import Settings
+from bot.retrieval.rerank import Reranker, RerankerError, cross_encoder, rerank
+from bot.retrieval.retriever import FusionConfig, Retriever
 from bot.service import StudyBot
-from bot.settings import Settings
 
 
 def _ids(hits) -> list[str]:
@@ -164,7 +164,7 @@ def test_a_wrong_path_fails_when_the_bot_is_built_naming_the_setting(seed_index,
 
 
 def test_the_cli_reports_a_wrong_path_in_one_line(seed_index, tmp_path, monkeypatch, capsys):
-    from bot.cli import main
+    from ui.cli import main
 
     for key, value in {"LIBRARY_DIR": seed_index.library_dir, "INDEX_DIR": seed_index.index_dir,
                        "LLM": "none", "RERANKER": tmp_path / "nope"}.items():

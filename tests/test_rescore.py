@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import pytest
 
-from bot.retriever import FusionConfig, translation_weight
-from bot.rescore import RescoreWeights, rescore
+from bot.core.text import tokenize
+from bot.retrieval.rescore import RescoreWeights, rescore
+from bot.retrieval.retriever import FusionConfig, translation_weight
 from bot.service import StudyBot
-from bot.text import tokenize
 
 
 def _idf(rare: set[str]):

@@ -21,7 +21,7 @@ from langchain_core.messages import AIMessage, AIMessageChunk
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import ValidationError
 
-from bot.roadmap import (
+from bot.features.roadmap.build import (
     DEFAULT_K,
     Profile,
     Roadmap,
@@ -34,12 +34,12 @@ from bot.roadmap import (
     reword_roadmap,
     weeks_for,
 )
-from bot.roadmap_catalog import TEMPLATES, TRACKS
-from bot.roadmap_export import save_ics, save_timeline, timeline_figure, to_ics, to_markdown_file
-from bot.roadmap_ground import keyword_matches
-from bot.roadmap_plan import allocate_weeks, stage_count
-from bot.text import cjk_ratio
-from bot.types import Chunk, Hit
+from bot.core.text import cjk_ratio
+from bot.core.types import Chunk, Hit
+from bot.features.roadmap.catalog import TEMPLATES, TRACKS
+from bot.features.roadmap.export import save_ics, save_timeline, timeline_figure, to_ics, to_markdown_file
+from bot.features.roadmap.ground import keyword_matches
+from bot.features.roadmap.plan import allocate_weeks, stage_count
 
 SEEDS = sorted((Path(__file__).resolve().parent.parent / "knowledge" / "seeds").glob("*.txt"))
 CODING_WORDS = ("API", "Python", "PyTorch", "代码", "编程", "RAG", "微调", "FastAPI", "Transformer")
@@ -568,7 +568,7 @@ def test_token_budget_is_also_passed_to_real_providers():
     from langchain_ollama import ChatOllama
     from langchain_openai import ChatOpenAI
 
-    from bot.roadmap_prose import _capped
+    from bot.features.roadmap.prose import _capped
 
     openai = ChatOpenAI(api_key="x", base_url="http://127.0.0.1:9/v1", model="m", max_tokens=512)
     assert _capped(openai, 100).max_tokens == 100 and openai.max_tokens == 512

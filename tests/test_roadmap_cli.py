@@ -15,7 +15,7 @@ CREATOR = ["--goal", "用AI做小红书内容", "--background", "内容创作者
 
 def indexed_paths(settings) -> set[str]:
     """Every file the index's manifest holds as indexed."""
-    from bot.manifest import Manifest
+    from bot.index.manifest import Manifest
 
     return {r["path"] for r in Manifest(settings.index_dir / "manifest.sqlite").sources() if r["status"] == "ok"}
 
@@ -83,7 +83,7 @@ def test_empty_index_is_one_line_with_advice(tmp_path, seed_index):
 
 
 def test_start_date_defaults_to_next_monday():
-    from bot.roadmap_forms import check_start_date, next_monday
+    from bot.features.roadmap.forms import check_start_date, next_monday
 
     assert next_monday(date(2025, 3, 3)) == date(2025, 3, 3)  # a Monday
     assert next_monday(date(2025, 3, 4)) == date(2025, 3, 10)

@@ -7,8 +7,8 @@ import json
 import pytest
 from test_roadmap import seed_search
 
-from bot.roadmap import build_roadmap
-from bot.roadmap_followup import LAST, WHOLE_PLAN, load_plan, plan_followup, stage_reference
+from bot.features.roadmap.build import build_roadmap
+from bot.features.roadmap.followup import LAST, WHOLE_PLAN, load_plan, plan_followup, stage_reference
 
 CREATOR = dict(goal="用AI做小红书内容", background="内容创作者，不会编程", hours_per_week=5, months=3)
 

@@ -5,7 +5,7 @@ from datetime import date
 
 import pytest
 
-from bot.roadmap_forms import CLI_LABELS, FormProblems, check_request, message_lang
+from bot.features.roadmap.forms import CLI_LABELS, FormProblems, check_request, message_lang
 
 
 def problems(fields, start=None, lang=None, labels=None) -> list[str]:

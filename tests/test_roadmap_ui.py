@@ -20,8 +20,8 @@ def app_url(seed_index):
 def test_roadmap_endpoint_returns_a_grounded_plan(app_url, seed_index):
     from gradio_client import Client
 
-    from bot.admin import short_path
-    from bot.manifest import Manifest
+    from bot.features.admin import short_path
+    from bot.index.manifest import Manifest
 
     client = Client(app_url, verbose=False)
     out = json.loads(client.predict(goal="用AI做小红书内容", background="内容创作者，不会编程", hours_per_week=5,

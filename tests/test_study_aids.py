@@ -11,9 +11,9 @@ import shutil
 import pytest
 from conftest import SEEDS, make_settings
 
-from bot.study_aids import (BLANK, Quiz, StudyAidError, documents, extract_facts, make_flashcards, make_quiz,
+from bot.features.study_aids import (BLANK, Quiz, StudyAidError, documents, extract_facts, make_flashcards, make_quiz,
                             reword)
-from bot.types import Chunk
+from bot.core.types import Chunk
 
 EN_DOC = """# Machine learning glossary
 
@@ -33,7 +33,7 @@ A vector database is a store that indexes embeddings for nearest-neighbour searc
 
 
 def chunk_texts(settings) -> dict[str, str]:
-    from bot.index import get_index
+    from bot.index.store import get_index
 
     return {r["id"]: r["text"] for r in get_index(settings).manifest.q("SELECT id, text FROM chunks")}
 
@@ -191,7 +191,7 @@ def test_llm_rewording_is_checked_and_falls_back(en_settings):
 
 
 def test_cli_quiz_json(seed_index, capsys):
-    from bot import cli
+    from ui import cli
 
     argv = ["quiz", "--topic", "杠铃阅读法", "--n", "2", "--json", "--index-dir", str(seed_index.index_dir),
             "--llm", "none"]

@@ -11,8 +11,8 @@ import html
 import time
 from pathlib import Path
 
-from bot import admin
-from bot.settings import Settings
+from bot.core.settings import Settings
+from bot.features import admin
 from ingest.fetch import FetchError, fetch_into_library
 from ingest.uploads import UploadError, store_upload, supported_types
 
@@ -23,7 +23,7 @@ STAGES = {"starting": "准备 / starting", "parsing": "解析 / parsing", "embed
 
 
 def summary_line(settings: Settings) -> str:
-    from bot.index import get_index
+    from bot.index.store import get_index
 
     st = get_index(settings).status()
     return (f"📚 {st['files_ok']} files ok · ❌ {st['files_failed']} failed · {st['docs']} docs · {st['chunks']} passages · "

@@ -16,7 +16,7 @@ import threading
 from collections import OrderedDict
 from typing import Iterable
 
-from bot.feedback import exchange
+from bot.features.feedback import exchange
 
 
 def _key(text: str) -> str:

@@ -10,9 +10,9 @@ import os
 import threading
 from pathlib import Path
 
-from bot.background_embed import start_background_embedding
+from bot.core.settings import Settings, get_settings
+from bot.index.background_embed import start_background_embedding
 from bot.service import StudyBot
-from bot.settings import Settings, get_settings
 from ui.answer_log import AnswerLog
 from ui.chat import respond
 from ui.feedback_ui import wire_feedback

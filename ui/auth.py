@@ -20,7 +20,7 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.settings import Settings
+from bot.core.settings import Settings
 
 log = logging.getLogger("studybot")
 

@@ -9,10 +9,10 @@ import logging
 import os
 from typing import Any, Iterator
 
-from bot.chain import answer_lang
-from bot.followups import suggest_followups
+from bot.answering.chain import answer_lang
+from bot.answering.followups import suggest_followups
+from bot.core.types import Citation
 from bot.service import Answer, StudyBot
-from bot.types import Citation
 from ui.answer_log import AnswerLog
 
 logger = logging.getLogger("studybot")

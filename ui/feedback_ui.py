@@ -9,8 +9,8 @@ rate-limited per session and per client address.
 # hints of the handlers at run time to know it must pass the event data and the request.
 from typing import Any
 
-from bot import feedback
-from bot.settings import Settings
+from bot.core.settings import Settings
+from bot.features import feedback
 from ui.answer_log import AnswerLog
 from ui.chat import _field, content_text
 from ui.limits import Rate, client_key

@@ -12,10 +12,10 @@ import json
 import tempfile
 from typing import Any
 
-from bot.admin import short_path
-from bot.roadmap import RoadmapError, Roadmap
-from bot.roadmap_export import timeline_figure, to_ics
-from bot.roadmap_forms import FormProblems, check_request, message_lang, save_exports
+from bot.features.admin import short_path
+from bot.features.roadmap.build import RoadmapError, Roadmap
+from bot.features.roadmap.export import timeline_figure, to_ics
+from bot.features.roadmap.forms import FormProblems, check_request, message_lang, save_exports
 from bot.service import StudyBot
 
 LEVELS = [("入门 / beginner", "beginner"), ("中级 / intermediate", "intermediate"), ("高级 / advanced", "advanced")]

@@ -1,7 +1,7 @@
 """The quiz and flashcards tab: pick an indexed document or type a topic, answer, check, download.
 
 The API endpoints ``quiz`` and ``flashcards`` return the same models as the CLI's ``--json``, except
-that every path is the one learners see (``bot.admin.short_path(..., learner=True)``): relative to the
+that every path is the one learners see (``bot.features.admin.short_path(..., learner=True)``): relative to the
 library, never the server's absolute path. The dropdown and the API take such a path (or a unique tail
 or title of one) and map it back to an indexed document.
 """
@@ -11,9 +11,9 @@ import os
 import tempfile
 from pathlib import Path
 
-from bot.admin import short_path
+from bot.features.admin import short_path
 from bot.service import StudyBot
-from bot.study_aids import (MAX_ITEMS, Deck, Quiz, StudyAidError, documents, make_flashcards, make_quiz,
+from bot.features.study_aids import (MAX_ITEMS, Deck, Quiz, StudyAidError, documents, make_flashcards, make_quiz,
                             match_source)
 
 MAX_QUESTIONS = 10

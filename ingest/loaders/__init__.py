@@ -11,8 +11,8 @@ import importlib
 import re
 from pathlib import Path
 
-from bot.text import detect_lang
-from bot.types import LoadedDoc
+from bot.core.text import detect_lang
+from bot.core.types import LoadedDoc
 
 
 class LoadError(Exception):

@@ -8,7 +8,7 @@ from email.message import EmailMessage
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 
-from bot.types import LoadedDoc, Part
+from bot.core.types import LoadedDoc, Part
 from ingest.loaders import LoadError
 from ingest.loaders.html import html_to_parts
 from ingest.loaders.text import decode_bytes, paragraph_parts, tidy

@@ -5,7 +5,7 @@ import datetime as dt
 import re
 from pathlib import Path
 
-from bot.types import LoadedDoc, Part
+from bot.core.types import LoadedDoc, Part
 from ingest.loaders import LoadError
 from ingest.loaders.html import html_to_parts
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
 
-from bot.types import LoadedDoc, Part
+from bot.core.types import LoadedDoc, Part
 from ingest.loaders.text import decode_bytes, sectioned_parts
 
 _DROP = ["script", "style", "nav", "footer", "header", "aside", "noscript", "template", "svg", "iframe", "form"]

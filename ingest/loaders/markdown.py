@@ -11,7 +11,7 @@ from pathlib import Path
 
 import yaml
 
-from bot.types import LoadedDoc
+from bot.core.types import LoadedDoc
 from ingest.loaders.text import TITLE_MAX, first_short_line, from_text, read_text, sectioned_parts
 
 _FRONT_MATTER = re.compile(r"\A\ufeff?\s*---[ \t]*\n(.*?)^(?:---|\.\.\.)[ \t]*$\n?", re.S | re.M)

@@ -11,7 +11,7 @@ import re
 import unicodedata
 from pathlib import Path
 
-from bot.types import LoadedDoc, Part
+from bot.core.types import LoadedDoc, Part
 from ingest.loaders import LoadError
 from ingest.loaders.text import TITLE_MAX, tidy
 

@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
-from bot.types import LoadedDoc, Part
+from bot.core.types import LoadedDoc, Part
 from ingest.loaders import LoadError
 
 PARAGRAPH_GROUP = 2000  # chars of plain text per Part: big enough for context, small enough to locate

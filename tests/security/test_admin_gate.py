@@ -160,8 +160,8 @@ def test_served_with_a_file_the_password_is_not_in_the_environment(site):
 
 
 def test_cli_writes_a_private_hash_file(tmp_path, monkeypatch, capsys):
-    from bot.cli import main
     from ui.auth import admin_secret
+    from ui.cli import main
     from conftest import make_settings
 
     out = tmp_path / "secret"

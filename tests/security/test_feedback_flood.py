@@ -20,7 +20,7 @@ from attack import app_events, call_event
 from conftest import SEEDS, make_settings
 from stubs import free_port
 
-from bot.feedback import MAX_COMMENT, feedback_path
+from bot.features.feedback import MAX_COMMENT, feedback_path
 from ui.feedback_ui import PER_CLIENT, PER_SESSION, TOO_MANY, UNKNOWN
 
 pytestmark = pytest.mark.timeout(300)

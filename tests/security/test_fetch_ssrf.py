@@ -357,7 +357,7 @@ def test_cli_fetch_refuses_loopback_unless_allowed(stub, tmp_path):
     (Path(settings.library_dir) / "sources.yaml").write_text("sources: []\n", encoding="utf-8")
     env = dict(os.environ, STUDYBOT_LIBRARY_DIR=str(settings.library_dir), STUDYBOT_INDEX_DIR=str(settings.index_dir),
                STUDYBOT_LLM="none", STUDYBOT_EMBEDDER="fake")
-    args = [sys.executable, "-m", "bot.cli", "fetch", f"http://127.0.0.1:{stub.port}/feed.xml", "--no-ingest"]
+    args = [sys.executable, "-m", "ui.cli", "fetch", f"http://127.0.0.1:{stub.port}/feed.xml", "--no-ingest"]
 
     p = subprocess.run(args, capture_output=True, text=True, env=env, timeout=120)
     assert p.returncode == 1

@@ -67,14 +67,14 @@ def test_refused_turns_leave_the_history():
 
 
 def test_contextual_query_clips_what_it_borrows():
-    from bot.retriever import BORROW_CHARS, contextual_query
+    from bot.retrieval.retriever import BORROW_CHARS, contextual_query
 
     q = contextual_query("为什么？", [{"role": "user", "content": "很长" * 5000}])
     assert len(q) <= BORROW_CHARS + len(" 为什么？")
 
 
 def test_a_pasted_topic_is_refused_before_it_is_searched(site):
-    from bot.study_aids import StudyAidError, make_quiz
+    from bot.features.study_aids import StudyAidError, make_quiz
 
     before = len(site.searched)
     with pytest.raises(StudyAidError, match="under 200"):

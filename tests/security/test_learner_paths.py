@@ -76,7 +76,7 @@ def assert_no_server_paths(site, text: str, where: str) -> None:
 
 
 def test_short_path_for_learners_and_for_the_admin(tmp_path):
-    from bot.admin import short_path
+    from bot.features.admin import short_path
 
     lib = tmp_path / "library"
     inside = str(lib.resolve() / "seeds" / SEED)

@@ -1,0 +1,46 @@
+"""Does the answer come from the passages? A check that needs no model, run after the answer streams.
+
+The prompt tells the model to answer only from the passages, and a 1.5B model often does not: asked
+"红烧肉怎么做才好吃？" over passages on AI study plans it gave a recipe (料酒、生抽、老抽…) from its own
+weights. Such an answer shares almost no content words with the passages it was given, while a
+grounded one — even a paraphrase — reuses most of them. So: the share of the answer's content words
+(BM25 tokens, minus the words of the question itself: restating the question is not a claim) that
+occur in the passages. When any passage is in another language than the answer (an English answer
+may translate a Chinese passage), words cannot be compared, so nothing is judged.
+"""
+from __future__ import annotations
+
+import re
+
+from bot.core.text import question_lang, tokenize
+from bot.core.types import Hit
+
+
+# A short yes/no reply carries no content word to look up ("不靠谱。", "是的，可以。"): it is not judged.
+_YES_NO = re.compile(r"^\W*(是|不|否|能|可以|对|没有|会|yes|no|not|correct|true|false)(?![a-z])", re.I)
+
+
+def support(answer: str, question: str, hits: list[Hit], min_words: int = 6) -> float | None:
+    """Share of the answer's own content words found in the passages, or None when there is too
+    little to judge (a short yes/no reply, a passage in another language). An answer with fewer than
+    ``min_words`` content words is judged only when none of them is in the passages: one short
+    name is the whole claim ("…冠军是马龙。" over passages that never name him), while a share
+    of two or three words is too coarse to set against the threshold."""
+    lang = question_lang(answer)
+    if not hits or any((h.chunk.lang or "en") != lang for h in hits):
+        return None  # part of the answer may be a translation, whose words cannot be compared
+    texts = [h.chunk.text for h in hits]
+    asked = set(tokenize(question))
+    words = {t for t in tokenize(answer) if t not in asked and len(t) > 1}
+    if not words:
+        return None
+    pool = set(tokenize("\n".join(texts)))
+    share = sum(t in pool for t in words) / len(words)
+    if len(words) < min_words and (share > 0 or _YES_NO.match(answer)):
+        return None
+    return share
+
+
+def ungrounded(answer: str, question: str, hits: list[Hit], below: float) -> bool:
+    s = support(answer, question, hits)
+    return s is not None and s < below

@@ -1,0 +1,1 @@
+"""Layer 0: settings, shared data types and text utilities. Imports nothing of ours."""

@@ -1,0 +1,341 @@
+"""The SQLite manifest: the source of truth for what is indexed.
+
+Files map to documents by content hash (two paths with identical bytes share one document), and
+documents own chunks. Chunk text and tokens live here, so BM25 can be rebuilt and Chroma can be
+reconciled from this file alone after any crash: every change is one SQLite transaction.
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from bot.core.types import Chunk
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS files (
+    path TEXT PRIMARY KEY, file_hash TEXT, size INTEGER, mtime REAL,
+    status TEXT NOT NULL, error TEXT, updated_at REAL, warning TEXT
+);
+CREATE INDEX IF NOT EXISTS files_hash ON files(file_hash);
+CREATE TABLE IF NOT EXISTS docs (
+    doc_hash TEXT PRIMARY KEY, file_hash TEXT NOT NULL, path TEXT NOT NULL, title TEXT, kind TEXT,
+    lang TEXT, meta_json TEXT, n_chunks INTEGER, indexed_at REAL
+);
+CREATE INDEX IF NOT EXISTS docs_file ON docs(file_hash);
+CREATE TABLE IF NOT EXISTS chunks (
+    id TEXT PRIMARY KEY, doc_hash TEXT NOT NULL, ordinal INTEGER, text TEXT NOT NULL,
+    page INTEGER, section TEXT, tokens TEXT NOT NULL, embedded INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_hash);
+CREATE INDEX IF NOT EXISTS chunks_embedded ON chunks(embedded);
+CREATE TABLE IF NOT EXISTS reports (id INTEGER PRIMARY KEY AUTOINCREMENT, started_at REAL, report_json TEXT);
+"""
+
+
+class Manifest:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._local = threading.local()
+        # executescript manages its own transaction.
+        self._conn().executescript(SCHEMA)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        cols = {r["name"] for r in self.q("PRAGMA table_info(files)")}
+        if "warning" not in cols:  # manifests written before warnings existed
+            with self.tx() as c:
+                c.execute("ALTER TABLE files ADD COLUMN warning TEXT")
+
+    def _conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+            conn.row_factory = sqlite3.Row
+            # WAL lets the chat keep reading the last committed state while an ingest writes.
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            self._local.conn = conn
+        return conn
+
+    @contextmanager
+    def tx(self) -> Iterator[sqlite3.Connection]:
+        c = self._conn()
+        c.execute("BEGIN IMMEDIATE")
+        try:
+            yield c
+        except BaseException:
+            c.execute("ROLLBACK")
+            raise
+        else:
+            c.execute("COMMIT")
+
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Several reads that see one committed state (WAL gives a read transaction its snapshot)."""
+        c = self._conn()
+        if c.in_transaction:
+            yield
+            return
+        c.execute("BEGIN")
+        try:
+            yield
+        finally:
+            c.execute("COMMIT")
+
+    def q(self, sql: str, args: Iterable = ()) -> list[sqlite3.Row]:
+        return self._conn().execute(sql, tuple(args)).fetchall()
+
+    # --- meta ----------------------------------------------------------------
+    def get_meta(self, key: str) -> str | None:
+        rows = self.q("SELECT value FROM meta WHERE key=?", (key,))
+        return rows[0]["value"] if rows else None
+
+    def set_meta(self, key: str, value: str, conn: sqlite3.Connection | None = None) -> None:
+        (conn or self._conn()).execute("INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)", (key, value))
+
+    def generation(self) -> int:
+        return int(self.get_meta("generation") or 0)
+
+    def bump_generation(self, conn: sqlite3.Connection) -> None:
+        cur = conn.execute("SELECT value FROM meta WHERE key='generation'").fetchone()
+        conn.execute(
+            "INSERT OR REPLACE INTO meta(key, value) VALUES('generation', ?)", (str(int(cur[0] if cur else 0) + 1),)
+        )
+
+    # --- files & docs ----------------------------------------------------------
+    def file_row(self, path: str) -> sqlite3.Row | None:
+        rows = self.q("SELECT * FROM files WHERE path=?", (path,))
+        return rows[0] if rows else None
+
+    def all_files(self) -> dict[str, sqlite3.Row]:
+        """Every file row by path, in one query (a no-change re-index must not ask once per file)."""
+        return {r["path"]: r for r in self.q("SELECT * FROM files")}
+
+    def files_under(self, prefixes: list[str]) -> list[sqlite3.Row]:
+        rows = self.q("SELECT * FROM files")
+        return [r for r in rows if any(r["path"] == p or r["path"].startswith(p.rstrip("/") + "/") for p in prefixes)]
+
+    def has_file_hash(self, file_hash: str) -> bool:
+        return bool(self.q("SELECT 1 FROM docs WHERE file_hash=? LIMIT 1", (file_hash,)))
+
+    def replace_file(
+        self,
+        path: str,
+        file_hash: str,
+        size: int,
+        mtime: float,
+        docs: list[tuple[str, dict, list[Chunk], list[list[str]]]],
+        warning: str | None = None,
+        rechunk: bool = False,
+    ) -> None:
+        """Atomically point ``path`` at new content and store that content's documents and chunks.
+
+        ``rechunk``: replace the chunks already stored for these bytes (the chunk settings changed);
+        a chunk whose id survives (same document, place and text) keeps its vector."""
+        with self.tx() as c:
+            kept: set[str] = set()
+            if rechunk and docs:
+                old_docs = [r["doc_hash"] for r in c.execute("SELECT doc_hash FROM docs WHERE file_hash=?", (file_hash,))]
+                for d in old_docs:
+                    kept |= {r["id"] for r in c.execute("SELECT id FROM chunks WHERE doc_hash=? AND embedded=1", (d,))}
+                    c.execute("DELETE FROM chunks WHERE doc_hash=?", (d,))
+                c.execute("DELETE FROM docs WHERE file_hash=?", (file_hash,))
+            old = c.execute("SELECT file_hash FROM files WHERE path=?", (path,)).fetchone()
+            c.execute(
+                "INSERT OR REPLACE INTO files(path, file_hash, size, mtime, status, error, updated_at, warning)"
+                " VALUES(?,?,?,?,?,?,?,?)",
+                (path, file_hash, size, mtime, "ok", None, time.time(), warning),
+            )
+            if old and old["file_hash"] and old["file_hash"] != file_hash:
+                self._drop_hash_if_unreferenced(c, old["file_hash"], path)
+            exists = c.execute("SELECT 1 FROM docs WHERE file_hash=? LIMIT 1", (file_hash,)).fetchone()
+            if not exists:
+                for doc_hash, info, chunks, tokens in docs:
+                    c.execute(
+                        "INSERT OR REPLACE INTO docs(doc_hash, file_hash, path, title, kind, lang, meta_json, n_chunks, indexed_at)"
+                        " VALUES(?,?,?,?,?,?,?,?,?)",
+                        (
+                            doc_hash, file_hash, path, info.get("title"), info.get("kind"), info.get("lang"),
+                            json.dumps(info.get("meta") or {}, ensure_ascii=False, default=str), len(chunks), time.time(),
+                        ),
+                    )
+                    c.executemany(
+                        "INSERT OR REPLACE INTO chunks(id, doc_hash, ordinal, text, page, section, tokens, embedded)"
+                        " VALUES(?,?,?,?,?,?,?,?)",
+                        [
+                            (ch.id, doc_hash, ch.ordinal, ch.text, ch.page, ch.section, " ".join(tk), int(ch.id in kept))
+                            for ch, tk in zip(chunks, tokens)
+                        ],
+                    )
+            self.bump_generation(c)
+
+    def mark_failed(self, path: str, reason: str, size: int | None = None, mtime: float | None = None) -> None:
+        """Record a failure; a previously good version of the file stays indexed (nothing is lost)."""
+        with self.tx() as c:
+            old = c.execute("SELECT file_hash FROM files WHERE path=?", (path,)).fetchone()
+            c.execute(
+                "INSERT OR REPLACE INTO files(path, file_hash, size, mtime, status, error, updated_at) VALUES(?,?,?,?,?,?,?)",
+                (path, old["file_hash"] if old else None, size, mtime, "failed", reason, time.time()),
+            )
+
+    def touch(self, path: str, size: int, mtime: float) -> None:
+        with self.tx() as c:
+            c.execute("UPDATE files SET size=?, mtime=?, updated_at=? WHERE path=?", (size, mtime, time.time(), path))
+
+    def remove_file(self, path: str) -> None:
+        with self.tx() as c:
+            old = c.execute("SELECT file_hash FROM files WHERE path=?", (path,)).fetchone()
+            c.execute("DELETE FROM files WHERE path=?", (path,))
+            if old and old["file_hash"]:
+                self._drop_hash_if_unreferenced(c, old["file_hash"], path)
+            self.bump_generation(c)
+
+    @staticmethod
+    def _drop_hash_if_unreferenced(c: sqlite3.Connection, file_hash: str, leaving_path: str) -> None:
+        other = c.execute(
+            "SELECT path FROM files WHERE file_hash=? AND path<>? AND status='ok' ORDER BY path LIMIT 1",
+            (file_hash, leaving_path),
+        ).fetchone()
+        if other:
+            # Same bytes still reachable by another path: keep the document, cite the surviving path.
+            c.execute("UPDATE docs SET path=? WHERE file_hash=? AND path=?", (other["path"], file_hash, leaving_path))
+            return
+        docs = [r["doc_hash"] for r in c.execute("SELECT doc_hash FROM docs WHERE file_hash=?", (file_hash,))]
+        for d in docs:
+            c.execute("DELETE FROM chunks WHERE doc_hash=?", (d,))
+        c.execute("DELETE FROM docs WHERE file_hash=?", (file_hash,))
+
+    # --- chunks ------------------------------------------------------------------
+    def all_chunk_tokens(self) -> tuple[list[str], list[list[str]]]:
+        rows = self.q("SELECT id, tokens FROM chunks ORDER BY id")
+        return [r["id"] for r in rows], [r["tokens"].split(" ") if r["tokens"] else [] for r in rows]
+
+    def chunk_id_list(self) -> list[str]:
+        return [r["id"] for r in self.q("SELECT id FROM chunks ORDER BY id")]
+
+    def chunk_tokens(self, ids: list[str]) -> list[list[str]]:
+        """Stored BM25 tokens of ``ids``, in that order."""
+        out: dict[str, list[str]] = {}
+        for i in range(0, len(ids), 500):
+            part = ids[i : i + 500]
+            for r in self.q(f"SELECT id, tokens FROM chunks WHERE id IN ({','.join('?' * len(part))})", part):
+                out[r["id"]] = r["tokens"].split(" ") if r["tokens"] else []
+        return [out.get(i, []) for i in ids]
+
+    def chunk_ids(self) -> set[str]:
+        return {r["id"] for r in self.q("SELECT id FROM chunks")}
+
+    def count_unembedded(self) -> int:
+        return self.q("SELECT count(*) AS n FROM chunks WHERE embedded=0")[0]["n"]
+
+    def count_embedded(self) -> int:
+        return self.q("SELECT count(*) AS n FROM chunks WHERE embedded=1")[0]["n"]
+
+    def embedded_ids(self) -> set[str]:
+        return {r["id"] for r in self.q("SELECT id FROM chunks WHERE embedded=1")}
+
+    def _ids_where(self, ids: list[str], condition: str = "1") -> set[str]:
+        if not ids:
+            return set()
+        rows = self.q(f"SELECT id FROM chunks WHERE {condition} AND id IN ({','.join('?' * len(ids))})", ids)
+        return {r["id"] for r in rows}
+
+    def unembedded_among(self, ids: list[str]) -> set[str]:
+        """Which of ``ids`` still exist and still wait for a vector."""
+        return self._ids_where(ids, "embedded=0")
+
+    def existing(self, ids: list[str]) -> set[str]:
+        return self._ids_where(ids)
+
+    def unembedded(self, limit: int = 100000) -> list[sqlite3.Row]:
+        return self.q(
+            "SELECT c.id, c.text, c.section, d.title FROM chunks c JOIN docs d ON d.doc_hash=c.doc_hash"
+            " WHERE c.embedded=0 ORDER BY length(c.text) LIMIT ?",
+            (limit,),
+        )
+
+    def mark_embedded(self, ids: list[str], value: int = 1) -> None:
+        with self.tx() as c:
+            c.executemany("UPDATE chunks SET embedded=? WHERE id=?", [(value, i) for i in ids])
+
+    def reset_embedded(self) -> None:
+        with self.tx() as c:
+            c.execute("UPDATE chunks SET embedded=0")
+
+    def load_chunks(self, ids: list[str]) -> dict[str, Chunk]:
+        if not ids:
+            return {}
+        out: dict[str, Chunk] = {}
+        for i in range(0, len(ids), 500):
+            part = ids[i : i + 500]
+            rows = self.q(
+                "SELECT c.id, c.text, c.page, c.section, c.ordinal, c.doc_hash, d.path, d.title, d.kind, d.lang"
+                f" FROM chunks c JOIN docs d ON d.doc_hash=c.doc_hash WHERE c.id IN ({','.join('?' * len(part))})",
+                part,
+            )
+            for r in rows:
+                out[r["id"]] = Chunk(
+                    id=r["id"], text=r["text"], path=r["path"], title=r["title"] or "", kind=r["kind"] or "doc",
+                    page=r["page"], section=r["section"], ordinal=r["ordinal"] or 0, lang=r["lang"],
+                    source_hash=r["doc_hash"],
+                )
+        return out
+
+    def neighbours(self, chunk: Chunk) -> tuple[Chunk | None, Chunk | None]:
+        rows = self.q(
+            "SELECT id FROM chunks WHERE doc_hash=? AND ordinal IN (?, ?) ORDER BY ordinal",
+            (chunk.source_hash, chunk.ordinal - 1, chunk.ordinal + 1),
+        )
+        got = self.load_chunks([r["id"] for r in rows])
+        prev = next((c for c in got.values() if c.ordinal == chunk.ordinal - 1), None)
+        nxt = next((c for c in got.values() if c.ordinal == chunk.ordinal + 1), None)
+        return prev, nxt
+
+    def stats(self) -> dict:
+        r = self.q(
+            "SELECT (SELECT count(*) FROM chunks) AS chunks, (SELECT count(*) FROM chunks WHERE embedded=1) AS embedded,"
+            " (SELECT count(*) FROM docs) AS docs, (SELECT count(*) FROM files WHERE status='ok') AS files_ok,"
+            " (SELECT count(*) FROM files WHERE status='failed') AS files_failed"
+        )[0]
+        return dict(r)
+
+    def langs_of(self, ids: list[str]) -> dict[str, str]:
+        """Language of each chunk's document."""
+        out: dict[str, str] = {}
+        for i in range(0, len(ids), 500):
+            part = ids[i : i + 500]
+            for r in self.q(
+                "SELECT c.id, d.lang FROM chunks c JOIN docs d ON d.doc_hash=c.doc_hash"
+                f" WHERE c.id IN ({','.join('?' * len(part))})", part,
+            ):
+                out[r["id"]] = r["lang"] or "en"
+        return out
+
+    def chunks_by_lang(self) -> dict[str, int]:
+        rows = self.q("SELECT d.lang AS lang, count(*) AS n FROM chunks c JOIN docs d ON c.doc_hash = d.doc_hash GROUP BY d.lang")
+        return {r["lang"] or "en": r["n"] for r in rows}
+
+    def sources(self) -> list[dict]:
+        rows = self.q(
+            "SELECT f.path, f.status, f.error, f.warning, f.updated_at, d.title, d.kind, d.lang,"
+            " (SELECT count(*) FROM chunks c JOIN docs d2 ON d2.doc_hash=c.doc_hash WHERE d2.file_hash=f.file_hash) AS chunks,"
+            " (SELECT count(*) FROM docs d3 WHERE d3.file_hash=f.file_hash) AS docs"
+            " FROM files f LEFT JOIN docs d ON d.file_hash=f.file_hash AND d.doc_hash=(SELECT min(doc_hash) FROM docs WHERE file_hash=f.file_hash)"
+            " ORDER BY f.path"
+        )
+        return [dict(r) for r in rows]
+
+    def add_report(self, started_at: float, report: dict) -> None:
+        with self.tx() as c:
+            c.execute("INSERT INTO reports(started_at, report_json) VALUES(?, ?)", (started_at, json.dumps(report, ensure_ascii=False)))
+
+    def reports(self, limit: int = 20) -> list[dict]:
+        rows = self.q("SELECT started_at, report_json FROM reports ORDER BY id DESC LIMIT ?", (limit,))
+        return [{"started_at": r["started_at"], **json.loads(r["report_json"])} for r in rows]

@@ -1,0 +1,227 @@
+"""The library index: manifest (truth) + Chroma vectors + BM25, kept consistent with each other."""
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Callable
+
+from bot.core.settings import Settings
+from bot.index.dense_exact import ExactDense
+from bot.index.lexical import BM25
+from bot.index.manifest import Manifest
+from bot.index.vectors import VectorStore
+from bot.providers.embeddings import EmbedderMismatch, make_embedder
+
+Progress = Callable[[str, int, int], None]  # (stage, done, total)
+
+
+class Index:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.dir = Path(settings.index_dir)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.manifest = Manifest(self.dir / "manifest.sqlite")
+        self.embedder = make_embedder(settings)
+        self.vectors = VectorStore(self.dir, settings.collection, self.embedder.model_id, settings.chroma_url)
+        self.dense = ExactDense(self.vectors, self.manifest, settings.exact_dense_limit)
+        self._bm25: BM25 | None = None
+        self._bm25_lock = threading.RLock()
+        self._embed_lock = threading.RLock()
+
+    # --- embedder identity -------------------------------------------------------
+    def check_embedder(self, *, for_write: bool = False) -> None:
+        stored = self.manifest.get_meta("embedder")
+        if stored and stored != self.embedder.model_id:
+            raise EmbedderMismatch(
+                f"the index at {self.dir} was built with embedder {stored!r} but {self.embedder.model_id!r} is "
+                f"configured: re-index with `studybot ingest --rebuild` (or set STUDYBOT_EMBEDDER back)"
+            )
+        self.vectors.check()
+        if for_write and not stored:
+            with self.manifest.tx() as c:
+                self.manifest.set_meta("embedder", self.embedder.model_id, c)
+                if not self.manifest.stats()["chunks"]:  # a new index: its tokens will be current
+                    from bot.core.text import TOKENIZER_VERSION
+
+                    self.manifest.set_meta("tokenizer", TOKENIZER_VERSION, c)
+
+    def wipe(self) -> None:
+        """Start over: drop vectors and the manifest's contents (used by --rebuild)."""
+        with self._embed_lock:  # not under a background embedder's feet
+            gen = self.manifest.generation()
+            self.vectors.drop()
+            with self.manifest.tx() as c:
+                for t in ("chunks", "docs", "files", "meta"):
+                    c.execute(f"DELETE FROM {t}")
+                # The generation only ever grows: other processes' caches (BM25, the exact dense
+                # copy) compare it, and a rebuilt index must not look like the one they hold.
+                self.manifest.set_meta("generation", str(gen + 1), c)
+        self._bm25 = None
+        self.dense.invalidate()
+        (self.dir / "bm25.npz").unlink(missing_ok=True)
+
+    # --- lexical -----------------------------------------------------------------
+    def bm25(self) -> BM25:
+        gen = self.manifest.generation()
+        bm = self._bm25
+        if bm is not None and bm.generation == gen:
+            return bm
+        with self._bm25_lock:
+            if self._bm25 is not None and self._bm25.generation == gen:
+                return self._bm25
+            bm = BM25.load(self.dir)  # another process (a CLI ingest) may have committed it already
+            if bm is None or bm.generation != gen or self._tokens_stale():
+                if bm is not None and (self._bm25 is None or bm.generation > self._bm25.generation):
+                    self._bm25 = bm  # the freshest base for the update
+                bm = self.rebuild_bm25()
+            self._bm25 = bm
+            return bm
+
+    def rebuild_bm25(self, full: bool = False) -> BM25:
+        """BM25 for the manifest as it is now, updated from the last one when there is one."""
+        with self._bm25_lock:
+            return self._rebuild_bm25(full)
+
+    def _rebuild_bm25(self, full: bool) -> BM25:
+        if self._tokens_stale():
+            self._retokenize()
+            full = True
+        prev = None if full else (self._bm25 or BM25.load(self.dir))
+        with self.manifest.snapshot():  # generation, ids and tokens from one committed state
+            gen = self.manifest.generation()
+            if prev is not None and prev.tf is not None:
+                bm = prev.updated(self.manifest.chunk_id_list(), self.manifest.chunk_tokens, gen)
+            else:
+                ids, toks = self.manifest.all_chunk_tokens()
+                bm = BM25().build(ids, toks, generation=gen)
+        bm.save(self.dir)
+        self._bm25 = bm
+        return bm
+
+    def commit_bm25(self) -> BM25:
+        """Bring BM25 up to the manifest (what a writer calls): nothing to do when nothing changed."""
+        bm = self._bm25 or BM25.load(self.dir)
+        if bm is not None and bm.generation == self.manifest.generation() and not self._tokens_stale():
+            self._bm25 = bm
+            return bm
+        return self.rebuild_bm25()
+
+    def _tokens_stale(self) -> bool:
+        from bot.core.text import TOKENIZER_VERSION
+
+        return self.manifest.get_meta("tokenizer") != TOKENIZER_VERSION and self.manifest.stats()["chunks"] > 0
+
+    def _retokenize(self) -> None:
+        """An index built by an older tokenizer gets its BM25 tokens recomputed (no re-embedding)."""
+        from bot.core.text import TOKENIZER_VERSION, tokenize
+        from bot.core.types import Chunk
+        from ingest.splitter import index_text
+
+        rows = self.manifest.q("SELECT c.id, c.text, c.section, d.title FROM chunks c JOIN docs d ON c.doc_hash = d.doc_hash")
+        with self.manifest.tx() as c:
+            c.executemany("UPDATE chunks SET tokens=? WHERE id=?", [
+                (" ".join(tokenize(index_text(Chunk(id=r["id"], text=r["text"], path="", title=r["title"] or "",
+                                                    section=r["section"])))), r["id"]) for r in rows])
+            self.manifest.set_meta("tokenizer", TOKENIZER_VERSION, c)
+
+    # --- dense -------------------------------------------------------------------
+    def dense_search(self, vector, n: int) -> list[tuple[str, float]]:
+        """(chunk id, cosine) best first: exact up to ``exact_dense_limit`` vectors, Chroma's graph past it."""
+        got = self.dense.query(vector, n)
+        return self.vectors.query(vector, n) if got is None else got
+
+    def stored_vectors(self, ids: list[str]) -> dict:
+        got = self.dense.vectors(ids)
+        return self.vectors.vectors(ids) if got is None else got
+
+    def embed_pending(
+        self, progress: Progress | None = None, batch: int = 16, stop: threading.Event | None = None, window: int = 512
+    ) -> int:
+        """Embed every chunk not yet in Chroma, shortest first so similar lengths share a batch.
+
+        Safe to run in several threads at once (the ingest and the background embedder): each batch
+        re-checks under a lock which of its chunks still need a vector, so none is embedded twice.
+        """
+        total = self.manifest.count_unembedded()
+        done = 0
+        if progress:
+            progress("embedding", 0, total)
+        while not (stop is not None and stop.is_set()):
+            rows = self.manifest.unembedded(limit=window)
+            if not rows:
+                break
+            before = done
+            for i in range(0, len(rows), batch):
+                if stop is not None and stop.is_set():
+                    break
+                done += self._embed_batch(rows[i : i + batch])
+                if progress:
+                    progress("embedding", min(done, total), total)
+            if done == before and len(rows) < window:
+                break  # another embedder took them all
+        return done
+
+    def _embed_batch(self, rows: list) -> int:
+        from bot.core.types import Chunk
+        from ingest.splitter import index_text
+
+        with self._embed_lock:
+            todo = self.manifest.unembedded_among([r["id"] for r in rows])
+            part = [r for r in rows if r["id"] in todo]
+            if not part:
+                return 0
+            texts = [index_text(Chunk(id=r["id"], text=r["text"], path="", title=r["title"] or "", section=r["section"]))
+                     for r in part]
+            vecs = self.embedder.embed_passages(texts)
+            ids = [r["id"] for r in part]
+            # Chroma first, then the flag: a crash in between only means re-embedding (upsert is idempotent).
+            self.vectors.upsert(ids, vecs, [""] * len(ids))
+            self.manifest.mark_embedded(ids)
+            # A chunk deleted by a re-index while it was being embedded must not leave its vector behind.
+            gone = sorted(set(ids) - self.manifest.existing(ids))
+            if gone:
+                self.vectors.delete(gone)
+        return len(part)
+
+    def reconcile(self, full: bool = False) -> dict:
+        """Make Chroma hold exactly the manifest's embedded chunks (repairs any crash window).
+
+        Every write path adds to Chroma before setting a chunk's flag and drops the flag only with
+        the chunk, so after a crash Chroma can only hold *more* than the flags say: equal counts mean
+        nothing to repair, and the full id comparison (slow on a big library) is skipped.
+        """
+        with self._embed_lock:
+            if not full and self.vectors.count() == self.manifest.stats()["embedded"]:
+                return {"orphans_removed": 0, "to_reembed": 0}
+            want = self.manifest.chunk_ids()
+            have = self.vectors.ids()
+            orphans = sorted(have - want)
+            if orphans:
+                self.vectors.delete(orphans)
+            embedded = {r["id"] for r in self.manifest.q("SELECT id FROM chunks WHERE embedded=1")}
+            missing = sorted(embedded - have)
+            if missing:
+                self.manifest.mark_embedded(missing, 0)
+            return {"orphans_removed": len(orphans), "to_reembed": len(missing)}
+
+    def status(self) -> dict:
+        s = self.manifest.stats()
+        s["embedder"] = self.embedder.model_id
+        s["vectors_ready"] = round(s["embedded"] / s["chunks"], 3) if s["chunks"] else 1.0
+        s["generation"] = self.manifest.generation()
+        s["checked_at"] = time.time()
+        return s
+
+
+_indexes: dict[tuple, Index] = {}
+_lock = threading.Lock()
+
+
+def get_index(settings: Settings) -> Index:
+    """One Index per process and location, shared by the chat and the admin's re-index."""
+    key = (str(Path(settings.index_dir).resolve()), settings.embedder, settings.collection, settings.chroma_url)
+    with _lock:
+        if key not in _indexes:
+            _indexes[key] = Index(settings)
+        return _indexes[key]

