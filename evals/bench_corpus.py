@@ -92,7 +92,7 @@ def _others_hidden(idx, keep: list[str] = ()):
 def _bench_embedding(idx, tmp: Path, sample: int, modes: bool) -> dict:
     """Embed ``sample`` chunks spread evenly over the corpus, through the pipeline and the embedder alone."""
     from bot.core.types import Chunk
-    from ingest.splitter import index_text
+    from bot.index.store import index_text
 
     ids = sorted(idx.manifest.chunk_ids())
     step = max(1, len(ids) // sample)

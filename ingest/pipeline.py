@@ -19,9 +19,9 @@ from typing import Iterator
 
 from bot.core.settings import Settings
 from bot.core.text import tokenize
-from bot.index.store import Index, Progress, get_index
+from bot.index.store import Index, Progress, get_index, index_text
 from ingest.sources import Source, by_path, load_registry
-from ingest.splitter import CHUNKER_VERSION, index_text, split_doc
+from ingest.splitter import CHUNKER_VERSION, split_doc
 
 log = logging.getLogger("studybot.ingest")
 

@@ -138,8 +138,3 @@ def split_doc(doc: LoadedDoc, source_hash: str, size: int = 480, overlap: int = 
             )
     return chunks
 
-
-def index_text(chunk: Chunk) -> str:
-    """What gets embedded and BM25-indexed: the passage with its title and section as context."""
-    head = " · ".join(x for x in (chunk.title, chunk.section) if x)
-    return f"{head}\n{chunk.text}" if head else chunk.text

@@ -228,7 +228,7 @@ def test_reindex_is_single_flight_and_learners_keep_chatting(site, monkeypatch):
     import ingest.pipeline
     from gradio_client import Client
 
-    from bot.features.admin import reindex_job
+    from ingest.reindex import reindex_job
 
     release, entered = threading.Event(), threading.Event()
 

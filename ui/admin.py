@@ -14,6 +14,7 @@ from pathlib import Path
 from bot.core.settings import Settings
 from bot.features import admin
 from ingest.fetch import FetchError, fetch_into_library
+from ingest.reindex import reindex_job
 from ingest.uploads import UploadError, store_upload, supported_types
 
 POLL_SECONDS = 0.5
@@ -54,7 +55,7 @@ def progress_html(snap: dict, *, joined: bool = False) -> str:
 def build_admin_app(settings: Settings):
     import gradio as gr
 
-    job = admin.reindex_job(settings)
+    job = reindex_job(settings)
 
     def sources():
         return summary_line(settings), admin.source_rows(settings)

@@ -23,15 +23,25 @@ import re
 import threading
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, Field
 
+from bot.core.settings import Settings
 from bot.core.text import detect_lang, has_cjk
-from bot.core.types import Chunk
+from bot.core.types import Chunk, Hit
+from bot.index.store import Index
 
-if TYPE_CHECKING:
-    from bot.service import StudyBot
+
+class LibraryBot(Protocol):
+    """What quizzes and flashcards use of ``bot.service.StudyBot``, which sits above this layer."""
+
+    settings: Settings
+    index: Index
+
+    def search(self, query: str, k: int = 5) -> list[Hit]: ...
+
+    def chat_model(self) -> Any: ...
 
 log = logging.getLogger("studybot")
 
@@ -308,7 +318,7 @@ def _row_chunk(r) -> Chunk:
                  page=r["page"], section=r["section"], ordinal=r["ordinal"] or 0, lang=r["lang"], source_hash=r["doc_hash"])
 
 
-def library_facts(bot: "StudyBot") -> list[Fact]:
+def library_facts(bot: LibraryBot) -> list[Fact]:
     """Every usable fact in the library, deduplicated (chunk overlaps repeat lines), ambiguous ones out."""
     m = bot.index.manifest
     key = str(m.path)
@@ -340,7 +350,7 @@ def library_facts(bot: "StudyBot") -> list[Fact]:
     return pool
 
 
-def documents(bot: "StudyBot") -> list[dict]:
+def documents(bot: LibraryBot) -> list[dict]:
     """Indexed documents for a picker: path, title, lang, chunks."""
     rows = bot.index.manifest.q("SELECT d.path, d.title, d.lang, d.n_chunks FROM docs d ORDER BY d.title, d.path")
     return [{"path": r["path"], "title": r["title"] or os.path.basename(r["path"]), "lang": r["lang"] or "en",
@@ -356,7 +366,7 @@ def match_source(source: str, titles: dict[str, str]) -> str | None:
     return ends[0] if len(ends) == 1 else None
 
 
-def _resolve_source(bot: "StudyBot", source: str) -> str:
+def _resolve_source(bot: LibraryBot, source: str) -> str:
     titles = {d["path"]: d["title"] for d in documents(bot)}
     absolute = os.path.abspath(os.path.expanduser(source))
     found = next((p for p in (source, absolute) if p in titles), None) or match_source(source, titles)
@@ -365,7 +375,7 @@ def _resolve_source(bot: "StudyBot", source: str) -> str:
     raise StudyAidError(f"not an indexed source: {source!r} (see `studybot sources`)")
 
 
-def _selected(bot: "StudyBot", topic: str | None, source: str | None) -> tuple[list[Fact], str | None, str]:
+def _selected(bot: LibraryBot, topic: str | None, source: str | None) -> tuple[list[Fact], str | None, str]:
     """Facts to ask about, best first, and the source path and the language of the material."""
     pool = library_facts(bot)
     if source:
@@ -471,7 +481,7 @@ def _count(n: int) -> int:
     return int(n)
 
 
-def make_quiz(bot: "StudyBot", *, topic: str | None = None, source: str | None = None, n: int = 5,
+def make_quiz(bot: LibraryBot, *, topic: str | None = None, source: str | None = None, n: int = 5,
               lang: str | None = None) -> Quiz:
     n = _count(n)
     facts, path, material = _selected(bot, topic, source)
@@ -492,7 +502,7 @@ def make_quiz(bot: "StudyBot", *, topic: str | None = None, source: str | None =
     return quiz
 
 
-def make_flashcards(bot: "StudyBot", *, topic: str | None = None, source: str | None = None, n: int = 10,
+def make_flashcards(bot: LibraryBot, *, topic: str | None = None, source: str | None = None, n: int = 10,
                     lang: str | None = None) -> Deck:
     n = _count(n)
     facts, path, material = _selected(bot, topic, source)
@@ -521,7 +531,7 @@ REWORD = {
 }
 
 
-def reword(quiz: Quiz, bot: "StudyBot") -> Quiz:
+def reword(quiz: Quiz, bot: LibraryBot) -> Quiz:
     """Each stem reworded by the LLM, all within ``study_llm_seconds``; a stem that fails a check,
     errs or is late keeps its deterministic wording."""
     deadline = time.monotonic() + bot.settings.study_llm_seconds

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Callable
 
 from bot.core.settings import Settings
+from bot.core.types import Chunk
 from bot.index.dense_exact import ExactDense
 from bot.index.lexical import BM25
 from bot.index.manifest import Manifest
@@ -14,6 +15,12 @@ from bot.index.vectors import VectorStore
 from bot.providers.embeddings import EmbedderMismatch, make_embedder
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
+
+
+def index_text(chunk: Chunk) -> str:
+    """What gets embedded and BM25-indexed: the passage with its title and section as context."""
+    head = " · ".join(x for x in (chunk.title, chunk.section) if x)
+    return f"{head}\n{chunk.text}" if head else chunk.text
 
 
 class Index:
@@ -115,8 +122,6 @@ class Index:
     def _retokenize(self) -> None:
         """An index built by an older tokenizer gets its BM25 tokens recomputed (no re-embedding)."""
         from bot.core.text import TOKENIZER_VERSION, tokenize
-        from bot.core.types import Chunk
-        from ingest.splitter import index_text
 
         rows = self.manifest.q("SELECT c.id, c.text, c.section, d.title FROM chunks c JOIN docs d ON c.doc_hash = d.doc_hash")
         with self.manifest.tx() as c:
@@ -163,9 +168,6 @@ class Index:
         return done
 
     def _embed_batch(self, rows: list) -> int:
-        from bot.core.types import Chunk
-        from ingest.splitter import index_text
-
         with self._embed_lock:
             todo = self.manifest.unembedded_among([r["id"] for r in rows])
             part = [r for r in rows if r["id"] in todo]
