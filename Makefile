@@ -17,12 +17,13 @@ export CMAKE_ARGS ?= -DLLAVA_BUILD=OFF
 
 .PHONY: setup setup-system model run serve index test test-fast bench eval clean
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml evals/pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	# The CPU wheel of torch lies on local disk; any other spec pulls a multi-GB CUDA build.
 	$(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -e '.[local,st,dev]'
+	# The product, and beside it the evaluation tools (a separate distribution: studybot-eval).
+	$(PY) -m pip install -q -e '.[local,st,dev]' -e ./evals
 	touch $@
 
 setup: $(VENV)/.installed
@@ -60,8 +61,8 @@ bench: setup
 EVAL_INDEX ?= data/evalidx/dev
 eval: setup
 	$(BIN)/studybot ingest knowledge $$(test -d ../shared/corpus && grep -v '^#' evals/datasets/corpus_sample.txt | sed 's#^#../shared/corpus/#') --index-dir $(EVAL_INDEX)
-	$(BIN)/studybot eval --dataset evals/datasets/dev.jsonl --index-dir $(EVAL_INDEX) --compare hybrid dense bm25 baseline --report artifacts/eval
-	test ! -f ../shared/benchmarks/cmrc2018/cmrc2018_trial.json || $(BIN)/studybot eval --cmrc ../shared/benchmarks/cmrc2018/cmrc2018_trial.json --index-dir data/evalidx/cmrc --compare hybrid dense bm25
+	$(BIN)/studybot-eval --dataset evals/datasets/dev.jsonl --index-dir $(EVAL_INDEX) --compare hybrid dense bm25 baseline --report artifacts/eval
+	test ! -f ../shared/benchmarks/cmrc2018/cmrc2018_trial.json || $(BIN)/studybot-eval --cmrc ../shared/benchmarks/cmrc2018/cmrc2018_trial.json --index-dir data/evalidx/cmrc --compare hybrid dense bm25
 
 clean:
 	rm -rf data artifacts .pytest_cache

@@ -1,4 +1,4 @@
-"""`studybot eval --answers`: answer quality of the real chat path on a question set.
+"""`studybot-eval --answers`: answer quality of the real chat path on a question set.
 
 Each usable question (see :func:`evals.run.usable_questions`) goes through ``StudyBot.ask`` with its
 history, under whatever LLM the settings configure. The answers are scored by

@@ -1,4 +1,4 @@
-"""`studybot eval`: retrieval quality of the configured index on a question set.
+"""`studybot-eval`: retrieval quality of the configured index on a question set.
 
 Questions whose gold source is not in the index are set aside (and listed), so a dev set written
 over the library plus a corpus sample can be run against the library alone.

@@ -12,10 +12,10 @@ import pytest
 pytestmark = pytest.mark.timeout(300)
 
 
-def run(args, settings, **env):
+def run(args, settings, module="ui.cli", **env):
     e = dict(os.environ, STUDYBOT_LIBRARY_DIR=str(settings.library_dir), STUDYBOT_INDEX_DIR=str(settings.index_dir),
              STUDYBOT_LLM="none", **env)
-    return subprocess.run([sys.executable, "-m", "ui.cli", *args], capture_output=True, text=True, env=e, timeout=240)
+    return subprocess.run([sys.executable, "-m", module, *args], capture_output=True, text=True, env=e, timeout=240)
 
 
 def test_ingest_json_contract(library, tmp_path):
@@ -81,7 +81,7 @@ def test_eval_scores_retrieval_and_sets_aside_unindexed_sources(seed_index, tmp_
     ]
     f = tmp_path / "qs.jsonl"
     f.write_text("\n".join(json.dumps(q, ensure_ascii=False) for q in qs), encoding="utf-8")
-    p = run(["eval", "--dataset", str(f), "--json", "--rows"], seed_index)
+    p = run(["--dataset", str(f), "--json", "--rows"], seed_index, module="evals.cli")
     assert p.returncode == 0, p.stderr
     out = json.loads(p.stdout)
     assert out["source_not_indexed"] == ["c"]

@@ -1,4 +1,4 @@
-"""`studybot eval --answers`: the chat path over the real seed index, scored; judges on a stub server."""
+"""`studybot-eval --answers`: the chat path over the real seed index, scored; judges on a stub server."""
 from __future__ import annotations
 
 import json
@@ -190,14 +190,14 @@ def test_judge_spec_is_checked(seed_index):
 
 
 def test_cli_answers_json_and_report(seed_index, tmp_path, capsys):
-    from ui.cli import main
+    from evals.cli import main
 
-    argv = ["eval", "--answers", "--limit", "3", "--llm", "fake", "--index-dir", str(seed_index.index_dir),
+    argv = ["--answers", "--limit", "3", "--llm", "fake", "--index-dir", str(seed_index.index_dir),
             "--dataset", str(_dev()), "--json", "--rows", "--report", str(tmp_path / "rep")]
     assert main(argv) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["mode"] == "answers" and len(out["rows"]) == 3 and "answer_coverage" in out["overall"]
     assert "## Answers" in (tmp_path / "rep" / "report.md").read_text(encoding="utf-8")
-    assert main(["eval", "--judge", "local", "--index-dir", str(seed_index.index_dir)]) == 2
-    assert main(["eval", "--answers", "--compare", "bm25", "--index-dir", str(seed_index.index_dir)]) == 2
+    assert main(["--judge", "local", "--index-dir", str(seed_index.index_dir)]) == 2
+    assert main(["--answers", "--compare", "bm25", "--index-dir", str(seed_index.index_dir)]) == 2
     assert "--answers" in capsys.readouterr().err

@@ -1,5 +1,5 @@
 """The CI retrieval gate and configuration comparison, on a real index (seeds, plus the CI corpus
-sample when ../shared is present): `studybot eval --gate` must pass on main and must be able to fail."""
+sample when ../shared is present): `studybot-eval --gate` must pass on main and must be able to fail."""
 from __future__ import annotations
 
 import json
@@ -41,7 +41,7 @@ def ci_index(tmp_path_factory):
 
 def _eval(settings, *extra):
     env = {**os.environ, "STUDYBOT_LIBRARY_DIR": str(settings.library_dir)}
-    return subprocess.run([sys.executable, "-m", "ui.cli", "eval", "--index-dir", str(settings.index_dir),
+    return subprocess.run([sys.executable, "-m", "evals.cli", "--index-dir", str(settings.index_dir),
                            "--llm", "none", *extra], capture_output=True, text=True, env=env, timeout=600, cwd=ROOT)
 
 

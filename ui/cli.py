@@ -22,7 +22,7 @@ for _k, _v in {
 from bot.core.settings import Settings  # noqa: E402
 
 
-def _settings(args) -> Settings:
+def settings_from(args) -> Settings:
     return Settings().with_overrides(
         index_dir=getattr(args, "index_dir", None),
         llm=getattr(args, "llm", None),
@@ -30,12 +30,12 @@ def _settings(args) -> Settings:
     )
 
 
-def _out(obj) -> None:
+def print_json(obj) -> None:
     sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
     sys.stdout.flush()
 
 
-def _progress_bar():
+def progress_bar():
     """A one-line progress bar on stderr (only when stderr is a terminal or STUDYBOT_PROGRESS=1)."""
     if not (sys.stderr.isatty() or os.environ.get("STUDYBOT_PROGRESS") == "1"):
         return None
@@ -59,11 +59,11 @@ def _progress_bar():
 def cmd_ingest(args) -> int:
     from ingest.pipeline import ingest
 
-    s = _settings(args)
+    s = settings_from(args)
     paths = [Path(p) for p in args.paths] or None
-    rep = ingest(paths, s, rebuild=args.rebuild, embed=not args.no_embed, progress=_progress_bar())
+    rep = ingest(paths, s, rebuild=args.rebuild, embed=not args.no_embed, progress=progress_bar())
     if args.json:
-        _out(rep.to_json())
+        print_json(rep.to_json())
     else:
         r = rep.to_json()
         print(
@@ -82,20 +82,20 @@ def cmd_ingest(args) -> int:
 def cmd_search(args) -> int:
     from bot.service import StudyBot
 
-    bot = StudyBot(_settings(args))
+    bot = StudyBot(settings_from(args))
     if args.queries:
         with open(args.queries, encoding="utf-8") as f:
             for line in f:
                 q = line.strip()
                 if q:
-                    _out([h.to_json() for h in bot.search(q, args.k)])
+                    print_json([h.to_json() for h in bot.search(q, args.k)])
         return 0
     if not args.query:
         print("give a QUERY or --queries FILE", file=sys.stderr)
         return 2
     hits = bot.search(" ".join(args.query), args.k)
     if args.json:
-        _out([h.to_json() for h in hits])
+        print_json([h.to_json() for h in hits])
     else:
         for i, h in enumerate(hits, 1):
             loc = " · ".join(x for x in (h.chunk.section, f"p.{h.chunk.page}" if h.chunk.page else None) if x)
@@ -106,10 +106,10 @@ def cmd_search(args) -> int:
 def cmd_ask(args) -> int:
     from bot.service import StudyBot
 
-    bot = StudyBot(_settings(args))
+    bot = StudyBot(settings_from(args))
     q = " ".join(args.question)
     if args.json:
-        _out(bot.ask(q).to_json())
+        print_json(bot.ask(q).to_json())
         return 0
     answer = None
     for ev in bot.ask_stream(q):
@@ -140,13 +140,13 @@ def cmd_roadmap(args) -> int:
         for line in e.lines:
             print(f"error: {line}", file=sys.stderr)
         return 2
-    rm = StudyBot(_settings(args)).roadmap(profile)
+    rm = StudyBot(settings_from(args)).roadmap(profile)
     if args.markdown_out:
         to_markdown_file(rm, args.markdown_out)
     if args.ics_out:
         save_ics(rm, args.ics_out, start)
     if args.json:
-        _out(rm.to_json())
+        print_json(rm.to_json())
     else:
         sys.stdout.write(rm.markdown)
     return 0
@@ -155,7 +155,7 @@ def cmd_roadmap(args) -> int:
 def cmd_serve(args) -> int:
     from ui.app import serve
 
-    s = _settings(args).with_overrides(host=args.host, port=args.port)
+    s = settings_from(args).with_overrides(host=args.host, port=args.port)
     serve(s)
     return 0
 
@@ -183,89 +183,17 @@ def cmd_admin_password(args) -> int:
 
 
 def cmd_eval(args) -> int:
-    from bot.service import StudyBot
-    from evals.run import compare, comparison_lines, gate_failures, run_eval, summary_lines
-
-    s = _settings(args)
-    if args.judge and not args.answers:
-        print("--judge scores answers: add --answers", file=sys.stderr)
-        return 2
-    if args.answers:
-        return _eval_answers(args, s)
-    if args.cmrc:
-        from evals.cmrc import run_cmrc
-
-        res = run_cmrc(s, args.cmrc, args.compare or ["hybrid"], limit=args.limit, progress=_progress_bar())
-        if args.json:
-            _out(res)
-        else:
-            for name, r in res.items():
-                print(f"{name:<10} " + "  ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in r.items()))
-        return 0
-    bot = StudyBot(s)
-    if args.compare:
-        results = compare(bot, args.dataset, args.compare, args.k)
-        if not results:
-            print("error: none of the configurations can run here (see the warnings above)", file=sys.stderr)
-            return 2
-        first = next(iter(results))  # the first one asked for that could run
-        baseline = "baseline" if "baseline" in results else None
-        if args.report:
-            from evals.report import write_report
-
-            write_report(args.report, results=results[first], configs=results, baseline=baseline or first)
-        if args.json:
-            _out({name: {k: v for k, v in r.items() if k != "rows" or args.rows} for name, r in results.items()})
-        else:
-            print("\n".join(comparison_lines(results, baseline)))
-        result = results[first]
-    else:
-        result = run_eval(bot, args.dataset, args.k, translate=args.translate)
-        if args.report:
-            from evals.report import write_report
-
-            write_report(args.report, results=result)
-        if args.json:
-            _out({k: v for k, v in result.items() if k != "rows" or args.rows})
-        else:
-            print("\n".join(summary_lines(result)))
-    if args.gate:
-        failures = gate_failures(result, args.gate, args.dataset)
-        for f in failures:
-            print(f"GATE FAILED: {f}", file=sys.stderr)
-        return 1 if failures else 0
-    return 0
-
-
-def _eval_answers(args, s: Settings) -> int:
-    from bot.service import StudyBot
-    from evals.answers import answer_summary_lines, make_judge, run_answers
-
-    clash = [f for f, on in (("--compare", args.compare), ("--cmrc", args.cmrc), ("--gate", args.gate),
-                              ("--translate", args.translate)) if on]
-    if clash:
-        print(f"--answers runs the chat path as configured; it does not take {', '.join(clash)}", file=sys.stderr)
-        return 2
-    judge = make_judge(s, args.judge) if args.judge else None
-    result = run_answers(StudyBot(s), args.dataset, limit=args.limit, judge=judge, progress=_progress_bar())
-    if args.report:
-        from evals.report import write_report
-
-        write_report(args.report, results=result, title="studybot answer eval")
-    if args.json:
-        _out({k: v for k, v in result.items() if k != "rows" or args.rows})
-    else:
-        print("\n".join(answer_summary_lines(result)))
-    return 0
+    print("`studybot eval` is now `studybot-eval` (same flags; `pip install -e ./evals`)", file=sys.stderr)
+    return 2
 
 
 def cmd_sources(args) -> int:
     from bot.index.store import get_index
 
-    idx = get_index(_settings(args))
+    idx = get_index(settings_from(args))
     rows = idx.manifest.sources()
     if args.json:
-        _out({"sources": rows, "status": idx.status()})
+        print_json({"sources": rows, "status": idx.status()})
     else:
         for r in rows:
             print(f"{r['status']:<7} {r['chunks'] or 0:>5} chunks  {r['kind'] or '-':<10} {r['title'] or ''}  ({r['path']})"
@@ -281,15 +209,15 @@ def cmd_sources(args) -> int:
 def cmd_add_feed(args) -> int:
     from ingest.fetch import fetch_into_library
 
-    s = _settings(args)
+    s = settings_from(args)
     saved = fetch_into_library(args.url, s, expect=args.expect, title=args.title, lang=args.lang)
     report = None
     if not args.no_ingest:
         from ingest.pipeline import ingest
 
-        report = ingest([saved.path], s, progress=_progress_bar()).to_json()
+        report = ingest([saved.path], s, progress=progress_bar()).to_json()
     if args.json:
-        _out({"path": str(saved.path), "source_id": saved.source_id, "kind": saved.kind, "url": saved.url,
+        print_json({"path": str(saved.path), "source_id": saved.source_id, "kind": saved.kind, "url": saved.url,
               "bytes": saved.bytes, "ingest": report})
         return 0
     print(f"saved {saved.kind} ({saved.bytes:,} bytes) to {saved.path}; registry id {saved.source_id}")
@@ -319,9 +247,9 @@ def cmd_feedback(args) -> int:
 
     from bot.features.feedback import list_feedback
 
-    rows = list_feedback(_settings(args), args.limit)
+    rows = list_feedback(settings_from(args), args.limit)
     if args.json:
-        _out(rows)
+        print_json(rows)
         return 0
     if not rows:
         print("no feedback yet")
@@ -340,7 +268,7 @@ def _study(args, make):
         print("give exactly one of --topic T or --source PATH", file=sys.stderr)
         return None
     try:
-        return make(StudyBot(_settings(args)), topic=args.topic, source=args.source, n=args.n, lang=args.lang)
+        return make(StudyBot(settings_from(args)), topic=args.topic, source=args.source, n=args.n, lang=args.lang)
     except StudyAidError as e:
         print(f"error: {e}", file=sys.stderr)
         return None
@@ -367,17 +295,19 @@ def cmd_flashcards(args) -> int:
     return 0
 
 
+def common(sp, llm: bool = False) -> None:
+    """The options every command that opens the index takes."""
+    sp.add_argument("--index-dir", type=Path)
+    sp.add_argument("--embedder")
+    if llm:
+        sp.add_argument("--llm", choices=["local", "ollama", "openai", "none", "fake"])
+    sp.add_argument("--json", action="store_true")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="studybot", description="Answers study questions from your library, with citations.")
     p.add_argument("-v", "--verbose", action="store_true")
     sub = p.add_subparsers(dest="cmd", required=True)
-
-    def common(sp, llm: bool = False):
-        sp.add_argument("--index-dir", type=Path)
-        sp.add_argument("--embedder")
-        if llm:
-            sp.add_argument("--llm", choices=["local", "ollama", "openai", "none", "fake"])
-        sp.add_argument("--json", action="store_true")
 
     sp = sub.add_parser("ingest", help="index files (default: the knowledge/ library)")
     sp.add_argument("paths", nargs="*")
@@ -424,25 +354,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--stdin", action="store_true", help="read the password from one line of standard input")
     sp.set_defaults(fn=cmd_admin_password)
 
-    sp = sub.add_parser("eval", help="score retrieval (or, with --answers, answers) on a question set (JSONL, see evals/datasets/README.md)")
-    sp.add_argument("--dataset", type=Path, default=Path("evals/datasets/dev.jsonl"))
-    sp.add_argument("--k", type=int, default=10)
-    sp.add_argument("--rows", action="store_true", help="include per-question rows in --json output")
-    sp.add_argument("--translate", action="store_true", help="search as the chat does: with the LLM's translation")
-    sp.add_argument("--compare", nargs="+", metavar="CONFIG",
-                    help="run configurations side by side: hybrid rerank dense bm25 norescore noglossary translate baseline, "
-                         "chunks:N (the same files in N-character chunks, a kept sibling index)")
-    sp.add_argument("--report", type=Path, metavar="DIR", help="also write report.md and report.html (charts) here")
-    sp.add_argument("--gate", type=Path, metavar="THRESHOLDS",
-                    help="exit 1 when a metric falls below its threshold (JSON, e.g. evals/thresholds.json)")
-    sp.add_argument("--cmrc", type=Path, metavar="TRIAL_JSON", help="run the CMRC 2018 benchmark instead of --dataset")
-    sp.add_argument("--limit", type=int, help="only the first N CMRC questions; with --answers, N questions spread over the kinds")
-    sp.add_argument("--answers", action="store_true",
-                    help="score the chat's answers (coverage, citation precision, faithfulness, refusals) with the configured LLM")
-    sp.add_argument("--judge", metavar="PROVIDER[:MODEL]",
-                    help="with --answers: a judge LLM for RAGAS faithfulness and answer relevance, e.g. local:0.5b, "
-                         "ollama:qwen2.5:7b, openai:gpt-4o-mini (STUDYBOT_JUDGE_TIMEOUT, STUDYBOT_JUDGE_RETRIES)")
-    common(sp, llm=True)
+    # The evaluation tools are a separate distribution (evals/): `studybot-eval`.
+    sp = sub.add_parser("eval", help="moved: use `studybot-eval`", add_help=False, prefix_chars="\0")
+    sp.add_argument("rest", nargs="*")  # any flags at all: the command only says where it went
     sp.set_defaults(fn=cmd_eval)
 
     sp = sub.add_parser("sources", help="list indexed sources and their status")
@@ -482,7 +396,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    return run(build_parser().parse_args(argv))
+
+
+def run(args) -> int:
+    """Run a parsed command (``args.fn``): logs to stderr, and one clear line instead of a traceback."""
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, stream=sys.stderr,
                         format="%(levelname)s %(name)s: %(message)s")
     try:

@@ -94,7 +94,7 @@ class Settings(BaseSettings):
     refuse_below_cosine: float = Field(
         0.87, ge=-1.0, le=1.0,
         description="... and no passage in the question's language (or its translation's) has this cosine similarity. "
-                    "Calibrated for the default embedder (multilingual-e5-small); re-measure with `studybot eval` for another.",
+                    "Calibrated for the default embedder (multilingual-e5-small); re-measure with `studybot-eval` for another.",
     )
     ungrounded_below: float = Field(
         0.3, ge=0.0, le=1.0,
@@ -124,7 +124,7 @@ class Settings(BaseSettings):
     openai_api_key: SecretStr = SecretStr("")
     openai_model: str = "gpt-4o-mini"
 
-    # --- answer evals (`studybot eval --answers --judge ...`) ----------------------
+    # --- answer evals (`studybot-eval --answers --judge ...`) ----------------------
     judge_timeout: float = Field(
         60.0, gt=0, description="Seconds one judge-LLM call may take (wall clock, any provider) before it counts as failed."
     )
