@@ -115,3 +115,11 @@ def test_the_checker_sees_violations():
     assert not allowed("ui.cli", "evals.run")
     assert allowed("ingest.pipeline", "bot.index.store") and allowed("ui.cli", "ingest.pipeline")
     assert allowed("evals.cli", "ui.cli")
+
+
+def test_settings_root_is_the_repository():
+    """bot/core/settings.py finds the library and the index from its own place in the tree."""
+    from bot.core.settings import ROOT
+
+    assert ROOT == Path(__file__).resolve().parents[1]
+    assert (ROOT / "knowledge").is_dir() and (ROOT / "bot" / "core" / "settings.py").is_file()
