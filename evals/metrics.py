@@ -25,7 +25,7 @@ from typing import Any
 
 from bot.answering.prompt_guard import guard_passage
 
-KINDS = ("fact", "concept", "crosslingual", "followup", "unanswerable", "plan")
+KINDS = ("fact", "concept", "crosslingual", "followup", "unanswerable", "plan", "newsletter")
 LANGS = ("zh", "en")
 DEFAULT_KS = (1, 5, 10)
 MRR_K = 10
