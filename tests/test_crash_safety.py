@@ -248,3 +248,31 @@ def test_the_crash_windows_are_repaired_by_the_next_ingest(tmp_path):
     assert rep.indexed == 0 and not rep.failed
     assert idx.vectors.ids() == set(ids) and idx.vectors.count() == len(ids)
     assert idx.manifest.count_unembedded() == 0 and idx.status()["vectors_ready"] == 1.0
+
+
+def test_a_search_that_an_ingest_commit_interrupts_is_run_again(tmp_path, monkeypatch):
+    """Deterministic twin of the reader test: the commit lands between finding candidates and reading
+    them, so the old passages are gone; the search runs again on the new state instead of coming back empty."""
+    from bot.index.store import get_index
+    from bot.service import StudyBot
+    from ingest.pipeline import ingest
+
+    lib = _library(tmp_path)
+    settings = make_settings(lib, tmp_path / "index", embedder="fake")
+    ingest(None, settings)
+    bot = StudyBot(settings)
+    manifest = get_index(settings).manifest
+    real_load = manifest.load_chunks
+    calls = []
+
+    def load_after_a_commit(ids):
+        calls.append(len(ids))
+        if len(calls) == 1:  # the writer commits right now: generation moves, these ids are gone
+            with manifest.tx() as conn:
+                manifest.bump_generation(conn)
+            return {}
+        return real_load(ids)
+
+    monkeypatch.setattr(manifest, "load_chunks", load_after_a_commit)
+    assert bot.search("LoRA 微调", k=3)
+    assert len(calls) == 2

@@ -71,6 +71,10 @@ def _near_dup(a: set[str], b: set[str], threshold: float) -> bool:
     return len(a & b) / len(a | b) >= threshold
 
 
+# One search, plus a retry for each ingest that commits while it runs (rare: only during a re-index).
+SEARCH_ATTEMPTS = 3
+
+
 class Retriever:
     def __init__(self, index: Index, config: FusionConfig | None = None) -> None:
         self.index = index
@@ -81,10 +85,22 @@ class Retriever:
         """Hybrid search. ``also`` are alternative phrasings of the same question (e.g. its
         translation into the library's other language); their rankings are fused with the query's.
         ``terms``: keyword lists (the glossary's other-language terms), fused from BM25 alone."""
+        for _ in range(SEARCH_ATTEMPTS - 1):
+            gen = self.index.manifest.generation()
+            hits, lost = self._search(query, k, also, terms)
+            # An ingest committed between finding candidates and reading them: the re-indexed file's
+            # old passages are gone and the learner would get none of its new ones. Search again.
+            if not lost or self.index.manifest.generation() == gen:
+                return hits
+        return self._search(query, k, also, terms)[0]
+
+    def _search(self, query: str, k: int, also: list[str] | tuple[str, ...],
+                terms: list[str] | tuple[str, ...]) -> tuple[list[Hit], bool]:
+        """The hits, and whether candidates vanished from the manifest before they could be read."""
         cfg = self.cfg
         queries = [q.strip() for q in [query, *also] if q and q.strip()]
         if not queries:
-            return []
+            return [], False
         fused: dict[str, float] = {}
         dense_s: dict[str, float] = {}
         lex_s: dict[str, float] = {}
@@ -129,7 +145,9 @@ class Retriever:
         best_possible = best_possible or 1.0
 
         order = sorted(fused, key=lambda c: -fused[c])
-        chunks = self.index.manifest.load_chunks(order[: max(k * 4, 20, cfg.rerank.top if cfg.rerank else 0)])
+        wanted = order[: max(k * 4, 20, cfg.rerank.top if cfg.rerank else 0)]
+        chunks = self.index.manifest.load_chunks(wanted)
+        lost = len(chunks) < len(wanted)
         if cfg.same_lang and chunks:
             # A library often holds the same page in both languages: the question's language wins a tie.
             qlang = detect_lang(query)
@@ -156,7 +174,7 @@ class Retriever:
         for cid in order:
             ch = chunks.get(cid)
             if ch is None:
-                continue  # vector of a chunk deleted since: reconcile will drop it
+                continue  # deleted since it was found (a re-index, or an orphan vector reconcile will drop)
             g = _trigrams(ch.text)
             if any(_near_dup(g, o, cfg.dedupe) for o in grams):
                 continue
@@ -166,7 +184,7 @@ class Retriever:
             hits.append(Hit(chunk=ch, score=fused[cid] / best_possible, dense=cos, lexical=lex_s.get(cid), match=match))
             if len(hits) >= k:
                 break
-        return hits
+        return hits, lost
 
     def _cosines(self, ids: list[str], qvecs: list) -> dict[str, float]:
         """Exact best cosine of each candidate to the phrasings: one found by BM25 alone has no
