@@ -1,10 +1,108 @@
-"""Query planning, the first retrieval stage: what to search for a question. A follow-up
-("那第二阶段呢？") borrows the last user turn (``contextual_query``)."""
+"""Query planning, the first retrieval stage: what to search for a question.
+
+    planner = QueryPlanner(settings, index, chat_model)
+    qp = planner.plan(question, history)   # QueryPlan(query, also, terms, failure)
+    retriever.search(qp.query, k, qp.also, qp.terms)
+
+- ``query``: the question made standalone: a follow-up ("那第二阶段呢？") borrows the last user turn
+  (``contextual_query``), clipped to the question limit.
+- ``also``: other phrasings searched beside it: the query translated into the library's other
+  language by the chat model (bot/retrieval/translate.py), when the library needs it.
+- ``terms``: without a translation, the glossary's other-language terms (bot/retrieval/glossary.py),
+  searched by BM25 alone.
+"""
 from __future__ import annotations
 
+import logging
 import re
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
 
+from bot.core.settings import Settings
 from bot.core.text import has_cjk
+from bot.index.store import Index
+
+log = logging.getLogger("studybot")
+
+
+@dataclass
+class QueryPlan:
+    query: str
+    also: list[str] = field(default_factory=list)
+    terms: list[str] = field(default_factory=list)
+    # The translation's model call failed; the answer would use the same model, so the answer
+    # stage reports this failure instead of calling the model a second time.
+    failure: Exception | None = None
+
+
+class QueryPlanner:
+    def __init__(self, settings: Settings, index: Index, chat_model: Callable[[], Any]) -> None:
+        """``chat_model``: returns the model that translates (called only when a translation is needed)."""
+        self.settings = settings
+        self.index = index
+        self.chat_model = chat_model
+        self._langs_cache: tuple[int, dict[str, int]] | None = None
+
+    def plan(self, question: str, history: list[dict] | None = None, *, query: str | None = None,
+             also: list[str] | None = None, timings: dict | None = None) -> QueryPlan:
+        """``query``/``also``: search these instead of the question (and its translation)."""
+        # The limit holds for what is searched, not only for what was typed.
+        query = (query or contextual_query(question, history))[: self.settings.max_question_chars]
+        failure: Exception | None = None
+        if also is None:
+            also = []
+            if question:
+                try:
+                    also = self.translations(query, timings)
+                except Exception as e:  # noqa: BLE001 - the same model would fail the answer: report it once
+                    failure = e
+        # The glossary stands in for a translation, never beside one: added to the local model's
+        # translation its terms lowered retrieval on the dev set, cross-lingual questions most.
+        terms = self.glossary_terms(query) if question and not also else []
+        return QueryPlan(query, also, terms, failure)
+
+    def translations(self, query: str, timings: dict | None = None) -> list[str]:
+        """The query in the library's other language, when that helps and an LLM is at hand."""
+        if not self.settings.translate_queries or self.settings.llm in ("none", "fake"):
+            return []
+        from bot.retrieval.translate import target_language, translate
+
+        target = target_language(query, self.langs())
+        if target is None:
+            return []
+        t = time.perf_counter()
+        out = translate(self.chat_model(), query, target)
+        if timings is not None:
+            timings["translate_ms"] = round((time.perf_counter() - t) * 1000, 1)
+        return [out] if out and out != query else []
+
+    def glossary_terms(self, query: str) -> list[str]:
+        """The question's field terms in the library's other language (bot/retrieval/glossary.py), as one
+        keyword list for BM25; no model call."""
+        if not self.settings.glossary:
+            return []
+        from bot.retrieval.glossary import glossary_phrasing
+        from bot.retrieval.translate import target_language
+
+        target = target_language(query, self.langs())
+        if target is None:
+            return []
+        try:
+            out = glossary_phrasing(query, target, self.settings.glossary_file)
+        except (OSError, UnicodeDecodeError) as e:
+            # A glossary file that went missing must not cost the learner an answer.
+            log.warning("glossary file %s unreadable (%s): using the built-in glossary", self.settings.glossary_file, e)
+            out = glossary_phrasing(query, target)
+        return [out] if out else []
+
+    def langs(self) -> dict[str, int]:
+        """Passages per language in the library, read again only after an ingest commits."""
+        gen = self.index.manifest.generation()
+        if self._langs_cache is None or self._langs_cache[0] != gen:
+            self._langs_cache = (gen, self.index.manifest.chunks_by_lang())
+        return self._langs_cache[1]
+
 
 _REFERENTIAL = re.compile(
     r"^(那|那么|这|它|他们|其|还有|然后|接下来|下一|上面|之后)|呢[？?]?$|\b(it|its|this|that|these|those|they|them|then|next|the second|the third)\b"

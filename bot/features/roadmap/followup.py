@@ -22,6 +22,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from bot.answering.chain import answer_lang
+from bot.answering.pipeline import Route
 from bot.features.roadmap.catalog import TEMPLATES
 from bot.features.roadmap.models import Roadmap, Stage
 from bot.features.roadmap.render import citation_line, week_span
@@ -163,6 +164,15 @@ def _plan_followup(question: str, rm: Roadmap, lang: str, note: str = "") -> Pla
     return PlanFollowup(stage=None, preface="\n".join(lines),
                         question=L["ask_plan"].format(q=question.strip(), stages=sep.join(names)),
                         query=" ".join([p.goal, *names]))
+
+
+def roadmap_route(question: str, plan: Any) -> Route | None:
+    """The chat's router (bot.answering.pipeline.route): the roadmap path for a question about the
+    learner's plan, None for any other question."""
+    fu = plan_followup(question, plan)
+    if fu is None:
+        return None
+    return Route(fu.question, query=fu.query, also=fu.also, preface=fu.preface, path="roadmap")
 
 
 def plan_followup(question: str, plan: Any) -> PlanFollowup | None:

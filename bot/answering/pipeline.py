@@ -1,0 +1,276 @@
+"""The path of a chat question, one stage after another (``AnswerPipeline.run``):
+
+    route     a question about the learner's roadmap takes the roadmap path (the plan's facts
+              first, then passages on the stage's topics); any other goes to the library
+    limit     a pasted page is not a question: refused before anything runs
+    retrieve  plan the query (standalone, translated or glossary terms), then search
+    gate      the library does not cover it: say so instead of guessing
+    cite      citations from the passages (the app writes them, not the model)
+    prompt    the passages clipped around the question, framed as data
+    generate  stream the model's tokens (a failure: a message plus the passages)
+    check     the model declined, or answered from its own knowledge: say so
+    done      the final event, carrying the Answer
+
+Every way out of the path ends in one ``done`` event whose Answer text is what the tokens spelled.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, Iterator
+
+from langchain_core.messages import BaseMessage
+
+from bot.answering.chain import (
+    LLM_FAILED,
+    NOT_COVERED,
+    TOO_LONG,
+    UNGROUNDED_NOTE,
+    answer_lang,
+    build_messages,
+    citations_for,
+    model_declined,
+    retrieval_only_text,
+)
+from bot.answering.grounding import ungrounded
+from bot.core.settings import Settings
+from bot.core.types import Citation, Hit
+from bot.retrieval.gate import refuses
+
+if TYPE_CHECKING:  # annotations only: the roadmap's router imports Route without loading the index
+    from bot.index.store import Index
+    from bot.retrieval.query_plan import QueryPlanner
+    from bot.retrieval.retriever import Retriever
+
+log = logging.getLogger("studybot")
+
+
+@dataclass
+class Answer:
+    text: str
+    citations: list[Citation]
+    provider: str
+    model: str
+    # ok | declined (the model found no answer in the passages) | ungrounded (the passages don't
+    # support its answer) | retrieval_only | llm_error | not_covered | too_long (not searched)
+    status: str = "ok"
+    timings: dict = field(default_factory=dict)
+    hits: list[Hit] = field(default_factory=list)
+    query: str = ""
+    also: list[str] = field(default_factory=list)  # other phrasings searched (translations)
+
+    def to_json(self) -> dict:
+        return {
+            "answer": self.text,
+            "citations": [c.to_json() for c in self.citations],
+            "provider": self.provider,
+            "model": self.model,
+            "status": self.status,
+            "timings": self.timings,
+        }
+
+
+@dataclass
+class Event:
+    kind: str  # token | done
+    text: str = ""
+    answer: Answer | None = None
+
+
+# --- route --------------------------------------------------------------------------------------
+
+
+@dataclass
+class Route:
+    """Where a question goes: what the model is asked, what is searched, what is said first."""
+    question: str
+    query: str | None = None  # searched instead of the question (None: the question, made standalone)
+    also: list[str] | None = None  # searched beside it (None: its translation, when one helps)
+    preface: str = ""  # written before the answer, from outside the library (the roadmap's own facts)
+    path: str = "library"
+
+
+# A question and the learner's plan (or None) in; a Route when the question is about the plan.
+Router = Callable[[str, Any], "Route | None"]
+
+
+def route(question: str, plan: Any, router: Router | None = None) -> Route:
+    """The first stage: the router's route for a question about the learner's plan, else the library's."""
+    return (router(question, plan) if router is not None else None) or Route(question)
+
+
+# --- check --------------------------------------------------------------------------------------
+
+
+def check_answer(text: str, question: str, hits: list[Hit], ungrounded_below: float) -> str:
+    """The status of a finished answer: retrieval_only (the model said nothing), declined (it found
+    no answer in the passages: they were the closest the library had, not support, and the UI says
+    so), ungrounded (it answered from its own weights: a recipe, asked over AI study notes) or ok."""
+    if not text:
+        return "retrieval_only"
+    if model_declined(text):
+        return "declined"
+    if ungrounded_below and ungrounded(text, question, hits, ungrounded_below):
+        return "ungrounded"
+    return "ok"
+
+
+# --- the pipeline -------------------------------------------------------------------------------
+
+
+@dataclass
+class Turn:
+    """One question on its way through the stages: what each found, for the next."""
+    question: str
+    history: list[dict] | None
+    provider: str
+    model: str
+    t0: float
+    timings: dict = field(default_factory=lambda: {"retrieve_ms": None, "first_token_ms": None, "total_ms": None})
+    query: str = ""
+    also: list[str] = field(default_factory=list)
+    terms: list[str] = field(default_factory=list)
+    hits: list[Hit] = field(default_factory=list)
+    failure: Exception | None = None  # the translation's model call failed (the answer's would too)
+    focus: str = ""  # what passages are quoted around: the query and its other phrasings
+    weight: Callable[[str], float] | None = None  # a term's weight in choosing that stretch (IDF)
+    cites: list[Citation] = field(default_factory=list)
+
+    @property
+    def lang(self) -> str:
+        return answer_lang(self.question)
+
+    def ms(self) -> float:
+        return round((time.perf_counter() - self.t0) * 1000, 1)
+
+    def done(self, text: str, status: str, cites: list[Citation]) -> Event:
+        self.timings["total_ms"] = self.ms()
+        return Event("done", answer=Answer(text, cites, self.provider, self.model, status, self.timings,
+                                           self.hits, self.query, self.also))
+
+    def say(self, text: str, status: str, cites: list[Citation]) -> Iterator[Event]:
+        """The whole reply at once: one token event, then the final one."""
+        yield Event("token", text)
+        yield self.done(text, status, cites)
+
+
+class AnswerPipeline:
+    def __init__(self, settings: Settings, index: Index, retriever: Retriever, planner: QueryPlanner, *,
+                 chat_model: Callable[[], Any], describe_llm: Callable[[], tuple[str, str]],
+                 router: Router | None = None) -> None:
+        """``chat_model``: the model, loaded on first call; ``describe_llm``: (provider, model) for
+        the Answer; ``router``: finds questions about the learner's plan (see ``route``)."""
+        self.settings = settings
+        self.index = index
+        self.retriever = retriever
+        self.planner = planner
+        self.chat_model = chat_model
+        self.describe_llm = describe_llm
+        self.router = router
+
+    def run(self, question: str, history: list[dict] | None = None, plan: Any = None) -> Iterator[Event]:
+        r = route(question, plan, self.router)
+        if r.preface:
+            yield Event("token", r.preface)
+        for ev in self.answer(r, history):
+            if ev.kind == "done" and ev.answer is not None:
+                ev.answer.text = r.preface + ev.answer.text
+            yield ev
+
+    def answer(self, r: Route, history: list[dict] | None = None) -> Iterator[Event]:
+        """The library's answer to ``r.question``, searched as ``r`` says."""
+        t0 = time.perf_counter()
+        provider, model = self.describe_llm()
+        turn = Turn((r.question or "").strip(), history, provider, model, t0)
+        if len(turn.question) > self.settings.max_question_chars:
+            yield from self.too_long(turn)
+            return
+        self.retrieve(turn, r)
+        if self.gate(turn):
+            yield from turn.say(NOT_COVERED[turn.lang], "not_covered", [])
+            return
+        self.cite(turn)
+        if self.settings.llm == "none":
+            text = retrieval_only_text(turn.question, turn.hits, turn.cites)
+            turn.timings["first_token_ms"] = turn.ms()
+            yield from turn.say(text, "retrieval_only", turn.cites)
+            return
+        parts: list[str] = []
+        try:
+            if turn.failure is not None:
+                raise turn.failure
+            chat = self.chat_model()
+            for piece in self.generate(chat, self.prompt(turn), turn):
+                parts.append(piece)
+                yield Event("token", piece)
+        except Exception as e:  # noqa: BLE001 - any provider failure becomes a message plus the passages
+            yield from self.failed(turn, parts, e)
+            return
+        yield from self.check(turn, "".join(parts).strip())
+
+    # --- the stages, in order ---------------------------------------------------------------------
+
+    def too_long(self, turn: Turn) -> Iterator[Event]:
+        # Pasted pages, not a question: translated and prompted whole they overflowed the local
+        # model's context and the learner read "the language model is unavailable".
+        text = TOO_LONG[turn.lang].format(n=len(turn.question), max=self.settings.max_question_chars)
+        yield Event("token", text)
+        yield Event("done", answer=Answer(text, [], turn.provider, turn.model, "too_long", turn.timings, [],
+                                          turn.question[:200], []))
+
+    def retrieve(self, turn: Turn, r: Route) -> None:
+        qp = self.planner.plan(turn.question, turn.history, query=r.query, also=r.also, timings=turn.timings)
+        turn.query, turn.also, turn.terms, turn.failure = qp.query, qp.also, qp.terms, qp.failure
+        turn.hits = self.retriever.search(turn.query, self.settings.top_k, turn.also, turn.terms) if turn.question else []
+        turn.timings["retrieve_ms"] = turn.ms()
+
+    def gate(self, turn: Turn) -> bool:
+        """Whether the library does not cover the question (bot/retrieval/gate.py)."""
+        return refuses(turn.query, turn.hits, turn.also, self.settings, self.planner.langs)
+
+    def cite(self, turn: Turn) -> None:
+        turn.focus = " ".join([turn.query, *turn.also, *turn.terms])
+        turn.weight = self.index.bm25().idf_of
+        turn.cites = citations_for(turn.hits, turn.focus, turn.weight)
+
+    def prompt(self, turn: Turn) -> list[BaseMessage]:
+        # The previous exchange only for a follow-up: beside a new question it is noise the small
+        # model copies (after a refusal it refused a question the passages answered).
+        history = turn.history if turn.query != turn.question else None
+        return build_messages(turn.question, turn.hits, history, context_chars=self.settings.prompt_chars(),
+                              focus=turn.focus, weight=turn.weight)
+
+    def generate(self, chat: Any, msgs: list[BaseMessage], turn: Turn) -> Iterator[str]:
+        """The model's reply, piece by piece as it streams."""
+        for chunk in chat.stream(msgs):
+            piece = chunk.content if isinstance(chunk.content, str) else ""
+            if not piece:
+                continue
+            if turn.timings["first_token_ms"] is None:
+                turn.timings["first_token_ms"] = turn.ms()
+            yield piece
+
+    def failed(self, turn: Turn, parts: list[str], e: Exception) -> Iterator[Event]:
+        """The model failed (before or while streaming): a one-line reason, then the passages."""
+        from bot.providers.llm import explain_error
+
+        log.warning("LLM failed: %s", e)
+        msg = LLM_FAILED[turn.lang].format(err=explain_error(e, self.settings))
+        body = retrieval_only_text(turn.question, turn.hits).split("\n", 1)[1]
+        text = ("".join(parts) + "\n\n" if parts else "") + msg + body
+        yield Event("token", ("\n\n" if parts else "") + msg + body)
+        yield turn.done(text, "llm_error", turn.cites)
+
+    def check(self, turn: Turn, text: str) -> Iterator[Event]:
+        """The grounding check on the streamed answer, and the final event."""
+        status = check_answer(text, turn.question, turn.hits, self.settings.ungrounded_below)
+        if status == "retrieval_only":
+            yield from turn.say(retrieval_only_text(turn.question, turn.hits), status, turn.cites)
+        elif status == "ungrounded":
+            # The text has streamed, so the warning follows it.
+            note = UNGROUNDED_NOTE[turn.lang]
+            yield Event("token", note)
+            yield turn.done(text + note, status, turn.cites)
+        else:
+            yield turn.done(text, status, turn.cites)

@@ -1,0 +1,47 @@
+"""The relevance gate, the last retrieval stage: does the library cover the question at all?
+
+The chat then says so instead of guessing from the closest passages. Two signals, both read from
+the hits ``Retriever.search`` returns: the fused score of the best hit (``relevance_floor``), and the
+re-scorer's evidence (the best window's share of the question's rare words, ``Hit.match``, together
+with the best cosine, ``Hit.dense``): a question is refused when both are low.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+from bot.core.settings import Settings
+from bot.core.text import question_lang
+from bot.core.types import Hit
+
+
+def refuses(query: str, hits: list[Hit], also: list[str] | tuple[str, ...], settings: Settings,
+            langs: Callable[[], dict[str, int]]) -> bool:
+    """Whether the library does not cover the question.
+
+    ``also``: the phrasings searched besides ``query`` (its translation). Similarity is only
+    comparable within a language (e5 scores a question lower against any passage in the other
+    language), so only passages in a language of some phrasing are judged, and a question that
+    needed a translation it did not get is not refused. ``langs``: passages per language in the
+    library (read only when there is no translation)."""
+    s = settings
+    if not hits or hits[0].score < s.relevance_floor:
+        return True
+    if s.refuse_below_match <= 0:
+        return False
+    if not also:
+        from bot.retrieval.translate import target_language
+
+        if target_language(query, langs()) is not None:
+            # An English question over a largely Chinese library scores about as low against the
+            # passage that answers it as an off-topic one does, so without a translation the bot
+            # cannot tell them apart and shows what it found.
+            return False
+    phrasing_langs = {question_lang(q) for q in (query, *also) if q}
+    judged = [h for h in hits if (h.chunk.lang or "en") in phrasing_langs]
+    if not judged:
+        return False
+    match = max((h.match for h in hits if h.match is not None), default=None)
+    cosine = max((h.dense for h in judged if h.dense is not None), default=None)
+    if match is None or cosine is None:
+        return False  # no evidence either way (e.g. re-scoring off, vectors still pending)
+    return match < s.refuse_below_match and cosine < s.refuse_below_cosine
