@@ -1,9 +1,9 @@
 """Exact dense search: a brute-force dot product over an in-memory copy of the index's vectors.
 
-Chroma's HNSW graph is approximate, and e5's cosines crowd into a narrow band (0.75-0.89 on the
-dev index), where graph search both misses true neighbours and misses different ones from process
-to process: at ef_search 100, 9-11 of the 120 dev questions lost one of their true top-40 (a
-different set each run), and identical eval runs differed by up to 0.02 hit@5. At a library's size
+Chroma's HNSW graph is approximate, and e5's cosines crowd into a narrow band, where graph search
+both misses true neighbours and misses different ones from process to process: even at ef_search
+100 some dev questions lost one of their true top-40 (a different set each run), so identical eval
+runs scored differently. At a library's size
 the exact product is cheap (~5 ms for 50k x 384 floats), so dense search is exact and repeatable
 up to ``limit`` vectors; past it, Chroma's graph is used.
 

@@ -4,9 +4,9 @@ BM25 cannot match across scripts and e5-small matches an English question to Chi
 loosely. The LLM translation (bot/retrieval/translate.py) bridges the two when a chat model is loaded; when
 there is none (retrieval-only mode, translation off, or an unusable translation) a bilingual
 glossary of the field's terms does part of the job with no model call. Its terms are searched by
-BM25 only, gated like a translation (bot/retrieval/retriever.py). Dev set, no LLM: cross-lingual hit@5
-0.15 -> 0.30, overall hit@5 0.778 -> 0.806, MRR 0.630 -> 0.651. Beside a 1.5B translation it
-lowered hit@5, so it is used instead of one, never with it.
+BM25 only, gated like a translation (bot/retrieval/retriever.py). Without an LLM it lifts
+cross-lingual retrieval most (the eval's ``--compare hybrid noglossary`` shows by how much). Beside
+the local model's translation it lowered retrieval, so it is used instead of one, never with it.
 
 The glossary covers learning generative AI — the library's subject — and study vocabulary. Admins
 extend it with a TSV file (``STUDYBOT_GLOSSARY_FILE``: one "english<TAB>中文[<TAB>中文…]" per line).

@@ -44,8 +44,8 @@ def clean_translation(text: str, question: str, target: str) -> str | None:
     if (target == "zh") != has_cjk(out):
         return None
     # A statement that answers instead ("Mistral 7B was released under the MIT license.") is kept:
-    # dropping every non-question was tried and measured worse on dev (6 of 120 dropped; it lost
-    # one hit and one refusal, since such outputs still carry the question's key terms).
+    # dropping every non-question was tried and did worse on the dev set, since such outputs still
+    # carry the question's key terms.
     return out
 
 
@@ -53,8 +53,8 @@ _CACHE: dict[tuple[int, str, str], str | None] = {}
 
 
 # A worked example: small models otherwise render "the first three months" as "第一三个月". (A second
-# one, a factual question about a named model, was tried and measured worse on dev: the 1.5B then
-# left English words untranslated — "barbell' 读法是什么？" — and cross-lingual hit@5 fell 0.80 → 0.65.)
+# one, a factual question about a named model, was tried and did worse on the dev set: the 1.5B then
+# left English words untranslated — "barbell' 读法是什么？" — and cross-lingual retrieval fell.)
 _EXAMPLE = {
     "zh": ("What should I learn in the first two weeks?", "前两周应该学什么？"),
     "en": ("前两周应该学什么？", "What should I learn in the first two weeks?"),
