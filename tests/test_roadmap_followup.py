@@ -8,7 +8,8 @@ import pytest
 from test_roadmap import seed_search
 
 from bot.features.roadmap.build import build_roadmap
-from bot.features.roadmap.followup import LAST, WHOLE_PLAN, load_plan, plan_followup, stage_reference
+from bot.answering.pipeline import route
+from bot.features.roadmap.followup import LAST, WHOLE_PLAN, load_plan, plan_followup, roadmap_route, stage_reference
 
 CREATOR = dict(goal="用AI做小红书内容", background="内容创作者，不会编程", hours_per_week=5, months=3)
 
@@ -81,6 +82,15 @@ def test_no_plan_or_no_reference_is_a_normal_question(plan):
     assert plan_followup("第二阶段具体学什么？", {"stages": "not a plan"}) is None
     assert plan_followup("什么是杠铃阅读法？", plan) is None
     assert load_plan(plan.to_json()) == plan
+
+
+def test_the_route_step_sends_a_stage_question_down_the_roadmap_path(plan):
+    fu = plan_followup("第二阶段具体学什么？", plan)
+    r = route("第二阶段具体学什么？", plan.to_json(), roadmap_route)
+    assert r.path == "roadmap"
+    assert (r.question, r.query, r.also, r.preface) == (fu.question, fu.query, fu.also, fu.preface)
+    assert route("什么是杠铃阅读法？", plan, roadmap_route).path == "library"
+    assert route("第二阶段具体学什么？", None, roadmap_route).path == "library"
 
 
 def _stage_paths(stage) -> set[str]:

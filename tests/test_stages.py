@@ -1,0 +1,311 @@
+"""The stages of a question's path, each on its own with fakes for what it calls (no index, no model):
+query planning, fusion, dedupe, the relevance gate, the route step, the answer pipeline, the grounding check.
+The stages over the real seed index are in test_answers.py, test_rescore.py and test_roadmap_followup.py."""
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+from conftest import make_settings
+
+from bot.answering.chain import NOT_COVERED, UNGROUNDED_NOTE
+from bot.answering.pipeline import AnswerPipeline, Route, check_answer, route
+from bot.core.types import Chunk, Hit
+from bot.retrieval.gate import refuses
+from bot.retrieval.query_plan import QueryPlanner
+from bot.retrieval.retriever import FusionConfig, Run, dedupe, fuse, fuse_terms, phrasings, prefer_language
+
+ZH_TEXT = "杠铃阅读法是一种两头读的阅读方法：一头读经典著作，一头读最新的书，中间的书少读。"
+
+
+def chunk(cid: str, text: str = ZH_TEXT, lang: str = "zh") -> Chunk:
+    return Chunk(id=cid, text=text, path=f"/lib/{cid}.md", title="读书方法", section="杠铃阅读法", lang=lang)
+
+
+def hit(cid: str = "a", score: float = 0.9, dense: float | None = 0.9, match: float | None = 0.8, **kw) -> Hit:
+    return Hit(chunk(cid, **kw), score=score, dense=dense, match=match)
+
+
+@pytest.fixture
+def settings(tmp_path):
+    return make_settings(tmp_path / "library", tmp_path / "index", llm="fake")
+
+
+class FakeManifest:
+    def __init__(self, langs: dict[str, int]) -> None:
+        self.langs, self.gen, self.reads = langs, 1, 0
+
+    def generation(self) -> int:
+        return self.gen
+
+    def chunks_by_lang(self) -> dict[str, int]:
+        self.reads += 1
+        return dict(self.langs)
+
+
+class FakeIndex:
+    """A library of Chinese passages: what the planner, the gate and the citations read of an index."""
+
+    def __init__(self, langs: dict[str, int] | None = None) -> None:
+        self.manifest = FakeManifest(langs or {"zh": 100})
+
+    def bm25(self):
+        return SimpleNamespace(idf_of=lambda token: 1.0)
+
+
+class FakeRetriever:
+    def __init__(self, hits: list[Hit]) -> None:
+        self.hits, self.calls = hits, []
+
+    def search(self, query, k=5, also=(), terms=()):
+        self.calls.append(SimpleNamespace(query=query, k=k, also=list(also), terms=list(terms)))
+        return list(self.hits)
+
+
+class FakeChat:
+    """Streams ``pieces``; raises after ``fail_after`` of them."""
+
+    def __init__(self, pieces: list[str], fail_after: int | None = None) -> None:
+        self.pieces, self.fail_after, self.prompts = pieces, fail_after, []
+
+    def stream(self, msgs):
+        self.prompts.append(msgs)
+        for i, p in enumerate(self.pieces):
+            if i == self.fail_after:
+                raise ConnectionError("connection reset by peer")
+            yield SimpleNamespace(content=p)
+
+
+def no_model():
+    raise AssertionError("the model must not be called on this path")
+
+
+def pipeline(settings, hits, chat=None, router=None, index=None) -> tuple[AnswerPipeline, FakeRetriever]:
+    index = index or FakeIndex()
+    retriever = FakeRetriever(hits)
+    chat_model = (lambda: chat) if chat is not None else no_model
+    planner = QueryPlanner(settings, index, chat_model)
+    return AnswerPipeline(settings, index, retriever, planner, chat_model=chat_model,
+                          describe_llm=lambda: ("fake", "fake-model"), router=router), retriever
+
+
+def run(p: AnswerPipeline, question: str, history=None, plan=None):
+    events = list(p.run(question, history, plan))
+    assert [e.kind for e in events].count("done") == 1 and events[-1].kind == "done"
+    return "".join(e.text for e in events if e.kind == "token"), events[-1].answer
+
+
+# --- query planning ---------------------------------------------------------------------------------
+
+
+def test_plan_makes_a_follow_up_standalone_and_clips_it(settings):
+    planner = QueryPlanner(settings.with_overrides(max_question_chars=30), FakeIndex(), no_model)
+    history = [{"role": "user", "content": "什么是杠铃阅读法？" * 10}, {"role": "assistant", "content": "…"}]
+    qp = planner.plan("它有什么好处？", history)
+    assert qp.query.startswith("什么是杠铃阅读法？") and len(qp.query) == 30
+    assert qp.also == [] and qp.failure is None
+
+
+def test_plan_uses_the_glossary_only_without_a_translation(settings):
+    planner = QueryPlanner(settings, FakeIndex({"zh": 100}), no_model)
+    # llm=fake does not translate: the glossary stands in for the Chinese phrasing.
+    assert any("微调" in t for t in planner.plan("Is fine-tuning worth it?").terms)
+    assert planner.plan("Is fine-tuning worth it?", also=["微调值得吗？"]).terms == []
+    assert planner.plan("什么是微调？").terms == []  # a Chinese question over a Chinese library
+
+
+def test_plan_keeps_a_translation_failure_for_the_answer(settings):
+    def broken():
+        raise ConnectionError("model down")
+
+    planner = QueryPlanner(settings.with_overrides(llm="ollama"), FakeIndex({"zh": 100}), broken)
+    qp = planner.plan("What is the barbell reading method?")
+    assert isinstance(qp.failure, ConnectionError) and qp.also == []
+
+
+def test_library_languages_are_read_again_only_after_a_commit(settings):
+    index = FakeIndex()
+    planner = QueryPlanner(settings, index, no_model)
+    planner.langs(), planner.langs()
+    assert index.manifest.reads == 1
+    index.manifest.gen += 1
+    planner.langs()
+    assert index.manifest.reads == 2
+
+
+# --- fusion, re-ordering, dedupe --------------------------------------------------------------------
+
+
+def test_phrasings_drop_blanks():
+    assert phrasings(" what is LoRA? ", ["", "  ", "什么是LoRA？"]) == ["what is LoRA?", "什么是LoRA？"]
+
+
+def test_fusion_orders_by_fused_score():
+    cfg = FusionConfig()
+    # "b" is second in the dense ranking but first in BM25: its fused score beats "a", first in dense only.
+    runs = [Run("what is lora", dense=[("a", 0.9), ("b", 0.8)], lexical=[("b", 7.0), ("c", 5.0)])]
+    f = fuse(runs, [1.0], cfg)
+    assert f.order() == ["b", "a", "c"]
+    assert f.score["b"] == pytest.approx(1 / 62 + 0.5 / 61)  # English: BM25 at w_lex_latin
+    assert f.best_possible == pytest.approx(1.5 / 61)
+    assert f.dense == {"a": 0.9, "b": 0.8} and f.lexical == {"b": 7.0, "c": 5.0}
+
+
+def test_a_translation_counts_at_its_weight_and_not_at_all_at_zero():
+    cfg = FusionConfig(mode="dense")
+    question = Run("what is lora", dense=[("en", 0.9)])
+    translation = Run("什么是LoRA", dense=[("zh", 0.95)])
+    assert fuse([question, translation], [1.0, 0.0], cfg).order() == ["en"]
+    assert fuse([question, translation], [1.0, 1.0], cfg).order() == ["en", "zh"]  # a tie keeps the question's first
+    assert fuse([question, translation], [1.0, 2.0], cfg).order() == ["zh", "en"]
+
+
+def test_a_passage_waiting_for_its_vector_borrows_its_bm25_rank_for_the_dense_side():
+    runs = [Run("什么是LoRA", dense=[("old", 0.85)], lexical=[("new", 9.0), ("old", 3.0)])]
+    waiting = fuse(runs, [1.0], FusionConfig(), pending=lambda ids: {"new"})
+    assert waiting.order() == ["new", "old"]
+    assert waiting.score["new"] == pytest.approx(2 / 61)
+    assert fuse(runs, [1.0], FusionConfig()).order() == ["old", "new"]
+
+
+def test_glossary_terms_add_rank_but_never_replace_the_questions_bm25_score():
+    f = fuse([Run("what is lora", lexical=[("a", 7.0)])], [1.0], FusionConfig(mode="bm25"))
+    fuse_terms(f, [([("b", 20.0), ("a", 15.0)], 2.0)], FusionConfig())
+    assert f.order() == ["a", "b"] and f.score["b"] == pytest.approx(2.0 / 61)  # "a": found by both
+    assert f.lexical == {"a": 7.0, "b": 20.0}
+    assert f.best_possible == pytest.approx(0.5 / 61 + 2.0 / 61)
+
+
+def test_same_language_bonus_breaks_a_tie_towards_the_questions_language():
+    chunks = {"en": chunk("en", "LoRA adds low-rank matrices.", "en"), "zh": chunk("zh")}
+    score = {"en": 1.0, "zh": 1.0}
+    assert prefer_language(["en", "zh"], chunks, score, "zh", 0.1) == ["zh", "en"]
+    assert prefer_language(["en", "zh"], chunks, {"en": 1.0, "zh": 1.0}, "zh", 0.0) == ["en", "zh"]
+
+
+def test_dedupe_keeps_the_best_placed_of_near_identical_siblings():
+    twin = ZH_TEXT.replace("少读", "不读")
+    chunks = {"a": chunk("a"), "twin": chunk("twin", twin), "b": chunk("b", "LoRA 是一种参数高效的微调方法。")}
+    assert dedupe(["twin", "a", "gone", "b"], chunks, 0.85, k=5) == ["twin", "b"]
+    assert dedupe(["a", "twin", "b"], chunks, 0.85, k=1) == ["a"]
+    assert dedupe(["a", "twin", "b"], chunks, 1.01, k=5) == ["a", "twin", "b"]  # nothing counts as a repeat
+
+
+# --- the relevance gate -------------------------------------------------------------------------------
+
+
+def test_the_gate_refuses_below_the_floor(settings):
+    s = settings.with_overrides(relevance_floor=0.5, refuse_below_match=0.0)
+    langs = FakeIndex().manifest.chunks_by_lang
+    assert refuses("什么是杠铃阅读法？", [], [], s, langs)
+    assert refuses("什么是杠铃阅读法？", [hit(score=0.4)], [], s, langs)
+    assert not refuses("什么是杠铃阅读法？", [hit(score=0.6, match=0.0, dense=0.0)], [], s, langs)
+
+
+def test_the_gate_refuses_only_when_match_and_cosine_are_both_low(settings):
+    s = settings.with_overrides(refuse_below_match=0.3, refuse_below_cosine=0.87)
+    langs = FakeIndex().manifest.chunks_by_lang
+    q = "红烧肉怎么做才好吃？"
+    assert refuses(q, [hit(match=0.1, dense=0.80)], [], s, langs)
+    assert not refuses(q, [hit(match=0.1, dense=0.90)], [], s, langs)
+    assert not refuses(q, [hit(match=0.5, dense=0.80)], [], s, langs)
+    assert not refuses(q, [hit(match=None, dense=0.80)], [], s, langs)  # re-scoring off: no evidence
+
+
+def test_the_gate_does_not_judge_a_question_that_needed_a_missing_translation(settings):
+    s = settings.with_overrides(refuse_below_match=0.3, refuse_below_cosine=0.87)
+    langs = FakeIndex({"zh": 100}).manifest.chunks_by_lang
+    low = [hit(match=0.1, dense=0.80)]
+    assert not refuses("How do I cook pork belly?", low, [], s, langs)
+    assert refuses("How do I cook pork belly?", low, ["红烧肉怎么做？"], s, langs)
+
+
+# --- route, answer, check -----------------------------------------------------------------------------
+
+
+def stage_router(question, plan):
+    if plan and "第二阶段" in question:
+        return Route(question + "\n（第2阶段：提示词）", query="提示词 写作", also=[], preface="**阶段 2：提示词**\n\n",
+                     path="roadmap")
+    return None
+
+
+def test_route_sends_a_roadmap_follow_up_to_the_roadmap_path():
+    r = route("第二阶段具体学什么？", {"stages": []}, stage_router)
+    assert r.path == "roadmap" and r.query == "提示词 写作" and r.preface
+    assert route("什么是杠铃阅读法？", {"stages": []}, stage_router) == Route("什么是杠铃阅读法？")
+    assert route("第二阶段具体学什么？", None, stage_router).path == "library"  # no plan
+    assert route("第二阶段具体学什么？", {"stages": []}).path == "library"  # no router
+
+
+def test_a_roadmap_follow_up_searches_the_stage_and_opens_with_the_plan(settings):
+    chat = FakeChat(["提示词写作", "是阅读方法。"])
+    p, retriever = pipeline(settings, [hit()], chat, router=stage_router)
+    text, ans = run(p, "第二阶段具体学什么？", plan={"stages": []})
+    assert text.startswith("**阶段 2：提示词**") and ans.text.startswith("**阶段 2：提示词**\n\n提示词写作")
+    assert retriever.calls[0].query == "提示词 写作" and retriever.calls[0].also == []
+    assert "第2阶段：提示词" in chat.prompts[0][-1].content  # the model is asked the route's question
+    p, retriever = pipeline(settings, [hit()], FakeChat(["好"]), router=stage_router)
+    run(p, "第二阶段具体学什么？", plan=None)
+    assert retriever.calls[0].query == "第二阶段具体学什么？"
+
+
+def test_the_answer_streams_and_the_final_event_carries_it(settings):
+    p, retriever = pipeline(settings, [hit()], FakeChat(["杠铃阅读法是一种", "两头读的阅读方法。"]))
+    text, ans = run(p, "什么是杠铃阅读法？")
+    assert text == ans.text == "杠铃阅读法是一种两头读的阅读方法。"
+    assert ans.status == "ok" and [c.chunk_id for c in ans.citations] == ["a"]
+    assert ans.query == "什么是杠铃阅读法？" and retriever.calls[0].k == settings.top_k
+    assert ans.timings["retrieve_ms"] is not None and ans.timings["first_token_ms"] is not None
+
+
+def test_below_the_floor_the_answer_is_not_covered_without_asking_the_model(settings):
+    p, _ = pipeline(settings.with_overrides(relevance_floor=0.5), [hit(score=0.2)])
+    text, ans = run(p, "红烧肉怎么做才好吃？")
+    assert ans.status == "not_covered" and text == ans.text == NOT_COVERED["zh"] and not ans.citations
+
+
+def test_a_pasted_page_is_refused_before_search(settings):
+    p, retriever = pipeline(settings.with_overrides(max_question_chars=50), [hit()])
+    _, ans = run(p, "杠铃" * 40)
+    assert ans.status == "too_long" and retriever.calls == []
+
+
+def test_a_model_failing_mid_stream_keeps_what_it_said_and_shows_the_passages(settings):
+    p, _ = pipeline(settings, [hit()], FakeChat(["杠铃阅读法是", "一种"], fail_after=1))
+    text, ans = run(p, "什么是杠铃阅读法？")
+    assert ans.status == "llm_error" and text == ans.text
+    assert ans.text.startswith("杠铃阅读法是\n\n⚠️") and "两头读" in ans.text and ans.citations
+
+
+def test_a_failed_translation_is_reported_without_calling_the_model_again(settings):
+    calls = []
+
+    def broken():
+        calls.append(1)
+        raise ConnectionError("model down")
+
+    s = settings.with_overrides(llm="ollama")
+    index = FakeIndex({"zh": 100})
+    p = AnswerPipeline(s, index, FakeRetriever([hit()]), QueryPlanner(s, index, broken), chat_model=broken,
+                       describe_llm=lambda: ("ollama", "m"))
+    _, ans = run(p, "What is the barbell reading method?")
+    assert ans.status == "llm_error" and len(calls) == 1
+
+
+def test_an_answer_from_the_models_own_knowledge_is_flagged(settings):
+    recipe = "先把五花肉切块焯水，再加料酒、生抽、老抽和冰糖，小火炖一个小时即可出锅。"
+    p, _ = pipeline(settings, [hit()], FakeChat([recipe]))
+    text, ans = run(p, "红烧肉怎么做？")
+    assert ans.status == "ungrounded" and text == ans.text == recipe + UNGROUNDED_NOTE["zh"]
+
+
+@pytest.mark.parametrize("text,below,status", [
+    ("", 0.3, "retrieval_only"),
+    ("资料库中没有找到相关内容。", 0.3, "declined"),
+    ("先把五花肉切块焯水，再加料酒、生抽、老抽和冰糖，小火炖一个小时即可出锅。", 0.3, "ungrounded"),
+    ("先把五花肉切块焯水，再加料酒、生抽、老抽和冰糖，小火炖一个小时即可出锅。", 0.0, "ok"),  # check off
+    ("杠铃阅读法是两头读：一头读经典著作，一头读最新的书。", 0.3, "ok"),
+])
+def test_check_answer(text, below, status):
+    assert check_answer(text, "红烧肉怎么做？", [hit()], below) == status
