@@ -11,7 +11,7 @@
     check     the model declined, or answered from its own knowledge: say so
     done      the final event, carrying the Answer
 
-Every way out of the path ends in one ``done`` event whose Answer text is what the tokens spelled.
+Every way out of the path ends in exactly one ``done`` event, which carries the Answer.
 """
 from __future__ import annotations
 
