@@ -10,6 +10,7 @@ import re
 import threading
 import time
 import xml.etree.ElementTree as ET
+from collections.abc import Callable, Iterator
 from datetime import date, datetime, timedelta, timezone
 from functools import cache, lru_cache
 from pathlib import Path
@@ -19,7 +20,7 @@ from icalendar import Calendar, Event
 from langchain_core.language_models import BaseChatModel
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk
-from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from langchain_core.outputs import ChatGenerationChunk
 from pydantic import ValidationError
 
 from bot.features.roadmap.build import (
@@ -497,20 +498,30 @@ def test_llm_prose_in_the_wrong_language_is_ignored():
     assert rm.prose == "template" and rm.to_json() == plan("creator_nocode_zh").to_json()
 
 
-class _Raising(BaseChatModel):
+class _Streamer(BaseChatModel):
+    """A chat model that only streams, as the roadmap prose reads it: ``pieces()`` yields the text."""
+
+    pieces: Callable[[], Iterator[str]]
+
     @property
     def _llm_type(self) -> str:
-        return "raising"
+        return "scripted"
 
     def _generate(self, messages, stop=None, run_manager=None, **kw):
-        raise RuntimeError("model exploded")
+        raise NotImplementedError("the roadmap prose only streams")
 
     def _stream(self, messages, stop=None, run_manager=None, **kw):
-        raise RuntimeError("model exploded")
+        for text in self.pieces():
+            yield ChatGenerationChunk(message=AIMessageChunk(content=text))
+
+
+def _exploding() -> Iterator[str]:
+    raise RuntimeError("model exploded")
+    yield ""
 
 
 def test_failing_llm_falls_back_to_the_templated_plan():
-    rm = build_roadmap(PROFILES["backend_dev_en"][0], seed_search, llm=_Raising())
+    rm = build_roadmap(PROFILES["backend_dev_en"][0], seed_search, llm=_Streamer(pieces=_exploding))
     assert rm.prose == "template"
     assert rm.to_json() == plan("backend_dev_en").to_json()
 
@@ -519,38 +530,22 @@ _RELEASE = threading.Event()
 _PULLED: list[int] = []
 
 
-class _Stalling(BaseChatModel):
-    @property
-    def _llm_type(self) -> str:
-        return "stalling"
-
-    def _generate(self, messages, stop=None, run_manager=None, **kw):
-        return ChatResult(generations=[ChatGeneration(message=AIMessage(content=""))])
-
-    def _stream(self, messages, stop=None, run_manager=None, **kw):
-        yield ChatGenerationChunk(message=AIMessageChunk(content="0: Start with what you know.\n1: Half a sen"))
-        _RELEASE.wait(10)
+def _stalling() -> Iterator[str]:
+    yield "0: Start with what you know.\n1: Half a sen"
+    _RELEASE.wait(10)
 
 
-class _Endless(BaseChatModel):
-    @property
-    def _llm_type(self) -> str:
-        return "endless"
-
-    def _generate(self, messages, stop=None, run_manager=None, **kw):
-        return ChatResult(generations=[ChatGeneration(message=AIMessage(content=""))])
-
-    def _stream(self, messages, stop=None, run_manager=None, **kw):
-        yield ChatGenerationChunk(message=AIMessageChunk(content="0: 先从工具开始。\n"))
-        while True:
-            _PULLED.append(1)
-            yield ChatGenerationChunk(message=AIMessageChunk(content="啊"))
+def _endless() -> Iterator[str]:
+    yield "0: 先从工具开始。\n"
+    while True:
+        _PULLED.append(1)
+        yield "啊"
 
 
 def test_slow_llm_times_out_and_keeps_only_complete_lines():
     t0 = time.monotonic()
     try:
-        rm = build_roadmap(PROFILES["pm_general_en"][0], seed_search, llm=_Stalling(), prose_timeout=0.5)
+        rm = build_roadmap(PROFILES["pm_general_en"][0], seed_search, llm=_Streamer(pieces=_stalling), prose_timeout=0.5)
     finally:
         _RELEASE.set()
     assert time.monotonic() - t0 < 5
@@ -560,7 +555,7 @@ def test_slow_llm_times_out_and_keeps_only_complete_lines():
 
 
 def test_llm_output_is_cut_at_the_token_budget():
-    rm = build_roadmap(PROFILES["creator_nocode_zh"][0], seed_search, llm=_Endless(), prose_max_tokens=50)
+    rm = build_roadmap(PROFILES["creator_nocode_zh"][0], seed_search, llm=_Streamer(pieces=_endless), prose_max_tokens=50)
     assert len(_PULLED) < 60
     assert rm.intro == "先从工具开始。" and "啊啊" not in rm.markdown
 
