@@ -1,4 +1,5 @@
-"""What the UI tests share: serving the learner app on loopback, and Debian's Chromium for Playwright."""
+"""What the UI tests share: serving the learner app on loopback, and Debian's Chromium for Playwright
+(``browser_page``: a page at a URL, the browser closed afterwards)."""
 from __future__ import annotations
 
 import shutil
@@ -29,6 +30,25 @@ def served_app(settings) -> Iterator[str]:
     finally:
         server.should_exit = True
         server.thread.join(10)
+
+
+DESKTOP = {"viewport": {"width": 1280, "height": 900}}
+
+
+@contextmanager
+def browser_page(url: str, **page_options) -> Iterator:
+    """A Playwright page of Debian's Chromium opened at ``url`` (a desktop window unless ``page_options``
+    say otherwise, e.g. a phone), and the browser closed afterwards whatever happens."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = launch_chromium(p)
+        try:
+            page = browser.new_page(**(page_options or DESKTOP))
+            page.goto(url, wait_until="domcontentloaded")
+            yield page
+        finally:
+            browser.close()
 
 
 def launch_chromium(p):

@@ -13,7 +13,7 @@ import types
 
 import httpx
 import pytest
-from browser import ARTIFACTS, launch_chromium
+from browser import ARTIFACTS, browser_page
 from conftest import SEEDS, make_settings
 from pydantic import SecretStr
 from stubs import free_port
@@ -342,40 +342,34 @@ def test_feedback_section_only_when_module_exists(tmp_path, monkeypatch):
 # --- a real browser ---------------------------------------------------------------------------------
 
 def test_browser_login_upload_reindex(site, tmp_path):
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     note = tmp_path / "间隔重复 spaced-repetition.md"
     note.write_text("# 间隔重复\n\n间隔重复（spaced repetition）按遗忘曲线安排复习：1天、3天、7天、14天。\n", encoding="utf-8")
-    with sync_playwright() as p:
-        browser = launch_chromium(p)
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-            page.goto(site.url + "/admin/", wait_until="domcontentloaded")
-            page.get_by_label("username", exact=False).fill("admin")
-            page.get_by_label("password", exact=False).fill("wrong")
-            page.get_by_role("button", name="Login").click()
-            expect(page.get_by_text("Incorrect", exact=False).first).to_be_visible(timeout=15_000)
-            page.get_by_label("username", exact=False).fill("admin")  # the form was cleared
-            page.get_by_label("password", exact=False).fill(PASSWORD)
-            page.get_by_role("button", name="Login").click()
-            expect(page.get_by_text("files ok", exact=False).first).to_be_visible(timeout=30_000)
+    with browser_page(site.url + "/admin/") as page:
+        page.get_by_label("username", exact=False).fill("admin")
+        page.get_by_label("password", exact=False).fill("wrong")
+        page.get_by_role("button", name="Login").click()
+        expect(page.get_by_text("Incorrect", exact=False).first).to_be_visible(timeout=15_000)
+        page.get_by_label("username", exact=False).fill("admin")  # the form was cleared
+        page.get_by_label("password", exact=False).fill(PASSWORD)
+        page.get_by_role("button", name="Login").click()
+        expect(page.get_by_text("files ok", exact=False).first).to_be_visible(timeout=30_000)
 
-            page.get_by_role("tab", name="添加 / Add").click()
-            page.locator("#sb-upload input[type=file]").set_input_files(str(note))
-            expect(page.locator("#sb-upload")).to_contain_text("spaced-repetition", timeout=15_000)
-            page.locator("#sb-save").click()
-            expect(page.locator("#sb-upload-result")).to_contain_text("uploads/间隔重复_spaced-repetition.md", timeout=30_000)
+        page.get_by_role("tab", name="添加 / Add").click()
+        page.locator("#sb-upload input[type=file]").set_input_files(str(note))
+        expect(page.locator("#sb-upload")).to_contain_text("spaced-repetition", timeout=15_000)
+        page.locator("#sb-save").click()
+        expect(page.locator("#sb-upload-result")).to_contain_text("uploads/间隔重复_spaced-repetition.md", timeout=30_000)
 
-            page.get_by_role("tab", name="重建索引 / Re-index").click()
-            page.locator("#sb-reindex").click()
-            expect(page.locator("#sb-reindex-state[data-state=done]")).to_be_visible(timeout=180_000)
-            expect(page.locator("#sb-reports")).to_contain_text("1", timeout=30_000)
-            page.screenshot(path=str(ARTIFACTS / "ui_admin_reindex.png"))
-            page.get_by_role("tab", name="来源 / Sources").click()
-            sources = page.locator("#sb-sources")
-            expect(sources).to_contain_text("uploads/间隔重复_spaced-repetition.md", timeout=30_000)
-            page.wait_for_timeout(500)
-            page.screenshot(path=str(ARTIFACTS / "ui_admin.png"))
-        finally:
-            browser.close()
+        page.get_by_role("tab", name="重建索引 / Re-index").click()
+        page.locator("#sb-reindex").click()
+        expect(page.locator("#sb-reindex-state[data-state=done]")).to_be_visible(timeout=180_000)
+        expect(page.locator("#sb-reports")).to_contain_text("1", timeout=30_000)
+        page.screenshot(path=str(ARTIFACTS / "ui_admin_reindex.png"))
+        page.get_by_role("tab", name="来源 / Sources").click()
+        sources = page.locator("#sb-sources")
+        expect(sources).to_contain_text("uploads/间隔重复_spaced-repetition.md", timeout=30_000)
+        page.wait_for_timeout(500)
+        page.screenshot(path=str(ARTIFACTS / "ui_admin.png"))
     assert (ARTIFACTS / "ui_admin.png").stat().st_size > 10_000

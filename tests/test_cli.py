@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -23,10 +24,14 @@ def test_ingest_json_contract(library, tmp_path):
 
     s = make_settings(library, tmp_path / "idx")
     (library / "empty.md").write_text("   \n", encoding="utf-8")
-    p = run(["ingest", "--json"], s)
+    p = run(["ingest", "--json"], s, STUDYBOT_PROGRESS="1")
     assert p.returncode == 0, p.stderr
+    # The progress bars go to stderr; stdout is the one JSON document and nothing else.
+    assert p.stdout.endswith("}\n") and p.stdout.count("\n") == 1
     out = json.loads(p.stdout)
     assert {"files_seen", "indexed", "unchanged", "failed", "chunks_total", "seconds"} <= set(out)
+    assert re.search(r"parsing: +100%.* 6/6 ", p.stderr), p.stderr
+    assert re.search(rf"embedding: +100%.* {out['chunks_embedded']}/{out['chunks_embedded']} ", p.stderr), p.stderr
     assert out["files_seen"] == 6 and out["indexed"] == 5
     assert out["failed"] == [{"path": str(library / "empty.md"), "reason": out["failed"][0]["reason"]}]
     assert out["failed"][0]["reason"]

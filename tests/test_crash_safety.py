@@ -1,11 +1,13 @@
 """SIGKILL an ingest at several moments (parsing, embedding, between batches): the next ingest must
 converge to exactly what a clean run builds, and a reader must keep searching the last good state.
 
-The ingest runs as `python -m ui.cli ingest` in a subprocess with the real embedder and real
-Chroma; the final state is read back by a fresh process, as a restarted app would see it.
+The ingest runs as `studybot ingest` (ui.cli) in a subprocess with the real embedder and real
+Chroma; every kill is proven to have landed mid-way (the exit status is -9, and the index shows the
+work half done), and the state is read back by a fresh process, as a restarted app would see it.
 """
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import re
@@ -46,41 +48,75 @@ def _env(lib: Path) -> dict:
     return env
 
 
-class Ingest:
-    """`studybot ingest` in a subprocess, with its progress bar parsed as it arrives."""
+# The child is `studybot ingest` (ui.cli.main with the same arguments) with one thing added: each progress
+# call is also reported on stderr as a line the test can read ("@progress embedding 16 33"), and at the
+# chosen point the child stops inside that call ("@paused") until the test kills it. A pause sits
+# between two commits, so "killed after 2 of 6 files" is a fact and not a race against a fast parser.
+CHILD = r"""
+import sys, threading
+import ui.cli as cli
 
-    def __init__(self, lib: Path, index_dir: Path) -> None:
+stage_at, at = sys.argv[1], int(sys.argv[2])  # pause at the first call of that stage with at <= done < total
+
+def progress_bar(bar=cli.progress_bar):
+    shown = bar()
+    def report(stage, done, total):
+        if shown:
+            shown(stage, done, total)
+        sys.stderr.write(f"\n@progress {stage} {done} {total}\n")
+        sys.stderr.flush()
+        if stage == stage_at and at <= done < total:
+            sys.stderr.write("@paused\n")
+            sys.stderr.flush()
+            threading.Event().wait()  # until SIGKILL
+    return report
+
+cli.progress_bar = progress_bar
+sys.exit(cli.main(sys.argv[3:]))
+"""
+
+
+class Ingest:
+    """`studybot ingest` in a subprocess (see CHILD), with its progress reports read as they arrive."""
+
+    def __init__(self, lib: Path, index_dir: Path, pause: tuple[str, int] | None = None) -> None:
+        stage, at = pause or ("-", 0)
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "ui.cli", "ingest", "--json", "--index-dir", str(index_dir)],
+            [sys.executable, "-c", CHILD, stage, str(at), "ingest", "--json", "--index-dir", str(index_dir)],
             cwd=ROOT, env=_env(lib), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         )
-        self.started = time.monotonic()
         self.stage: tuple[str, int, int] | None = None
+        self.paused = threading.Event()
         self.err = b""
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
 
     def _read(self) -> None:
-        while chunk := self.proc.stderr.read1(4096):
-            self.err += chunk
-            found = re.findall(rb"(parsing|embedding)\s+\[[#.]*\] (\d+)/(\d+)", self.err[-400:])
-            if found:
-                s, d, t = found[-1]
-                self.stage = (s.decode(), int(d), int(t))
+        for line in iter(self.proc.stderr.readline, b""):
+            self.err += line
+            if m := re.search(rb"^@progress (\w+) (\d+) (\d+)$", line.strip()):
+                self.stage = (m.group(1).decode(), int(m.group(2)), int(m.group(3)))
+            elif line.strip() == b"@paused":
+                self.paused.set()
 
-    def kill_when(self, cond, timeout: float = 120) -> str:
-        """SIGKILL as soon as ``cond(stage, elapsed)`` holds; returns what happened."""
+    def wait_for(self, cond, what: str, timeout: float = 180) -> None:
+        """Poll until ``cond()`` holds; fail if the ingest ends first (a kill then would prove nothing)."""
         end = time.monotonic() + timeout
-        while time.monotonic() < end:
+        while not cond():
             if self.proc.poll() is not None:
-                return "finished before the kill"
-            if cond(self.stage, time.monotonic() - self.started):
-                self.proc.send_signal(signal.SIGKILL)
-                self.proc.wait(10)
-                return f"killed at {self.stage} after {time.monotonic() - self.started:.2f}s"
+                raise AssertionError(f"the ingest ended (exit {self.proc.returncode}) before {what}:\n"
+                                     + self.err.decode(errors="replace")[-2000:])
+            if time.monotonic() > end:
+                self.proc.kill()
+                raise AssertionError(f"the ingest never reached {what} in {timeout:.0f} s")
             time.sleep(0.01)
-        self.proc.kill()
-        raise AssertionError("ingest never reached the kill point")
+
+    def kill(self) -> None:
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(30)
+        self._reader.join(5)
+        # -9: the kill ended it. 0 would mean it had already finished: then nothing was interrupted.
+        assert self.proc.returncode == -signal.SIGKILL, (self.proc.returncode, self.err.decode(errors="replace")[-2000:])
 
     def finish(self, timeout: float = 240) -> dict:
         out, _ = self.proc.communicate(timeout=timeout)
@@ -100,6 +136,9 @@ idx = get_index(Settings(index_dir=sys.argv[1], library_dir=sys.argv[2]))
 col = idx.vectors._collection(create=False)
 chroma = [] if col is None else col.get(include=[])["ids"]
 bm = BM25.load(idx.dir)
+by_file = {}
+for r in idx.manifest.q("SELECT d.path, c.id FROM chunks c JOIN docs d ON d.doc_hash = c.doc_hash ORDER BY c.id"):
+    by_file.setdefault(r["path"], []).append(r["id"])
 print(json.dumps({
     "manifest": sorted(idx.manifest.chunk_ids()),
     "unembedded": idx.manifest.count_unembedded(),
@@ -107,6 +146,9 @@ print(json.dumps({
     "bm25": bm.ids if bm else None, "bm25_generation": bm.generation if bm else None,
     "generation": idx.manifest.generation(),
     "files": {r["path"]: r["status"] for r in idx.manifest.q("SELECT path, status FROM files")},
+    "file_hashes": {r["path"]: r["file_hash"] for r in idx.manifest.q("SELECT path, file_hash FROM files")},
+    "embedded": sorted(idx.manifest.embedded_ids()),
+    "chunks_by_file": by_file,
     "docs": idx.manifest.stats()["docs"],
 }))
 """
@@ -137,62 +179,113 @@ def _search_ok(settings, query: str = "注意力机制") -> list[str]:
     return [h.chunk.id for h in hits]
 
 
-@pytest.mark.timeout(600)
-def test_sigkill_at_any_moment_converges_to_a_clean_index(tmp_path):
+def _clean(lib: Path, index_dir: Path) -> dict:
+    """What an uninterrupted run builds from the library as it is now (no vectors: they do not change ids)."""
     from ingest.pipeline import ingest
+
+    rep = ingest(None, make_settings(lib, index_dir), embed=False)
+    assert rep.indexed == len(TOPICS) and not rep.failed
+    return _snapshot(index_dir, lib)
+
+
+def _after_kill(run: Ingest, settings, lib: Path, clean: dict, log: list[str], name: str) -> dict:
+    """Kill the paused or running ingest, then check what it left: a consistent index that still answers."""
+    run.kill()
+    snap = _snapshot(Path(settings.index_dir), lib)
+    log.append(f"{name}: killed at {run.stage}; {len(snap['files'])} files, {len(snap['manifest'])} chunks, "
+               f"{len(snap['embedded'])} embedded")
+    # Only whole files: each one in the manifest has exactly the chunks a clean run cuts from it.
+    assert set(snap["files"].values()) <= {"ok"}, snap["files"]
+    assert set(snap["chunks_by_file"]) == set(snap["files"]) and snap["docs"] == len(snap["files"])
+    for path, chunks in snap["chunks_by_file"].items():
+        if snap["file_hashes"][path] == clean["file_hashes"][path]:
+            assert chunks == clean["chunks_by_file"][path], (name, path)
+    # A vector is stored before its chunk is flagged (and dropped only with the chunk): every flag has a vector.
+    assert set(snap["embedded"]) <= set(snap["chroma"]), log
+    assert snap["unembedded"] == len(snap["manifest"]) - len(snap["embedded"])
+    # The last committed state still answers.
+    _search_ok(settings)
+    return snap
+
+
+@pytest.mark.timeout(900)
+def test_sigkill_at_any_moment_converges_to_a_clean_index(tmp_path):
+    """Six kills, each proven to land mid-way (exit -9, and the index shows the work half done), then a
+    clean run: it must converge to exactly what an uninterrupted ingest builds."""
+    from bot.index.store import Index, get_index
+    from ingest.pipeline import file_sha256
 
     lib = _library(tmp_path)
     idx_dir = tmp_path / "index"
     settings = make_settings(lib, idx_dir)
+    clean = _clean(lib, tmp_path / "clean-before-the-edit")
+    manifest = lambda: get_index(settings).manifest  # noqa: E731 - this process's view of the committed state
+    batch = inspect.signature(Index.embed_pending).parameters["batch"].default
+    log: list[str] = []
 
-    embedding = lambda st, t: st is not None and st[0] == "embedding"  # noqa: E731
-    kill_points = [  # (name, when, then read the index from here for a moment before the kill)
-        ("while parsing", lambda st, t: st is not None and st[0] == "parsing" and st[1] >= 2, False),
-        ("as embedding starts", embedding, False),
-        ("mid-batch, while a reader searches", embedding, True),
-        ("after the first batch", lambda st, t: embedding(st, t) and st[1] >= 16, False),
-        ("by the clock, 1.5 s in", lambda st, t: t > 1.5, False),
-        ("by the clock, 4 s in", lambda st, t: t > 4.0, False),
-    ]
-    log = []
-    for name, cond, read_meanwhile in kill_points:
-        run = Ingest(lib, idx_dir)
+    # 1. Between two files: the child stops after committing 2 of the 6.
+    run = Ingest(lib, idx_dir, pause=("parsing", 2))
+    run.wait_for(run.paused.is_set, "the pause after 2 parsed files")
+    snap = _after_kill(run, settings, lib, clean, log, "between two files")
+    assert len(snap["files"]) == 2 and snap["manifest"] and not snap["embedded"]
 
-        def when(st, t, cond=cond, read=read_meanwhile):
-            if not cond(st, t):
-                return False
-            if read:  # the reader runs in this process while the writer embeds in its own
-                _search_ok(settings)
-            return True
+    # 2. Every file parsed, nothing embedded yet.
+    run = Ingest(lib, idx_dir, pause=("embedding", 0))
+    run.wait_for(run.paused.is_set, "the start of embedding")
+    snap = _after_kill(run, settings, lib, clean, log, "as embedding starts")
+    assert len(snap["files"]) == len(TOPICS) and not snap["embedded"]
+    total = len(snap["manifest"])
+    assert total > 2 * batch, "the library must need more than two batches of vectors"
 
-        log.append(f"{name}: {run.kill_when(when)}")
-        # After a kill, the last committed state still answers.
-        _search_ok(settings)
-        if name == "after the first batch":
-            # An edit between crashes: the file's old chunks (maybe embedded by now) must leave Chroma too.
-            from bot.index.store import get_index
+    # 3. After the first batch of vectors is committed, with the rest still to do.
+    run = Ingest(lib, idx_dir, pause=("embedding", 1))
+    run.wait_for(run.paused.is_set, "the end of the first batch")
+    snap = _after_kill(run, settings, lib, clean, log, "after the first batch")
+    assert 0 < len(snap["embedded"]) < total
 
-            f = Path(get_index(settings).manifest.q(
-                "SELECT d.path FROM chunks c JOIN docs d ON d.doc_hash = c.doc_hash WHERE c.embedded = 1 LIMIT 1")[0]["path"])
-            f.write_text(f.read_text(encoding="utf-8") + "\n\n## 修订\n\n间隔重复：第1天、第3天、第7天复习。\n",
-                         encoding="utf-8")
+    # An edit between crashes: the file's old chunks (embedded by now) must leave Chroma too.
+    f = Path(manifest().q("SELECT d.path FROM chunks c JOIN docs d ON d.doc_hash = c.doc_hash "
+                          "WHERE c.embedded = 1 LIMIT 1")[0]["path"])
+    f.write_text(f.read_text(encoding="utf-8") + "\n\n## 修订\n\n间隔重复：第1天、第3天、第7天复习。\n", encoding="utf-8")
+    new_hash = file_sha256(f)
+    clean = _clean(lib, tmp_path / "clean")
+
+    # 4. The moment the edited file's new version is committed (read from the manifest, no pause): the
+    # child is then dropping the old version's vectors, publishing BM25 or starting to embed.
+    run = Ingest(lib, idx_dir)
+    run.wait_for(lambda: (manifest().file_row(str(f)) or {"file_hash": None})["file_hash"] == new_hash,
+                 "the commit of the edited file")
+    snap = _after_kill(run, settings, lib, clean, log, "as the edited file is committed")
+    assert snap["file_hashes"][str(f)] == new_hash and snap["unembedded"] > batch
+
+    # 5. The moment a batch of vectors is committed (read from the manifest), with another batch to go.
+    embedded_before = manifest().count_embedded()
+    run = Ingest(lib, idx_dir)
+    run.wait_for(lambda: manifest().count_embedded() > embedded_before, "the commit of a batch of vectors")
+    snap = _after_kill(run, settings, lib, clean, log, "as a batch is committed")
+    assert len(snap["embedded"]) > embedded_before and snap["unembedded"] > 0
+
+    # 6. While vectors are being computed, with a reader searching in this process meanwhile.
+    run = Ingest(lib, idx_dir)
+    run.wait_for(lambda: run.stage is not None and run.stage[0] == "embedding", "the start of embedding")
+    _search_ok(settings)
+    snap = _after_kill(run, settings, lib, clean, log, "while embedding, as a reader searches")
+    assert snap["unembedded"] > 0
+
     final = Ingest(lib, idx_dir).finish()
     assert not final["failed"], final
     snap = _snapshot(idx_dir, lib)
 
-    # What a clean, uninterrupted run builds (embedding is irrelevant to the ids: skip it here).
-    clean = ingest(None, make_settings(lib, tmp_path / "clean"), embed=False)
-    assert clean.indexed == len(TOPICS) and not clean.failed
-    clean_snap = _snapshot(tmp_path / "clean", lib)
-    assert clean_snap["unembedded"] == len(clean_snap["manifest"]) > 20
-    ids = clean_snap["manifest"]
+    # Exactly what a clean, uninterrupted run builds.
+    assert clean["unembedded"] == len(clean["manifest"]) > 20
+    ids = clean["manifest"]
     assert snap["manifest"] == ids, log
     assert snap["chroma"] == ids and snap["chroma_count"] == len(ids), log  # no orphans, no duplicates
     assert snap["bm25"] is not None and sorted(snap["bm25"]) == ids and len(set(snap["bm25"])) == len(snap["bm25"])
     assert snap["bm25_generation"] == snap["generation"]
     assert snap["unembedded"] == 0
-    assert snap["docs"] == clean_snap["docs"]
-    assert set(snap["files"]) == set(clean_snap["files"]) and set(snap["files"].values()) == {"ok"}
+    assert snap["docs"] == clean["docs"]
+    assert set(snap["files"]) == set(clean["files"]) and set(snap["files"].values()) == {"ok"}
     # And the reader sees the final state (new process state picked up through the manifest).
     assert _search_ok(settings)
     print("\n".join(log))

@@ -10,15 +10,17 @@ import re
 import threading
 import time
 import xml.etree.ElementTree as ET
+from collections.abc import Callable, Iterator
 from datetime import date, datetime, timedelta, timezone
 from functools import cache, lru_cache
 from pathlib import Path
 
 import pytest
+from icalendar import Calendar, Event
 from langchain_core.language_models import BaseChatModel
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk
-from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from langchain_core.outputs import ChatGenerationChunk
 from pydantic import ValidationError
 
 from bot.features.roadmap.build import (
@@ -496,20 +498,30 @@ def test_llm_prose_in_the_wrong_language_is_ignored():
     assert rm.prose == "template" and rm.to_json() == plan("creator_nocode_zh").to_json()
 
 
-class _Raising(BaseChatModel):
+class _Streamer(BaseChatModel):
+    """A chat model that only streams, as the roadmap prose reads it: ``pieces()`` yields the text."""
+
+    pieces: Callable[[], Iterator[str]]
+
     @property
     def _llm_type(self) -> str:
-        return "raising"
+        return "scripted"
 
     def _generate(self, messages, stop=None, run_manager=None, **kw):
-        raise RuntimeError("model exploded")
+        raise NotImplementedError("the roadmap prose only streams")
 
     def _stream(self, messages, stop=None, run_manager=None, **kw):
-        raise RuntimeError("model exploded")
+        for text in self.pieces():
+            yield ChatGenerationChunk(message=AIMessageChunk(content=text))
+
+
+def _exploding() -> Iterator[str]:
+    raise RuntimeError("model exploded")
+    yield ""
 
 
 def test_failing_llm_falls_back_to_the_templated_plan():
-    rm = build_roadmap(PROFILES["backend_dev_en"][0], seed_search, llm=_Raising())
+    rm = build_roadmap(PROFILES["backend_dev_en"][0], seed_search, llm=_Streamer(pieces=_exploding))
     assert rm.prose == "template"
     assert rm.to_json() == plan("backend_dev_en").to_json()
 
@@ -518,38 +530,22 @@ _RELEASE = threading.Event()
 _PULLED: list[int] = []
 
 
-class _Stalling(BaseChatModel):
-    @property
-    def _llm_type(self) -> str:
-        return "stalling"
-
-    def _generate(self, messages, stop=None, run_manager=None, **kw):
-        return ChatResult(generations=[ChatGeneration(message=AIMessage(content=""))])
-
-    def _stream(self, messages, stop=None, run_manager=None, **kw):
-        yield ChatGenerationChunk(message=AIMessageChunk(content="0: Start with what you know.\n1: Half a sen"))
-        _RELEASE.wait(10)
+def _stalling() -> Iterator[str]:
+    yield "0: Start with what you know.\n1: Half a sen"
+    _RELEASE.wait(10)
 
 
-class _Endless(BaseChatModel):
-    @property
-    def _llm_type(self) -> str:
-        return "endless"
-
-    def _generate(self, messages, stop=None, run_manager=None, **kw):
-        return ChatResult(generations=[ChatGeneration(message=AIMessage(content=""))])
-
-    def _stream(self, messages, stop=None, run_manager=None, **kw):
-        yield ChatGenerationChunk(message=AIMessageChunk(content="0: 先从工具开始。\n"))
-        while True:
-            _PULLED.append(1)
-            yield ChatGenerationChunk(message=AIMessageChunk(content="啊"))
+def _endless() -> Iterator[str]:
+    yield "0: 先从工具开始。\n"
+    while True:
+        _PULLED.append(1)
+        yield "啊"
 
 
 def test_slow_llm_times_out_and_keeps_only_complete_lines():
     t0 = time.monotonic()
     try:
-        rm = build_roadmap(PROFILES["pm_general_en"][0], seed_search, llm=_Stalling(), prose_timeout=0.5)
+        rm = build_roadmap(PROFILES["pm_general_en"][0], seed_search, llm=_Streamer(pieces=_stalling), prose_timeout=0.5)
     finally:
         _RELEASE.set()
     assert time.monotonic() - t0 < 5
@@ -559,7 +555,7 @@ def test_slow_llm_times_out_and_keeps_only_complete_lines():
 
 
 def test_llm_output_is_cut_at_the_token_budget():
-    rm = build_roadmap(PROFILES["creator_nocode_zh"][0], seed_search, llm=_Endless(), prose_max_tokens=50)
+    rm = build_roadmap(PROFILES["creator_nocode_zh"][0], seed_search, llm=_Streamer(pieces=_endless), prose_max_tokens=50)
     assert len(_PULLED) < 60
     assert rm.intro == "先从工具开始。" and "啊啊" not in rm.markdown
 
@@ -580,48 +576,30 @@ def test_token_budget_is_also_passed_to_real_providers():
 # --- exports ----------------------------------------------------------------------------------------------
 
 
-def _unfold(ics: str) -> list[str]:
-    return ics.replace("\r\n ", "").split("\r\n")[:-1]
-
-
-def _unescape(v: str) -> str:
-    return re.sub(r"\\([\\;,nN])", lambda m: "\n" if m.group(1) in "nN" else m.group(1), v)
-
-
-def check_ics(ics: str, rm: Roadmap, start: date, weekly: bool = False) -> list[dict]:
+def check_ics(ics: str, rm: Roadmap, start: date, weekly: bool = False) -> list[Event]:
+    """The calendar as a calendar program reads it (parsed by `icalendar`), plus the byte-level rules."""
+    # RFC 5545 3.1: CRLF line ends, lines of at most 75 octets.
     assert ics.endswith("\r\n") and "\n" not in ics.replace("\r\n", "")
     assert all(len(line.encode("utf-8")) <= 75 for line in ics.split("\r\n"))
-    stack, events, cur = [], [], None
-    for line in _unfold(ics):
-        name, _, value = line.partition(":")
-        if name == "BEGIN":
-            stack.append(value)
-            if value == "VEVENT":
-                cur = {}
-        elif name == "END":
-            assert stack and stack.pop() == value, f"unbalanced END:{value}"
-            if value == "VEVENT":
-                events.append(cur)
-                cur = None
-        elif cur is not None:
-            cur[name] = value
-    assert not stack
-    lines = _unfold(ics)
-    assert lines[0] == "BEGIN:VCALENDAR" and lines[-1] == "END:VCALENDAR"
-    assert "VERSION:2.0" in lines and any(x.startswith("PRODID:") for x in lines)
+    cal = Calendar.from_ical(ics)
+    assert cal.name == "VCALENDAR" and cal["VERSION"] == "2.0" and cal.get("PRODID")
+    assert [c.name for c in cal.subcomponents] == ["VEVENT"] * len(cal.subcomponents)
+    events = cal.walk("VEVENT")
     for ev in events:
-        for key in ("UID", "DTSTAMP", "DTSTART;VALUE=DATE", "DTEND;VALUE=DATE", "SUMMARY"):
+        for key in ("UID", "DTSTAMP", "DTSTART", "DTEND", "SUMMARY"):
             assert key in ev, (key, ev)
-        assert re.fullmatch(r"\d{8}T\d{6}Z", ev["DTSTAMP"])
-        assert re.fullmatch(r"\d{8}", ev["DTSTART;VALUE=DATE"]) and ev["DTEND;VALUE=DATE"] > ev["DTSTART;VALUE=DATE"]
-    assert len({ev["UID"] for ev in events}) == len(events)
+        stamp = ev.decoded("DTSTAMP")
+        assert isinstance(stamp, datetime) and stamp.utcoffset() == timedelta(0)
+        first, after = ev.decoded("DTSTART"), ev.decoded("DTEND")
+        assert type(first) is date and type(after) is date and after > first  # all-day events
+    assert len({str(ev["UID"]) for ev in events}) == len(events)
     n = len(rm.stages)
     assert len(events) == 2 * n + (rm.total_weeks if weekly else 0)
-    stage_events = [ev for ev in events if re.search(r"-stage\d+@", ev["UID"])]
-    assert stage_events[0]["DTSTART;VALUE=DATE"] == f"{start:%Y%m%d}"
-    assert stage_events[-1]["DTEND;VALUE=DATE"] == f"{start + timedelta(weeks=rm.total_weeks):%Y%m%d}"
+    stage_events = [ev for ev in events if re.search(r"-stage\d+@", str(ev["UID"]))]
+    assert stage_events[0].decoded("DTSTART") == start
+    assert stage_events[-1].decoded("DTEND") == start + timedelta(weeks=rm.total_weeks)
     for ev, s in zip(stage_events, rm.stages):
-        assert s.title in _unescape(ev["SUMMARY"])
+        assert s.title in str(ev["SUMMARY"])
     return events
 
 
@@ -630,11 +608,20 @@ def test_ics_escaping_weekly_events_and_stable_uids():
                        seed_search)
     fixed = datetime(2025, 1, 1, 12, 0, tzinfo=timezone.utc)
     ics = to_ics(rm, "2025-03-03", weekly=True, now=fixed)
-    check_ics(ics, rm, date(2025, 3, 3), weekly=True)
-    cal = next(x for x in _unfold(ics) if x.startswith("X-WR-CALNAME:"))
-    assert cal == 'X-WR-CALNAME:Learning roadmap: Learn AI\\; fast\\, "well" \\\\ deep'
-    assert "DTSTAMP:20250101T120000Z" in ics
+    events = check_ics(ics, rm, date(2025, 3, 3), weekly=True)
+    # Text is escaped on the wire (RFC 5545 3.3.11); icalendar leaves X- properties raw when reading.
+    assert 'X-WR-CALNAME:Learning roadmap: Learn AI\\; fast\\, "well" \\\\ deep' in ics.replace("\r\n ", "")
+    assert all(ev.decoded("DTSTAMP") == fixed for ev in events)
+    # Multi-line descriptions come back as written.
+    s1 = rm.stages[0]
+    assert str(events[0]["DESCRIPTION"]).split("\n")[:4] == [f"{s1.weeks} weeks · {s1.hours} hours", "", "Topics:",
+                                                              f"- {s1.topics[0]}"]
     assert to_ics(rm, date(2025, 3, 3), now=fixed) == to_ics(rm, datetime(2025, 3, 3, 9), now=fixed)
+    # Stable UIDs: exporting again later updates the same events in a calendar instead of adding copies.
+    later = Calendar.from_ical(to_ics(rm, "2025-03-03", weekly=True))
+    assert [str(ev["UID"]) for ev in later.walk("VEVENT")] == [str(ev["UID"]) for ev in events]
+    moved = Calendar.from_ical(to_ics(rm, "2025-03-10", weekly=True, now=fixed))
+    assert not {str(ev["UID"]) for ev in moved.walk("VEVENT")} & {str(ev["UID"]) for ev in events}
     with pytest.raises(ValueError, match="start_date"):
         to_ics(rm, "next monday")
 

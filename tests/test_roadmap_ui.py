@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from browser import ARTIFACTS, launch_chromium, served_app
+from browser import ARTIFACTS, browser_page, served_app
 from test_ui import _messages
 
 pytestmark = pytest.mark.timeout(300)
@@ -60,61 +60,55 @@ _SCROLL_TO_TOP = """e => {
 
 
 def test_browser_builds_a_chinese_plan_then_asks_about_stage_two(app_url):
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
-    with sync_playwright() as p:
-        browser = launch_chromium(p)
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-            page.goto(app_url, wait_until="domcontentloaded")
-            page.get_by_role("tab", name="路线").click()
+    with browser_page(app_url) as page:
+        page.get_by_role("tab", name="路线").click()
 
-            # A bad form first: the errors appear in the form, in Chinese, and nothing is built.
-            page.locator("#rm-goal textarea").fill("用AI做小红书内容")
-            page.locator("#rm-hours input").fill("80")
-            page.locator("#rm-go").click()
-            errors = page.locator("#rm-errors")
-            expect(errors).to_contain_text("每周学习小时数：须为 1–60 之间的整数", timeout=30_000)
-            expect(page.locator("#rm-chart svg")).to_have_count(0)
+        # A bad form first: the errors appear in the form, in Chinese, and nothing is built.
+        page.locator("#rm-goal textarea").fill("用AI做小红书内容")
+        page.locator("#rm-hours input").fill("80")
+        page.locator("#rm-go").click()
+        errors = page.locator("#rm-errors")
+        expect(errors).to_contain_text("每周学习小时数：须为 1–60 之间的整数", timeout=30_000)
+        expect(page.locator("#rm-chart svg")).to_have_count(0)
 
-            page.locator("#rm-background textarea, #rm-background input").first.fill("内容创作者，不会编程")
-            page.locator("#rm-hours input").fill("5")
-            page.locator("#rm-months input").fill("3")
-            page.locator("#rm-go").click()
-            expect(page.locator("#rm-status")).to_contain_text("路线图已生成", timeout=60_000)
-            expect(errors).to_be_hidden()
-            plan = page.locator("#rm-plan")
-            expect(plan).to_contain_text("学习路线图：用AI做小红书内容")
-            expect(plan).to_contain_text("阶段 2：")
-            expect(plan).to_contain_text("参考资料")
-            bars = page.locator("#rm-chart svg rect.stage-bar")
-            expect(bars.first).to_be_visible()
-            assert bars.count() >= 2
-            expect(page.locator("#rm-md")).to_be_visible()
-            expect(page.locator("#rm-ics")).to_be_visible()
-            stage2 = plan.locator("h2").nth(1).inner_text()  # "阶段 2：<title>"
-            page.wait_for_timeout(300)
-            page.screenshot(path=str(ARTIFACTS / "ui_roadmap_zh.png"))
+        page.locator("#rm-background textarea, #rm-background input").first.fill("内容创作者，不会编程")
+        page.locator("#rm-hours input").fill("5")
+        page.locator("#rm-months input").fill("3")
+        page.locator("#rm-go").click()
+        expect(page.locator("#rm-status")).to_contain_text("路线图已生成", timeout=60_000)
+        expect(errors).to_be_hidden()
+        plan = page.locator("#rm-plan")
+        expect(plan).to_contain_text("学习路线图：用AI做小红书内容")
+        expect(plan).to_contain_text("阶段 2：")
+        expect(plan).to_contain_text("参考资料")
+        bars = page.locator("#rm-chart svg rect.stage-bar")
+        expect(bars.first).to_be_visible()
+        assert bars.count() >= 2
+        expect(page.locator("#rm-md")).to_be_visible()
+        expect(page.locator("#rm-ics")).to_be_visible()
+        stage2 = plan.locator("h2").nth(1).inner_text()  # "阶段 2：<title>"
+        page.wait_for_timeout(300)
+        page.screenshot(path=str(ARTIFACTS / "ui_roadmap_zh.png"))
 
-            with page.expect_download() as dl:
-                page.locator("#rm-ics").click()
-            assert dl.value.suggested_filename.endswith(".ics")
+        with page.expect_download() as dl:
+            page.locator("#rm-ics").click()
+        assert dl.value.suggested_filename.endswith(".ics")
 
-            page.get_by_role("tab", name="问答").click()
-            box = page.locator("#sb-input textarea")
-            box.fill("第二阶段具体学什么？")
-            box.press("Enter")
-            chat = page.locator("#sb-chat")
-            expect(chat).to_contain_text("你的路线图 · " + stage2.strip(), timeout=60_000)
-            expect(chat).to_contain_text("fake:fake", timeout=30_000)  # the footer: the answer is complete
-            expect(chat).to_contain_text("任务与交付物")
-            expect(page.get_by_text("📚 来源", exact=False).first).to_be_visible()
-            # Show the question and the head of the answer (the chat scrolls to the end of a long answer).
-            page.wait_for_timeout(1000)  # let the chat's after-answer updates (and their autoscroll) finish
-            chat.get_by_text("第二阶段具体学什么？").last.evaluate(_SCROLL_TO_TOP)
-            page.wait_for_timeout(300)
-            page.screenshot(path=str(ARTIFACTS / "ui_roadmap_followup.png"))
-        finally:
-            browser.close()
+        page.get_by_role("tab", name="问答").click()
+        box = page.locator("#sb-input textarea")
+        box.fill("第二阶段具体学什么？")
+        box.press("Enter")
+        chat = page.locator("#sb-chat")
+        expect(chat).to_contain_text("你的路线图 · " + stage2.strip(), timeout=60_000)
+        expect(chat).to_contain_text("fake:fake", timeout=30_000)  # the footer: the answer is complete
+        expect(chat).to_contain_text("任务与交付物")
+        expect(page.get_by_text("📚 来源", exact=False).first).to_be_visible()
+        # Show the question and the head of the answer (the chat scrolls to the end of a long answer).
+        page.wait_for_timeout(1000)  # let the chat's after-answer updates (and their autoscroll) finish
+        chat.get_by_text("第二阶段具体学什么？").last.evaluate(_SCROLL_TO_TOP)
+        page.wait_for_timeout(300)
+        page.screenshot(path=str(ARTIFACTS / "ui_roadmap_followup.png"))
     assert (ARTIFACTS / "ui_roadmap_zh.png").stat().st_size > 10_000
     assert (ARTIFACTS / "ui_roadmap_followup.png").stat().st_size > 10_000

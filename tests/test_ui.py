@@ -3,7 +3,7 @@ from __future__ import annotations
 
 
 import pytest
-from browser import ARTIFACTS, launch_chromium, served_app
+from browser import ARTIFACTS, browser_page, served_app
 
 
 pytestmark = pytest.mark.timeout(300)
@@ -45,33 +45,27 @@ def test_english_question_gets_english_labels(app_url):
 
 
 def test_browser_chinese_question_shows_answer_with_citation(app_url):
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
-    with sync_playwright() as p:
-        browser = launch_chromium(p)
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-            page.goto(app_url, wait_until="domcontentloaded")
-            expect(page.get_by_text("fake", exact=False).first).to_be_visible(timeout=30_000)  # provider badge
-            box = page.locator("#sb-input textarea")
-            box.fill("什么是杠铃阅读法？")
-            box.press("Enter")
-            sources = page.get_by_text("📚 来源", exact=False).first
-            expect(sources).to_be_visible(timeout=60_000)
-            chat = page.locator("#sb-chat")
-            quote = chat.locator("blockquote").first
-            expect(chat).to_contain_text("fake:fake", timeout=30_000)  # the footer: the answer is complete
-            page.wait_for_timeout(500)
-            if not _shown(quote):  # the sources panel starts collapsed: open it as a learner would
-                sources.click()
-            expect(quote).to_be_visible(timeout=10_000)
-            expect(quote).to_contain_text("杠铃", timeout=10_000)
-            assert _shown(quote)
-            expect(chat).to_contain_text("杠铃阅读法", timeout=10_000)
-            page.wait_for_timeout(500)
-            page.screenshot(path=str(ARTIFACTS / "ui_chat_zh.png"))  # full_page resizes, and Gradio re-collapses
-        finally:
-            browser.close()
+    with browser_page(app_url) as page:
+        expect(page.get_by_text("fake", exact=False).first).to_be_visible(timeout=30_000)  # provider badge
+        box = page.locator("#sb-input textarea")
+        box.fill("什么是杠铃阅读法？")
+        box.press("Enter")
+        sources = page.get_by_text("📚 来源", exact=False).first
+        expect(sources).to_be_visible(timeout=60_000)
+        chat = page.locator("#sb-chat")
+        quote = chat.locator("blockquote").first
+        expect(chat).to_contain_text("fake:fake", timeout=30_000)  # the footer: the answer is complete
+        page.wait_for_timeout(500)
+        if not _shown(quote):  # the sources panel starts collapsed: open it as a learner would
+            sources.click()
+        expect(quote).to_be_visible(timeout=10_000)
+        expect(quote).to_contain_text("杠铃", timeout=10_000)
+        assert _shown(quote)
+        expect(chat).to_contain_text("杠铃阅读法", timeout=10_000)
+        page.wait_for_timeout(500)
+        page.screenshot(path=str(ARTIFACTS / "ui_chat_zh.png"))  # full_page resizes, and Gradio re-collapses
     assert (ARTIFACTS / "ui_chat_zh.png").stat().st_size > 10_000
 
 

@@ -6,7 +6,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from browser import ARTIFACTS, launch_chromium, served_app
+from browser import ARTIFACTS, browser_page, served_app
 
 PHONE = {"width": 390, "height": 844}
 
@@ -48,39 +48,33 @@ def test_quiz_and_flashcards_api(served):
 
 
 def test_phone_chat_answer_followups_and_thumbs_up(served):
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     url, settings = served
     ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        browser = launch_chromium(p)
-        try:
-            page = browser.new_page(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True)
-            page.goto(url, wait_until="domcontentloaded")
-            chat = page.locator("#sb-chat")
-            expect(chat).to_contain_text("问我任何关于资料库的问题", timeout=30_000)  # empty state
-            box = page.locator("#sb-input textarea")
-            box.fill("学习计划第一阶段学什么？")
-            box.press("Enter")
-            expect(chat).to_contain_text("fake:fake", timeout=60_000)  # footer: the answer is complete
-            followup = chat.locator("button.option", has_text="第二阶段：文本生成具体学什么？")
-            expect(followup).to_be_visible(timeout=10_000)
-            like = chat.get_by_role("button", name="Like", exact=True).last
-            like.click()
-            expect(page.locator("#sb-feedback")).to_be_visible(timeout=10_000)
-            expect(page.locator("#sb-feedback-note")).to_contain_text("谢谢", timeout=10_000)
-            page.locator("#sb-feedback-comment textarea").fill("清楚 / clear")
-            page.locator("#sb-feedback-send").click()
-            expect(page.locator("#sb-feedback-note")).to_contain_text("备注已保存", timeout=10_000)
-            followup.scroll_into_view_if_needed()
-            page.wait_for_timeout(300)
-            page.screenshot(path=str(ARTIFACTS / "ui_chat_phone.png"))
-            # Clicking a suggestion asks it.
-            followup.click()
-            expect(chat.locator(".message.user", has_text="第二阶段：文本生成具体学什么？").first).to_be_visible(timeout=30_000)
-            expect(chat.get_by_text("fake:fake", exact=False)).to_have_count(2, timeout=60_000)
-        finally:
-            browser.close()
+    with browser_page(url, viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True) as page:
+        chat = page.locator("#sb-chat")
+        expect(chat).to_contain_text("问我任何关于资料库的问题", timeout=30_000)  # empty state
+        box = page.locator("#sb-input textarea")
+        box.fill("学习计划第一阶段学什么？")
+        box.press("Enter")
+        expect(chat).to_contain_text("fake:fake", timeout=60_000)  # footer: the answer is complete
+        followup = chat.locator("button.option", has_text="第二阶段：文本生成具体学什么？")
+        expect(followup).to_be_visible(timeout=10_000)
+        like = chat.get_by_role("button", name="Like", exact=True).last
+        like.click()
+        expect(page.locator("#sb-feedback")).to_be_visible(timeout=10_000)
+        expect(page.locator("#sb-feedback-note")).to_contain_text("谢谢", timeout=10_000)
+        page.locator("#sb-feedback-comment textarea").fill("清楚 / clear")
+        page.locator("#sb-feedback-send").click()
+        expect(page.locator("#sb-feedback-note")).to_contain_text("备注已保存", timeout=10_000)
+        followup.scroll_into_view_if_needed()
+        page.wait_for_timeout(300)
+        page.screenshot(path=str(ARTIFACTS / "ui_chat_phone.png"))
+        # Clicking a suggestion asks it.
+        followup.click()
+        expect(chat.locator(".message.user", has_text="第二阶段：文本生成具体学什么？").first).to_be_visible(timeout=30_000)
+        expect(chat.get_by_text("fake:fake", exact=False)).to_have_count(2, timeout=60_000)
     db = sqlite3.connect(settings.feedback_db)
     rows = db.execute("SELECT vote, question, comment, provider, citations_json FROM feedback").fetchall()
     assert len(rows) == 1
@@ -101,26 +95,20 @@ def _open_tab(page, name: str) -> None:
 
 
 def test_phone_quiz_tab_check_answers(served):
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     url, _ = served
-    with sync_playwright() as p:
-        browser = launch_chromium(p)
-        try:
-            page = browser.new_page(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True)
-            page.goto(url, wait_until="domcontentloaded")
-            _open_tab(page, "📝 测验 Quiz")
-            page.locator("#sb-study-topic textarea").fill("信息来源")
-            page.locator("#sb-make-quiz").click()
-            expect(page.locator("#sb-study-status")).to_contain_text("已生成", timeout=60_000)
-            q1 = page.locator("#sb-quiz-q1")
-            expect(q1).to_be_visible()
-            q1.locator("label").first.click()
-            page.locator("#sb-check").click()
-            expect(page.locator("#sb-score")).to_contain_text("得分", timeout=30_000)
-            page.locator("#sb-quiz-q1").scroll_into_view_if_needed()
-            page.wait_for_timeout(300)
-            page.screenshot(path=str(ARTIFACTS / "ui_quiz_zh.png"))
-            expect(page.get_by_text("正确答案", exact=False).first).to_be_visible()
-        finally:
-            browser.close()
+    with browser_page(url, viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True) as page:
+        _open_tab(page, "📝 测验 Quiz")
+        page.locator("#sb-study-topic textarea").fill("信息来源")
+        page.locator("#sb-make-quiz").click()
+        expect(page.locator("#sb-study-status")).to_contain_text("已生成", timeout=60_000)
+        q1 = page.locator("#sb-quiz-q1")
+        expect(q1).to_be_visible()
+        q1.locator("label").first.click()
+        page.locator("#sb-check").click()
+        expect(page.locator("#sb-score")).to_contain_text("得分", timeout=30_000)
+        page.locator("#sb-quiz-q1").scroll_into_view_if_needed()
+        page.wait_for_timeout(300)
+        page.screenshot(path=str(ARTIFACTS / "ui_quiz_zh.png"))
+        expect(page.get_by_text("正确答案", exact=False).first).to_be_visible()

@@ -36,22 +36,33 @@ def print_json(obj) -> None:
 
 
 def progress_bar():
-    """A one-line progress bar on stderr (only when stderr is a terminal or STUDYBOT_PROGRESS=1)."""
+    """Ingest progress as tqdm bars on stderr, one per stage, when stderr is a terminal or
+    STUDYBOT_PROGRESS=1. stdout is left to the result (one JSON document with --json)."""
     if not (sys.stderr.isatty() or os.environ.get("STUDYBOT_PROGRESS") == "1"):
         return None
-    state = {"stage": None}
+    from tqdm import tqdm
+
+    units = {"parsing": "file", "embedding": "chunk"}
+    state: dict = {"stage": None, "bar": None}
 
     def cb(stage: str, done: int, total: int) -> None:
-        if stage != state["stage"] and state["stage"] is not None:
-            sys.stderr.write("\n")
-        state["stage"] = stage
-        width = 30
-        filled = int(width * done / total) if total else width
-        sys.stderr.write(f"\r{stage:<10} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+        # The pipeline reports absolute counts ("3 of 6 files"), so the bar is set, not advanced.
+        bar = state["bar"]
+        if stage != state["stage"]:
+            if bar is not None:
+                bar.close()
+            state["stage"], state["bar"] = stage, None
+            if total <= 0:
+                return  # nothing to do in this stage: no bar
+            bar = state["bar"] = tqdm(total=total, desc=stage, unit=units.get(stage, "it"), file=sys.stderr,
+                                      mininterval=0, dynamic_ncols=True)
+        if bar is None:
+            return
+        bar.n = min(done, total)
+        bar.refresh()
         if done >= total:
-            sys.stderr.write("\n")
-            state["stage"] = None
-        sys.stderr.flush()
+            bar.close()
+            state["stage"], state["bar"] = None, None
 
     return cb
 

@@ -1,14 +1,17 @@
 """A roadmap as an RFC 5545 calendar: one all-day event spanning each stage, one on its last day
 to check the deliverables, and optionally a weekly study reminder.
 
-UIDs are derived from the plan and the start date, so re-importing the same export updates
-events instead of duplicating them.
+The `icalendar` package writes the file (escaping, folding at 75 octets without splitting a UTF-8
+character, CRLF), so this module only decides what goes in it. UIDs are derived from the plan and
+the start date, so re-importing the same export updates events instead of duplicating them.
 """
 from __future__ import annotations
 
 import hashlib
 import json
 from datetime import date, datetime, timedelta, timezone
+
+from icalendar import Calendar, Event, vText
 
 from bot.features.roadmap.models import Roadmap
 from bot.features.roadmap.render import citation_line
@@ -24,24 +27,6 @@ TEXT = {
            "week": "Week {w} study ({h} h): {title}", "topics": "Topics", "tasks": "Tasks and deliverables",
            "sources": "Sources", "hours": "{w} weeks · {h} hours"},
 }
-
-
-def escape_text(text: str) -> str:
-    return (text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")
-            .replace("\r\n", "\\n").replace("\r", "\\n").replace("\n", "\\n"))
-
-
-def fold(line: str) -> str:
-    """Split at 75 octets without cutting a UTF-8 character (CJK is 3 octets each)."""
-    pieces, cur, limit = [], b"", 75
-    for ch in line:
-        b = ch.encode("utf-8")
-        if len(cur) + len(b) > limit:
-            pieces.append(cur.decode("utf-8"))
-            cur, limit = b"", 74  # continuation lines start with a space, which counts
-        cur += b
-    pieces.append(cur.decode("utf-8"))
-    return "\r\n ".join(pieces)
 
 
 def as_date(value: date | datetime | str) -> date:
@@ -63,10 +48,16 @@ def _uid_base(rm: Roadmap, start: date) -> str:
     return hashlib.sha256(raw.encode("utf-8")).hexdigest()[:16]
 
 
-def _event(uid: str, stamp: str, start: date, end: date, summary: str, description: str) -> list[str]:
-    return ["BEGIN:VEVENT", f"UID:{uid}", f"DTSTAMP:{stamp}", f"DTSTART;VALUE=DATE:{start:%Y%m%d}",
-            f"DTEND;VALUE=DATE:{end:%Y%m%d}", f"SUMMARY:{escape_text(summary)}",
-            f"DESCRIPTION:{escape_text(description)}", "TRANSP:TRANSPARENT", "END:VEVENT"]
+def _event(uid: str, stamp: datetime, start: date, end: date, summary: str, description: str) -> Event:
+    ev = Event()
+    ev.add("uid", uid)
+    ev.add("dtstamp", stamp)
+    ev.add("dtstart", start)  # a date, not a datetime: VALUE=DATE, an all-day event
+    ev.add("dtend", end)
+    ev.add("summary", summary)
+    ev.add("description", description)
+    ev.add("transp", "TRANSPARENT")  # a study plan should not mark the learner busy
+    return ev
 
 
 def to_ics(rm: Roadmap, start_date: date | datetime | str, *, weekly: bool = False,
@@ -74,24 +65,29 @@ def to_ics(rm: Roadmap, start_date: date | datetime | str, *, weekly: bool = Fal
     lang = rm.profile.lang or "en"
     t = TEXT[lang]
     start = as_date(start_date)
-    stamp = (now or datetime.now(timezone.utc)).astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    # Whole seconds: DTSTAMP is written to the second, and an export is then the same bytes each time.
+    stamp = (now or datetime.now(timezone.utc)).astimezone(timezone.utc).replace(microsecond=0)
     base = _uid_base(rm, start)
-    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", f"PRODID:{PRODID}", "CALSCALE:GREGORIAN", "METHOD:PUBLISH",
-             f"X-WR-CALNAME:{escape_text(t['cal'].format(goal=rm.profile.goal))}"]
+    cal = Calendar()
+    cal.add("version", "2.0")
+    cal.add("prodid", PRODID)
+    cal.add("calscale", "GREGORIAN")
+    cal.add("method", "PUBLISH")
+    # icalendar leaves the value of an X- property as given; vText escapes it like any other text.
+    cal.add("x-wr-calname", vText(t["cal"].format(goal=rm.profile.goal)))
     for i, s in enumerate(rm.stages, 1):
         first = start + timedelta(weeks=s.start_week - 1)
         after = start + timedelta(weeks=s.end_week)  # DTEND of an all-day event is exclusive
         body = "\n".join([t["hours"].format(w=s.weeks, h=s.hours), "", t["topics"] + ":",
                           *[f"- {x}" for x in s.topics], "", t["tasks"] + ":", *[f"- {x}" for x in s.tasks],
                           "", t["sources"] + ":", *[f"- {citation_line(c, lang)}" for c in s.citations]])
-        lines += _event(f"{base}-stage{i}@studybot", stamp, first, after,
-                        t["stage"].format(i=i, title=s.title), body)
-        lines += _event(f"{base}-stage{i}-due@studybot", stamp, after - timedelta(days=1), after,
-                        t["due"].format(i=i, title=s.title), "\n".join(f"- {x}" for x in s.tasks))
+        cal.add_component(_event(f"{base}-stage{i}@studybot", stamp, first, after,
+                                 t["stage"].format(i=i, title=s.title), body))
+        cal.add_component(_event(f"{base}-stage{i}-due@studybot", stamp, after - timedelta(days=1), after,
+                                 t["due"].format(i=i, title=s.title), "\n".join(f"- {x}" for x in s.tasks)))
         if weekly:
             for w in range(s.start_week, s.end_week + 1):
                 day = start + timedelta(weeks=w - 1)
-                lines += _event(f"{base}-week{w}@studybot", stamp, day, day + timedelta(days=1),
-                                t["week"].format(w=w, h=rm.profile.hours_per_week, title=s.title), s.title)
-    lines.append("END:VCALENDAR")
-    return "\r\n".join(fold(line) for line in lines) + "\r\n"
+                cal.add_component(_event(f"{base}-week{w}@studybot", stamp, day, day + timedelta(days=1),
+                                         t["week"].format(w=w, h=rm.profile.hours_per_week, title=s.title), s.title))
+    return cal.to_ical().decode("utf-8")

@@ -19,6 +19,7 @@ Track = Literal["creator", "domain_expert", "builder", "educator", "general"]
 WEEKS_PER_MONTH = 52 / 12
 MIN_HOURS, MAX_HOURS = 1, 60
 MIN_MONTHS, MAX_MONTHS = 1, 24
+MAX_TEXT = 300  # characters of goal or background
 
 # The UI and the CLI pass what people type; these spellings are unambiguous enough to accept.
 _LEVEL_ALIASES = {
@@ -49,6 +50,26 @@ def _whole_number(v: Any, name: str, lo: int, hi: int, unit: str) -> int:
     return n
 
 
+def _free_text(v: Any, name: str, *, required: str | None = None) -> str:
+    """Stripped text of at most MAX_TEXT characters; ``required``: what to ask for when it is missing."""
+    text = str(v or "").strip()
+    if required and len(text) < 2:
+        raise ValueError(f"{name} is required: {required}")
+    if len(text) > MAX_TEXT:
+        raise ValueError(f"{name} is too long ({len(text)} characters, at most {MAX_TEXT})")
+    return text
+
+
+def _choice(v: Any, aliases: dict[str, str], problem: str) -> str | None:
+    """The canonical value for what someone typed; None when nothing was typed."""
+    if v is None or str(v).strip() == "":
+        return None
+    key = str(v).strip().lower()
+    if key not in aliases:
+        raise ValueError(f"{problem} (got {v!r})")
+    return aliases[key]
+
+
 class Profile(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
@@ -62,30 +83,17 @@ class Profile(BaseModel):
     @field_validator("goal", mode="before")
     @classmethod
     def _goal(cls, v: Any) -> str:
-        text = str(v or "").strip()
-        if len(text) < 2:
-            raise ValueError("goal is required: describe what you want to learn or achieve")
-        if len(text) > 300:
-            raise ValueError(f"goal is too long ({len(text)} characters, at most 300)")
-        return text
+        return _free_text(v, "goal", required="describe what you want to learn or achieve")
 
     @field_validator("background", mode="before")
     @classmethod
     def _background(cls, v: Any) -> str:
-        text = str(v or "").strip()
-        if len(text) > 300:
-            raise ValueError(f"background is too long ({len(text)} characters, at most 300)")
-        return text
+        return _free_text(v, "background")
 
     @field_validator("level", mode="before")
     @classmethod
     def _level(cls, v: Any) -> str:
-        if v is None or str(v).strip() == "":
-            return "beginner"
-        key = str(v).strip().lower()
-        if key not in _LEVEL_ALIASES:
-            raise ValueError(f"level must be beginner, intermediate or advanced (got {v!r})")
-        return _LEVEL_ALIASES[key]
+        return _choice(v, _LEVEL_ALIASES, "level must be beginner, intermediate or advanced") or "beginner"
 
     @field_validator("hours_per_week", mode="before")
     @classmethod
@@ -100,12 +108,7 @@ class Profile(BaseModel):
     @field_validator("lang", mode="before")
     @classmethod
     def _lang(cls, v: Any) -> str | None:
-        if v is None or str(v).strip() == "":
-            return None
-        key = str(v).strip().lower()
-        if key not in _LANG_ALIASES:
-            raise ValueError(f"lang must be zh or en (got {v!r})")
-        return _LANG_ALIASES[key]
+        return _choice(v, _LANG_ALIASES, "lang must be zh or en")  # None: the goal's language, set below
 
     @model_validator(mode="after")
     def _default_lang(self) -> Profile:
