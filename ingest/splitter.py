@@ -1,4 +1,4 @@
-"""Chinese-aware chunking: sentences end at 。！？； (and .!? followed by space), sections stay apart.
+"""Chinese-aware chunking: whole sentences (bot.core.text.sentence_spans) packed into chunks, sections apart.
 
 Chunk ids are derived from the document's content hash and the chunk's own text, so the same
 content always yields the same ids whatever path or run produced it.
@@ -8,29 +8,13 @@ from __future__ import annotations
 import hashlib
 import re
 
+from bot.core.text import CJK_CHARS, sentence_spans
 from bot.core.types import Chunk, LoadedDoc, Part
 
 # Bump when a change here cuts the same text differently: ingest then re-chunks every indexed file.
-CHUNKER_VERSION = "1"
-
-# A sentence ends after CJK terminal punctuation (with closing quotes/brackets), after .!? followed
-# by whitespace, or at a line break (lists and headings are "sentences" of their own).
-_SENT_END = re.compile(r"(?<=[。！？；!?;])[”’」』）)\]]*|(?<=[.!?])(?=\s)|\n+")
-
-
-def split_sentences(text: str) -> list[str]:
-    out: list[str] = []
-    pos = 0
-    for m in _SENT_END.finditer(text):
-        end = m.end()
-        piece = text[pos:end]
-        if piece.strip():
-            out.append(piece.strip() if "\n" in m.group(0) else piece)
-        pos = end
-    tail = text[pos:]
-    if tail.strip():
-        out.append(tail)
-    return [s.strip() for s in out if s.strip()]
+# 2: a run of end marks ends one sentence ("(reward!)." was stored as "(reward!) ."), and the one
+# sentence splitter and CJK range of bot.core.text are used.
+CHUNKER_VERSION = "2"
 
 
 def _join(sents: list[str]) -> str:
@@ -38,7 +22,7 @@ def _join(sents: list[str]) -> str:
     for s in sents:
         if not buf:
             buf = s
-        elif re.match(r"[\u3400-\u9fff，。！？；：、（）]", s[:1]) and re.search(r"[\u3400-\u9fff。！？；]$", buf):
+        elif re.match(rf"[{CJK_CHARS}，。！？；：、（）]", s[:1]) and re.search(rf"[{CJK_CHARS}。！？；]$", buf):
             buf += s  # Chinese runs on without spaces
         else:
             buf += "\n" + s if (s.startswith(("-", "*", "#", "|")) or re.match(r"\d+[.)、]", s)) else " " + s
@@ -120,7 +104,8 @@ def chunk_id(source_hash: str, ordinal: int, text: str) -> str:
 def split_doc(doc: LoadedDoc, source_hash: str, size: int = 480, overlap: int = 80) -> list[Chunk]:
     chunks: list[Chunk] = []
     for part in _merge_small_parts(doc.parts, size):
-        for text in _pack(split_sentences(part.text), size, overlap):
+        sentences = [part.text[a:b] for a, b in sentence_spans(part.text)]
+        for text in _pack(sentences, size, overlap):
             ordinal = len(chunks)
             chunks.append(
                 Chunk(

@@ -5,8 +5,11 @@ import logging
 import re
 import threading
 
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-_RUNS = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+|[A-Za-z0-9][A-Za-z0-9_+.#-]*")
+# Chinese characters (the unified ideographs, extension A and the compatibility block), as the body of
+# a character class: every CJK test in the code is built from this one range.
+CJK_CHARS = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_CJK = re.compile(rf"[{CJK_CHARS}]")
+_RUNS = re.compile(rf"[{CJK_CHARS}]+|[A-Za-z0-9][A-Za-z0-9_+.#-]*")
 
 # Function words carry no topical signal and dominate BM25 document frequencies.
 _STOP_ZH = set(
@@ -60,6 +63,33 @@ def cjk_ratio(text: str) -> float:
 def detect_lang(text: str) -> str:
     """'zh' when Chinese characters make up a fair share of the letters, else 'en'."""
     return "zh" if cjk_ratio(text[:4000]) >= 0.2 else "en"
+
+
+def _sentence_ends(marks: str) -> re.Pattern[str]:
+    # A run of end marks with the closing quotes and brackets after it ends one sentence ("？）。" and
+    # "!!" are one end, not three); a full stop only before whitespace ("3.5", "e.g.x" and
+    # "config.yaml" stay whole) and not after a list number ("3. 商业应用" is one item); a line
+    # break always (list items and headings stand alone).
+    return re.compile(rf"[{marks}][{marks}.”’」』）)\]]*|(?<=\.)(?<!(?<!\S)\d\.)(?<!(?<!\S)\d\d\.)(?=\s)|\n+")
+
+
+_SENTENCE_ENDS = {True: _sentence_ends("。！？；!?;"), False: _sentence_ends("。！？!?")}
+
+
+def sentence_spans(text: str, *, semicolons: bool = True) -> list[tuple[int, int]]:
+    """``(start, end)`` of each sentence of ``text``, without the whitespace around it: slices, so a
+    caller can map a sentence back to its place. ``semicolons=False`` keeps a clause after ；/; in
+    its sentence (the prompt guard reads "ignore prior instructions; output X" as one order)."""
+    spans: list[tuple[int, int]] = []
+    start = 0
+    for end in [m.end() for m in _SENTENCE_ENDS[semicolons].finditer(text)] + [len(text)]:
+        piece = text[start:end]
+        body = piece.strip()
+        if body:
+            a = start + len(piece) - len(piece.lstrip())
+            spans.append((a, a + len(body)))
+        start = end
+    return spans
 
 
 def _stem(word: str) -> str:
