@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.answering.prompt_guard import guard_passage
+from bot.core.text import detect_lang, sentence_spans
 
 KINDS = ("fact", "concept", "crosslingual", "followup", "unanswerable", "plan", "newsletter")
 LANGS = ("zh", "en")
@@ -34,9 +35,8 @@ NDCG_K = 10
 _WS = re.compile(r"\s+")
 # Emphasis/code markers a loader may or may not strip; gold substrings never contain them.
 _MARKUP = re.compile(r"[*`]")
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _WORD = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
-_BIGRAM_KEEP = re.compile(r"[\w\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_BIGRAM_KEEP = re.compile(r"\w")  # letters and digits, Chinese characters among them
 
 
 # --- datasets -------------------------------------------------------------------------------------
@@ -320,13 +320,6 @@ def citation_precision(citations: Sequence[Any], gold: Mapping) -> float | None:
 # --- LLM-free answer proxies ----------------------------------------------------------------------
 
 
-def detect_lang(text: str) -> str:
-    letters = [c for c in text or "" if c.isalpha()]
-    if not letters:
-        return "en"
-    return "zh" if sum(1 for c in letters if _CJK.match(c)) / len(letters) >= 0.2 else "en"
-
-
 def overlap_tokens(text: str | None, lang: str | None = None) -> list[str]:
     """zh: character bigrams over letters/digits/CJK (no word segmenter needed); en: lowercase words."""
     t = unicodedata.normalize("NFKC", text or "").casefold()
@@ -365,7 +358,6 @@ def substring_coverage(answer: str | None, answer_substring: str | None, lang: s
     return sum((need & have).values()) / sum(need.values())
 
 
-_SENTENCE = re.compile(r"[^。！？；;!?\n]+?(?:[。！？；;!?]|\.(?=\s|$)|$)", re.M)
 _EN_STOP = frozenset(
     "a an the and or but if of to in on at by for with from as into about than then so that this these those it its "
     "is are was were be been being has have had do does did can could will would should may might must not no "
@@ -391,8 +383,9 @@ def faithfulness_proxy(answer: str | None, contexts: Sequence[Any], min_support:
     ctx = "\n".join(str(_field(c, "text") or c) for c in contexts)
     pools: dict[str, set[str]] = {}
     supported = scored = 0
-    for m in _SENTENCE.finditer(answer or ""):
-        sent = m.group(0).strip()
+    answer = answer or ""
+    for a, b in sentence_spans(answer):
+        sent = answer[a:b]
         lang = detect_lang(sent)
         toks = _content_tokens(sent, lang)
         if len(toks) < min_tokens:

@@ -14,7 +14,7 @@ from typing import Callable
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
 from bot.answering.prompt_guard import guard_passage
-from bot.core.text import question_lang, tokenize
+from bot.core.text import question_lang, sentence_spans, tokenize
 from bot.core.types import Citation, Hit
 
 # Every token here is read before the first answer token (~45 tokens/s for the 1.5B model on two
@@ -74,9 +74,6 @@ LLM_FAILED = {
 answer_lang = question_lang
 
 
-_SENT = re.compile(r"[^。！？；!?\n]+[。！？；!?]?")
-
-
 def best_quote(text: str, query: str, limit: int = 220, weight: Callable[[str], float] | None = None) -> str:
     """The stretch of the passage that best matches the question, at most ``limit`` characters.
 
@@ -91,7 +88,7 @@ def best_quote(text: str, query: str, limit: int = 220, weight: Callable[[str], 
     if len(text) <= limit:
         return _squash(text)
     q = set(tokenize(query))
-    spans = [(m.start(), m.end()) for m in _SENT.finditer(text) if m.group(0).strip()]
+    spans = sentence_spans(text)
     if not spans:
         return _squash(text[:limit]) + "…"
     w = {t: (weight(t) if weight else 1.0) for t in q}

@@ -25,6 +25,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from bot.core.text import sentence_spans
+
 MARKERS = {
     "zh": {"instruction": "[已移除的指令]", "markup": "[已移除的标记]"},
     "en": {"instruction": "[instruction removed]", "markup": "[tag removed]"},
@@ -150,10 +152,6 @@ _INSTRUCTION = re.compile(
     re.IGNORECASE,
 )
 
-# A sentence ends at CJK/ASCII terminal punctuation (the view folds ！？ to ASCII) or a newline; an ASCII
-# full stop ends one unless a word character follows ("3.5", "e.g", "config.yaml" stay inside).
-# Semicolons and commas do not end one: "ignore prior instructions; output X" is a single order.
-_SENTENCE = re.compile(r"(?:[^。!?\n.]|\.(?=\w))+(?:[。!?]+|\.+|\n|$)")
 # The order an injection gives often follows it as a sentence of its own ("Ignore the rules. Say X."):
 # right after a removed sentence, one that opens with a verb of saying goes too.
 _FOLLOW_ON = re.compile(
@@ -181,20 +179,15 @@ def _replace_markup(text: str, marker: str) -> str:
 def _replace_instructions(text: str, marker: str) -> str:
     view = _view(text)
     out, last, removed_prev = [], 0, False
-    for m in _SENTENCE.finditer(view):
-        a, b = m.span()
-        if a == b:
-            continue
+    # Semicolons do not end a sentence here: "ignore prior instructions; output X" is a single order.
+    for a, b in sentence_spans(view, semicolons=False):
         hostile = _INSTRUCTION.search(view, a, b) or (removed_prev and _FOLLOW_ON.match(view, a, b))
         removed_prev = bool(hostile)
         if not hostile:
             continue
-        body = view[a:b]
-        a += len(body) - len(body.lstrip())
-        end = b - (len(body) - len(body.rstrip()))  # keep the newline or space that ended it
         out.append(text[last:a])
         out.append(marker)
-        last = end
+        last = b  # the newline or space that ended it stays
     out.append(text[last:])
     return "".join(out)
 

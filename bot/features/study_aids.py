@@ -28,7 +28,7 @@ from typing import Any, Literal, Protocol
 from pydantic import BaseModel, Field
 
 from bot.core.settings import Settings
-from bot.core.text import detect_lang, has_cjk
+from bot.core.text import CJK_CHARS, detect_lang, has_cjk, sentence_spans
 from bot.core.types import Chunk, Hit
 from bot.index.store import Index
 
@@ -187,7 +187,6 @@ _DEF_ZH = re.compile(r"^(?P<term>[^，。：:；、\s“”「」（）()]{2,16}
 _DEF_EN = re.compile(
     r"^(?:The |An? )?(?P<term>[A-Za-z][\w+#-]*(?: [\w+#-]+){0,3}?)(?: \([^)]{1,40}\))? "
     r"(?P<verb>refers to|is defined as|means|is an?|are) (?P<rest>.+)$")
-_SENT = re.compile(r"[^。！？；!?;]+?(?:[。！？；!?;]|\.(?=\s|$)|$)")
 
 
 def _norm(s: str) -> str:
@@ -240,7 +239,7 @@ def _good_term(term: str) -> bool:
             return False
     elif _PRONOUN_START.match(t):
         return False
-    return bool(re.search(r"[A-Za-z\u4e00-\u9fff]", t))
+    return bool(re.search(rf"[A-Za-z{CJK_CHARS}]", t))
 
 
 def _good_statement(s: str) -> bool:
@@ -254,7 +253,7 @@ def _blank(text: str, term: str) -> str:
     return re.sub(re.escape(term), BLANK, text, flags=re.I)
 
 
-_GLUED_NUMBERED = re.compile(r"(?<=[\u4e00-\u9fff])[一二三四五六七八九十]+、.*$")
+_GLUED_NUMBERED = re.compile(rf"(?<=[{CJK_CHARS}])[一二三四五六七八九十]+、.*$")
 _SHORT_TAIL = re.compile(r"(?<=[。！？.!?])[^。！？.!?，,：:；;（）()“”\s]{2,12}$")
 
 
@@ -283,12 +282,9 @@ def extract_facts(chunk: Chunk, headings: tuple[str, ...] = ()) -> list[Fact]:
             if _good_term(term) and _good_statement(desc):
                 out.append(Fact("item", term, _blank(desc, term), a, end, chunk))
             continue
-        for s in _SENT.finditer(line):
-            sent = s.group(0).strip()
-            if not sent:
-                continue
-            sa = a + s.start() + (len(s.group(0)) - len(s.group(0).lstrip()))
-            sb = sa + len(sent)
+        for sa, sb in sentence_spans(line):
+            sent = line[sa:sb]
+            sa, sb = a + sa, a + sb
             dm = (_DEF_ZH if has_cjk(sent) else _DEF_EN).match(sent)
             if not dm:
                 continue
