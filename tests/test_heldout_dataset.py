@@ -26,6 +26,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.core.text import has_cjk
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 CORPUS = SHARED / "corpus"
@@ -39,7 +41,6 @@ KINDS = {"fact", "concept", "plan", "crosslingual", "followup", "unanswerable", 
 LANGS = {"zh", "en"}
 _WS = re.compile(r"\s+")
 _MARKUP = re.compile(r"[*`]")
-_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _ID = re.compile(r"^ho-([a-z]+)-(\d{3})$")
 
 
@@ -84,7 +85,7 @@ def normalized_text(path: str) -> str:
 
 def max_len(sub: str) -> int:
     """A few words: 25 characters when the substring has CJK, 40 for Latin-script text (whose words are longer)."""
-    return 25 if _CJK.search(sub) else 40
+    return 25 if has_cjk(sub) else 40
 
 
 def area_of(q: dict) -> str:

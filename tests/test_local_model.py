@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from bot.core.settings import Settings
+from bot.core.text import has_cjk
 from bot.providers import local_model as lm
 from bot.providers.local_model import LocalModelError, ModelSpec
 
@@ -321,9 +322,6 @@ def test_named_model_resolves_through_ensure(registry, tmp_path, monkeypatch):
 
 # --- one real model ---------------------------------------------------------------------------
 
-_CJK = re.compile(r"[\u4e00-\u9fff]")
-
-
 @pytest.mark.slow
 @pytest.mark.timeout(1800)
 def test_real_small_model_assembles_and_answers_in_chinese():
@@ -346,4 +344,4 @@ def test_real_small_model_assembles_and_answers_in_chinese():
     chunks = [c.content for c in chat.stream(msgs)]
     answer = "".join(chunks)
     assert answer.strip(), "the model produced no text"
-    assert _CJK.search(answer), f"expected a Chinese answer, got {answer!r}"
+    assert has_cjk(answer), f"expected a Chinese answer, got {answer!r}"

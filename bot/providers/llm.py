@@ -21,6 +21,7 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 
 from bot.core.settings import Settings
+from bot.core.text import has_cjk
 from bot.providers import local_model
 
 log = logging.getLogger(__name__)
@@ -411,14 +412,11 @@ class ChatLlamaCpp(BaseChatModel):
 
 # --- the deterministic fake -----------------------------------------------------------------
 
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af]")
-
-
 def fake_answer(messages: list[BaseMessage]) -> str:
     last = next((m for m in reversed(messages) if m.type == "human"), None)
     text = re.sub(r"\s+", " ", _text_of(last) if last else "").strip()
     quote = text[:80] + ("…" if len(text) > 80 else "")
-    if _CJK.search(text):
+    if has_cjk(text):
         return f"根据资料：「{quote}」"
     return f"According to the library: \"{quote}\""
 

@@ -14,7 +14,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from bot.core.text import cjk_ratio, has_cjk
+from bot.core.text import detect_lang, has_cjk
 from bot.features.roadmap.models import Profile
 from bot.features.roadmap.plan import PlannedStage
 from bot.features.roadmap.render import track_label
@@ -169,7 +169,7 @@ def _clean(line: str, lang: str) -> str | None:
     if not line or _TIME_CLAIM.search(line):
         return None
     # English prose may quote a Chinese source title; it may not be Chinese prose.
-    if (lang == "zh" and not has_cjk(line)) or (lang == "en" and cjk_ratio(line) >= 0.2):
+    if (lang == "zh" and not has_cjk(line)) or (lang == "en" and detect_lang(line) == "zh"):
         return None
     limit = LINE_CHARS[lang]
     return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
