@@ -1,6 +1,7 @@
-"""The one-of-each helpers in bot.core: sentence splitting, language tests."""
+"""The one-of-each helpers in bot.core: sentence splitting, language tests, citation labels."""
 from __future__ import annotations
 
+from bot.core.citation import cite_label
 from bot.core.text import detect_lang, has_cjk, sentence_spans
 
 
@@ -46,3 +47,11 @@ def test_language_tests():
     assert detect_lang("这是一个关于 transformer 的句子") == "zh"
     assert detect_lang("A sentence about 注意力 and transformers in general") == "en"
     assert detect_lang("") == "en"
+
+
+def test_citation_label_leaves_out_missing_parts():
+    assert cite_label("LoRA 笔记", "微调 > 参数", 3) == "LoRA 笔记 · 微调 > 参数 · p.3"
+    assert cite_label("Notes", None, None) == "Notes"
+    assert cite_label("Notes", "", 0) == "Notes"
+    assert cite_label("笔记", None, 12, page_label="第 {p} 页") == "笔记 · 第 12 页"
+

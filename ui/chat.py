@@ -11,6 +11,7 @@ from typing import Any, Iterator
 
 from bot.answering.chain import answer_lang
 from bot.answering.followups import suggest_followups
+from bot.core.citation import cite_label
 from bot.core.types import Citation
 from bot.service import Answer, StudyBot
 from ui.answer_log import AnswerLog
@@ -74,20 +75,16 @@ def plain_history(history: list | None, max_question_chars: int | None = None) -
     return out
 
 
-def cite_label(c: Citation) -> str:
-    parts = [c.title or os.path.basename(c.path)]
-    if c.section:
-        parts.append(c.section)
-    if c.page:
-        parts.append(f"p.{c.page}")
-    return " · ".join(parts)
+def _where(c: Citation) -> str:
+    # A passage without a title is named by its file.
+    return cite_label(c.title or os.path.basename(c.path), c.section, c.page)
 
 
 def sources_markdown(citations: list[Citation]) -> str:
     lines = []
     for i, c in enumerate(citations, 1):
         quote = c.quote.replace("\n", " ").strip()
-        lines.append(f"**[{i}] {cite_label(c)}**  \n> {quote}  \n<sub>`{os.path.basename(c.path)}`</sub>")
+        lines.append(f"**[{i}] {_where(c)}**  \n> {quote}  \n<sub>`{os.path.basename(c.path)}`</sub>")
     return "\n\n".join(lines)
 
 
@@ -151,7 +148,7 @@ def respond(bot: StudyBot, message: Any, history: list | None, plan: Any = None,
                     msgs.append(src)
                 if log is not None:
                     log.record([m["content"] for m in msgs], question=question, answer=ans.text,
-                               citations=[f"{cite_label(c)} ({os.path.basename(c.path)})" for c in ans.citations],
+                               citations=[f"{_where(c)} ({os.path.basename(c.path)})" for c in ans.citations],
                                provider=provider_label(ans))
                 options = followup_options(bot, ans, question, history)
                 if options:  # Gradio shows the options of the last message of the last bubble

@@ -19,6 +19,7 @@ for _k, _v in {
 }.items():
     os.environ.setdefault(_k, _v)
 
+from bot.core.citation import cite_label  # noqa: E402
 from bot.core.settings import Settings  # noqa: E402
 
 
@@ -109,8 +110,8 @@ def cmd_search(args) -> int:
         print_json([h.to_json() for h in hits])
     else:
         for i, h in enumerate(hits, 1):
-            loc = " · ".join(x for x in (h.chunk.section, f"p.{h.chunk.page}" if h.chunk.page else None) if x)
-            print(f"{i}. [{h.score:.3f}] {h.chunk.title} — {loc}\n   {h.chunk.path}\n   {h.chunk.text[:200]!r}")
+            where = cite_label(h.chunk.title, h.chunk.section, h.chunk.page)
+            print(f"{i}. [{h.score:.3f}] {where}\n   {h.chunk.path}\n   {h.chunk.text[:200]!r}")
     return 0
 
 
@@ -133,8 +134,7 @@ def cmd_ask(args) -> int:
     if answer and answer.citations:
         print("\nSources:")
         for i, c in enumerate(answer.citations, 1):
-            loc = " · ".join(x for x in (c.section, f"p.{c.page}" if c.page else None) if x)
-            print(f"  [{i}] {c.title} — {loc} ({c.path})\n      “{c.quote}”")
+            print(f"  [{i}] {cite_label(c.title, c.section, c.page)} ({c.path})\n      “{c.quote}”")
     return 0
 
 

@@ -14,6 +14,7 @@ from typing import Callable
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
 from bot.answering.prompt_guard import guard_passage
+from bot.core.citation import cite_label
 from bot.core.text import question_lang, sentence_spans, tokenize
 from bot.core.types import Citation, Hit
 
@@ -199,6 +200,5 @@ def retrieval_only_text(question: str, hits: list[Hit], cites: list[Citation] | 
     lang = answer_lang(question)
     lines = [RETRIEVAL_ONLY[lang], ""]
     for i, c in enumerate(cites if cites is not None else citations_for(hits, question), 1):
-        where = " · ".join(x for x in (c.title, c.section, f"p.{c.page}" if c.page else None) if x)
-        lines.append(f"{i}. **{where}**\n   > {c.quote}")
+        lines.append(f"{i}. **{cite_label(c.title, c.section, c.page)}**\n   > {c.quote}")
     return "\n".join(lines)

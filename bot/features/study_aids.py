@@ -28,6 +28,7 @@ from typing import Any, Literal, Protocol
 from pydantic import BaseModel, Field
 
 from bot.core.settings import Settings
+from bot.core.citation import cite_label
 from bot.core.text import CJK_CHARS, detect_lang, has_cjk, sentence_spans
 from bot.core.types import Chunk, Hit
 from bot.index.store import Index
@@ -65,12 +66,7 @@ class Passage(BaseModel):
     chunk_id: str = ""
 
     def where(self) -> str:
-        bits = [f"《{self.title}》" if has_cjk(self.title) else f"“{self.title}”"]
-        if self.section:
-            bits.append(self.section)
-        if self.page:
-            bits.append(f"p.{self.page}")
-        return " · ".join(bits)
+        return cite_label(f"《{self.title}》" if has_cjk(self.title) else f"“{self.title}”", self.section, self.page)
 
 
 class QuizQuestion(BaseModel):

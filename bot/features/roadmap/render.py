@@ -4,6 +4,8 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
+from bot.core.citation import cite_label
+
 if TYPE_CHECKING:  # the models import nothing from here; the import is for annotations only
     from bot.features.roadmap.models import Roadmap, StageCitation
 
@@ -32,7 +34,7 @@ L = {
                     "{total} hours in total · {n} stages",
         "table": "| # | Stage | Weeks | Hours |", "weeks": "weeks {a}–{b}", "week": "week {a}",
         "stage": "Stage {i}: {title}", "meta": "{span} · {w} weeks · {h} hours",
-        "topics": "Topics", "tasks": "Tasks and deliverables", "sources": "Sources", "page": "p. {p}",
+        "topics": "Topics", "tasks": "Tasks and deliverables", "sources": "Sources", "page": "p.{p}",
     },
 }
 
@@ -72,11 +74,7 @@ def short_section(section: str | None, title: str) -> str | None:
 
 def citation_line(c: StageCitation, lang: str) -> str:
     section = short_section(c.section, c.title)
-    where = [section] if section else []
-    if c.page is not None:
-        where.append(L[lang]["page"].format(p=c.page))
-    tail = " / ".join(_inline(w) for w in where)
-    return f"{_inline(c.title)} — {tail}" if tail else _inline(c.title)
+    return cite_label(_inline(c.title), section and _inline(section), c.page, page_label=L[lang]["page"])
 
 
 def render_markdown(rm: Roadmap) -> str:
