@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
+from bot.core.hashing import file_sha256
 from bot.core.settings import Settings
 from bot.core.text import tokenize
 from bot.index.store import Index, Progress, get_index, index_text
@@ -54,14 +55,6 @@ class IngestReport:
             "chunks_embedded": self.chunks_embedded,
             "seconds": round(self.seconds, 3),
         }
-
-
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _doc_hash(file_hash: str, doc_meta: dict, n: int) -> str:

@@ -17,9 +17,9 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.core.hashing import file_sha256
 from bot.core.settings import Settings
 from ingest.loaders import SUPPORTED_SUFFIXES
-from ingest.pipeline import file_sha256 as _sha256
 
 UPLOADS_DIR = "uploads"
 MAX_NAME_BYTES = 180  # well under the 255-byte limit of common file systems, leaving room for "-NN"
@@ -88,12 +88,12 @@ def store_upload(src: Path, name: str | None, settings: Settings) -> Stored:
     check_upload(src, name, settings)
     folder = uploads_dir(settings)
     clean = safe_name(name)
-    digest = _sha256(src)
+    digest = file_sha256(src)
     stem, suffix = Path(clean).stem, Path(clean).suffix
     for n in range(1, 1000):
         target = folder / (clean if n == 1 else f"{stem}-{n}{suffix}")
         if target.exists():
-            if target.is_file() and _sha256(target) == digest:
+            if target.is_file() and file_sha256(target) == digest:
                 return Stored(name, target, "duplicate", target.stat().st_size)
             continue
         if _publish(src, target):

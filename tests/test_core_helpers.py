@@ -1,7 +1,11 @@
-"""The one-of-each helpers in bot.core: sentence splitting, language tests, citation labels."""
+"""The one-of-each helpers in bot.core: sentence splitting, language tests, citation labels,
+file hashes."""
 from __future__ import annotations
 
+import hashlib
+
 from bot.core.citation import cite_label
+from bot.core.hashing import file_sha256
 from bot.core.text import detect_lang, has_cjk, sentence_spans
 
 
@@ -54,4 +58,14 @@ def test_citation_label_leaves_out_missing_parts():
     assert cite_label("Notes", None, None) == "Notes"
     assert cite_label("Notes", "", 0) == "Notes"
     assert cite_label("笔记", None, 12, page_label="第 {p} 页") == "笔记 · 第 12 页"
+
+
+def test_file_sha256_is_hashlib_sha256_of_the_bytes(tmp_path):
+    data = bytes(range(256)) * 5000  # past one read block
+    path = tmp_path / "blob.bin"
+    path.write_bytes(data)
+    assert file_sha256(path) == hashlib.sha256(data).hexdigest()
+    assert file_sha256(str(path)) == file_sha256(path)
+    (tmp_path / "empty").write_bytes(b"")
+    assert file_sha256(tmp_path / "empty") == hashlib.sha256(b"").hexdigest()
 

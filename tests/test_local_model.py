@@ -127,7 +127,7 @@ def test_verified_model_is_not_rehashed_or_refetched(registry, tmp_path, monkeyp
     def no_hash(path):
         raise AssertionError("hashed a model whose verification was remembered")
 
-    monkeypatch.setattr(lm, "sha256_file", no_hash)
+    monkeypatch.setattr(lm, "file_sha256", no_hash)
     assert lm.ensure_model("tiny", model_dir, fetch=registry.fetch).read_bytes() == registry.data
     assert registry.fetched == []
     assert lm.is_ready("tiny", model_dir)

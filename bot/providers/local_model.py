@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from collections.abc import Callable, Iterator
 
+from bot.core.hashing import file_sha256
+
 log = logging.getLogger(__name__)
 
 GGUF_MAGIC = b"GGUF"
@@ -171,14 +173,6 @@ def _known_verified(path: Path, sha: str) -> bool:
         return False
 
 
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while buf := fh.read(_CHUNK):
-            h.update(buf)
-    return h.hexdigest()
-
-
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
@@ -244,7 +238,7 @@ def ensure_model(
             if _known_verified(final, spec.sha256):
                 return final
             say(0, 0, f"verifying {final.name}")
-            if final.stat().st_size == spec.size and sha256_file(final) == spec.sha256:
+            if final.stat().st_size == spec.size and file_sha256(final) == spec.sha256:
                 _remember_verified(final, spec.sha256)
                 return final
             log.warning("%s does not match its checksum; assembling it again", final)
