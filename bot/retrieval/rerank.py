@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from bot.core.lazy import Lazy
+
 Scorer = Callable[[list[tuple[str, str]]], list[float]]
 
 SETTING = "STUDYBOT_RERANKER"
@@ -90,22 +92,18 @@ class CrossEncoderScorer:
     def __init__(self, path: Path, batch_size: int = 16) -> None:
         self.path = path
         self.batch_size = batch_size
-        self._model = None
-        # One lock for loading and scoring: a fast tokenizer shared by threads mid-call fails
-        # ("Already borrowed"), and on a laptop CPU concurrent passes would not be faster anyway.
+        self._m = Lazy(self._load)
+        # One scoring pass at a time: a fast tokenizer shared by threads mid-call fails ("Already
+        # borrowed"), and on a laptop CPU concurrent passes would not be faster anyway.
         self._lock = threading.Lock()
 
-    def _m(self):
-        if self._model is None:
-            with self._lock:
-                if self._model is None:
-                    try:
-                        from sentence_transformers import CrossEncoder
+    def _load(self):
+        try:
+            from sentence_transformers import CrossEncoder
 
-                        self._model = CrossEncoder(str(self.path), device="cpu", local_files_only=True)
-                    except Exception as e:  # noqa: BLE001 - any loader failure becomes one line naming the setting
-                        raise RerankerError(f"{SETTING}={self.path}: cannot load it as a cross-encoder: {e}") from e
-        return self._model
+            return CrossEncoder(str(self.path), device="cpu", local_files_only=True)
+        except Exception as e:  # noqa: BLE001 - any loader failure becomes one line naming the setting
+            raise RerankerError(f"{SETTING}={self.path}: cannot load it as a cross-encoder: {e}") from e
 
     def __call__(self, pairs: list[tuple[str, str]]) -> list[float]:
         if not pairs:
