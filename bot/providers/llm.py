@@ -9,6 +9,7 @@ import logging
 import re
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -210,6 +211,11 @@ def _finished(chunk: ChatGenerationChunk) -> bool:
     return bool(info.get("finish_reason") or info.get("done"))
 
 
+def _check_finished(finished: bool) -> None:
+    if not finished:
+        raise IncompleteStream("stream ended without a finish marker")
+
+
 class _Guarded:
     """Mixin: translate provider exceptions into LLMUnavailable with full context.
 
@@ -223,47 +229,38 @@ class _Guarded:
     def _fail(self, e: Exception) -> LLMUnavailable:
         return LLMUnavailable(_describe(e, self._where()))
 
-    def _generate(self, *a: Any, **kw: Any) -> ChatResult:
+    @contextmanager
+    def _translated(self) -> Iterator[None]:
         try:
-            return super()._generate(*a, **kw)  # type: ignore[misc]
+            yield
         except LLMUnavailable:
             raise
         except Exception as e:
             raise self._fail(e) from e
 
+    def _generate(self, *a: Any, **kw: Any) -> ChatResult:
+        with self._translated():
+            return super()._generate(*a, **kw)  # type: ignore[misc]
+
     def _stream(self, *a: Any, **kw: Any) -> Iterator[ChatGenerationChunk]:
-        finished = False
-        try:
+        with self._translated():
+            finished = False
             for chunk in super()._stream(*a, **kw):  # type: ignore[misc]
                 finished = finished or _finished(chunk)
                 yield chunk
-            if not finished:
-                raise IncompleteStream("stream ended without a finish marker")
-        except LLMUnavailable:
-            raise
-        except Exception as e:
-            raise self._fail(e) from e
+            _check_finished(finished)
 
     async def _agenerate(self, *a: Any, **kw: Any) -> ChatResult:
-        try:
+        with self._translated():
             return await super()._agenerate(*a, **kw)  # type: ignore[misc]
-        except LLMUnavailable:
-            raise
-        except Exception as e:
-            raise self._fail(e) from e
 
     async def _astream(self, *a: Any, **kw: Any):
-        finished = False
-        try:
+        with self._translated():
+            finished = False
             async for chunk in super()._astream(*a, **kw):  # type: ignore[misc]
                 finished = finished or _finished(chunk)
                 yield chunk
-            if not finished:
-                raise IncompleteStream("stream ended without a finish marker")
-        except LLMUnavailable:
-            raise
-        except Exception as e:
-            raise self._fail(e) from e
+            _check_finished(finished)
 
 
 @cache  # defined lazily so the client libraries load only for the provider in use
