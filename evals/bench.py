@@ -116,6 +116,7 @@ def bench_exact_dense(sizes: tuple[int, ...] = (16_000, 100_000), queries: int =
     whole corpus is ~16k passages; 100k is a large library. Time and memory only, not quality."""
     import numpy as np
 
+    from bot.core.types import Chunk
     from bot.index.dense_exact import ExactDense
     from bot.index.manifest import Manifest
     from bot.index.vectors import VectorStore
@@ -129,9 +130,10 @@ def bench_exact_dense(sizes: tuple[int, ...] = (16_000, 100_000), queries: int =
             vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
             ids = [f"c{i:07d}" for i in range(n)]
             man = Manifest(tmp / "manifest.sqlite")
-            with man.tx() as c:
-                c.executemany("INSERT INTO chunks(id, doc_hash, ordinal, text, tokens, embedded) VALUES(?, 'd', ?, '', '', 1)",
-                              [(i, k) for k, i in enumerate(ids)])
+            # One empty document holding n empty passages, all marked embedded: only ids and vectors matter here.
+            man.replace_file("bench", "bench", 0, 0.0, [("d", {}, [Chunk(id=i, text="", path="bench", title="", ordinal=k)
+                                                                  for k, i in enumerate(ids)], [[]] * n)])
+            man.mark_embedded(ids)
             store = VectorStore(tmp, "bench", "bench-random")
             for i in range(0, n, 5000):
                 store.upsert(ids[i : i + 5000], vecs[i : i + 5000], [""] * len(ids[i : i + 5000]))

@@ -16,7 +16,6 @@ import shutil
 import subprocess
 import sys
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 from bot.core.settings import Settings
@@ -66,7 +65,7 @@ def bench_corpus(tmp: Path, sample: int = 100, modes: bool = True) -> dict:
     changed.write_text(changed.read_text(encoding="utf-8") + "\n\n## 基准测试新增\n\n间隔重复是一种复习方法。\n",
                        encoding="utf-8")
     marks: dict[str, float] = {}
-    with _others_hidden(idx):  # embed this file's new chunks, not the hours of pending corpus
+    with idx.manifest.pending_held_back():  # embed this file's new chunks, not the hours of pending corpus
         t0 = time.perf_counter()
         one = ingest(None, s, progress=lambda stage, d, n: marks.setdefault(stage, time.perf_counter()))
         total = time.perf_counter() - t0
@@ -77,31 +76,15 @@ def bench_corpus(tmp: Path, sample: int = 100, modes: bool = True) -> dict:
     return out
 
 
-@contextmanager
-def _others_hidden(idx, keep: list[str] = ()):
-    """Hide the chunks now pending (except ``keep``) from embed_pending: a bench-only trick on a throwaway index."""
-    with idx.manifest.tx() as c:
-        c.execute(f"UPDATE chunks SET embedded=-1 WHERE embedded=0 AND id NOT IN ({','.join('?' * len(keep))})", list(keep))
-    try:
-        yield
-    finally:
-        with idx.manifest.tx() as c:
-            c.execute("UPDATE chunks SET embedded=0 WHERE embedded=-1")
-
-
 def _bench_embedding(idx, tmp: Path, sample: int, modes: bool) -> dict:
     """Embed ``sample`` chunks spread evenly over the corpus, through the pipeline and the embedder alone."""
-    from bot.core.types import Chunk
     from bot.index.store import index_text
 
     ids = sorted(idx.manifest.chunk_ids())
     step = max(1, len(ids) // sample)
     chosen = ids[::step][:sample]
-    rows = idx.manifest.q(
-        f"SELECT c.id, c.text, c.section, d.title FROM chunks c JOIN docs d ON d.doc_hash=c.doc_hash"
-        f" WHERE c.id IN ({','.join('?' * len(chosen))}) ORDER BY length(c.text)", chosen)
-    texts = [index_text(Chunk(id=r["id"], text=r["text"], path="", title=r["title"] or "", section=r["section"]))
-             for r in rows]
+    chunks = sorted(idx.manifest.load_chunks(chosen).values(), key=lambda c: len(c.text))
+    texts = [index_text(c) for c in chunks]
     emb = idx.embedder
     emb.embed_passages(texts[:2])  # load the model outside the clock
 
@@ -110,7 +93,7 @@ def _bench_embedding(idx, tmp: Path, sample: int, modes: bool) -> dict:
         emb.embed_passages(texts[i : i + 16])
     alone = time.perf_counter() - t0
 
-    with _others_hidden(idx, keep=chosen):  # the pipeline on the same chunks
+    with idx.manifest.pending_held_back(keep=chosen):  # the pipeline on the same chunks
         t0 = time.perf_counter()
         n = idx.embed_pending()
         pipeline = time.perf_counter() - t0

@@ -106,7 +106,7 @@ print(json.dumps({
     "chroma": sorted(chroma), "chroma_count": idx.vectors.count(),
     "bm25": bm.ids if bm else None, "bm25_generation": bm.generation if bm else None,
     "generation": idx.manifest.generation(),
-    "files": {r["path"]: r["status"] for r in idx.manifest.q("SELECT path, status FROM files")},
+    "files": {path: r["status"] for path, r in idx.manifest.all_files().items()},
     "docs": idx.manifest.stats()["docs"],
 }))
 """
@@ -172,8 +172,8 @@ def test_sigkill_at_any_moment_converges_to_a_clean_index(tmp_path):
             # An edit between crashes: the file's old chunks (maybe embedded by now) must leave Chroma too.
             from bot.index.store import get_index
 
-            f = Path(get_index(settings).manifest.q(
-                "SELECT d.path FROM chunks c JOIN docs d ON d.doc_hash = c.doc_hash WHERE c.embedded = 1 LIMIT 1")[0]["path"])
+            m = get_index(settings).manifest
+            f = Path(next(iter(m.load_chunks(sorted(m.embedded_ids())[:1]).values())).path)
             f.write_text(f.read_text(encoding="utf-8") + "\n\n## 修订\n\n间隔重复：第1天、第3天、第7天复习。\n",
                          encoding="utf-8")
     final = Ingest(lib, idx_dir).finish()
@@ -268,8 +268,8 @@ def test_a_search_that_an_ingest_commit_interrupts_is_run_again(tmp_path, monkey
     def load_after_a_commit(ids):
         calls.append(len(ids))
         if len(calls) == 1:  # the writer commits right now: generation moves, these ids are gone
-            with manifest.tx() as conn:
-                manifest.bump_generation(conn)
+            with manifest._tx() as conn:  # white-box: what any commit does to the generation
+                manifest._bump_generation(conn)
             return {}
         return real_load(ids)
 

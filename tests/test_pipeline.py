@@ -128,7 +128,7 @@ def test_changed_chunk_settings_recut_every_file_and_surviving_chunks_keep_their
     ingest(None, s)
     idx = get_index(s)
     ids_480 = idx.manifest.chunk_ids()
-    longest = lambda: max(len(r["text"]) for r in idx.manifest.q("SELECT text FROM chunks"))  # noqa: E731
+    longest = lambda: max(len(c.text) for c in idx.manifest.all_chunks())  # noqa: E731
     long_480 = longest()
     assert ingest(None, s).indexed == 0  # same settings: nothing is cut again
 
@@ -146,7 +146,7 @@ def test_changed_chunk_settings_recut_every_file_and_surviving_chunks_keep_their
 
     # An index built before the settings were recorded is cut again once; unchanged chunks keep
     # their vectors, so nothing is embedded twice.
-    with idx.manifest.tx() as c:
+    with idx.manifest._tx() as c:  # white-box: a manifest from before the key existed
         c.execute("DELETE FROM meta WHERE key='chunking'")
     before = idx.manifest.chunk_ids()
     rep = ingest(None, s.with_overrides(chunk_size=200, chunk_overlap=40))

@@ -40,7 +40,7 @@ def test_partial_vectors_are_used_and_reported(library, tmp_path):
     done = idx.embed_pending(batch=8, progress=lambda stage, d, t: d >= 8 and stop.set(), stop=stop)
     st = idx.status()
     assert done == 8 and 0 < st["vectors_ready"] < 1 and st["embedded"] == 8
-    embedded = {r["id"] for r in idx.manifest.q("SELECT id FROM chunks WHERE embedded=1")}
+    embedded = idx.manifest.embedded_ids()
     dense = StudyBot(settings, fusion=FusionConfig(mode="dense")).search("学习计划 阶段", k=5)
     assert dense and {h.chunk.id for h in dense} <= embedded  # only what has a vector
     assert StudyBot(settings).search("学习计划 阶段", k=5)  # hybrid fuses the partial dense list with BM25

@@ -35,7 +35,7 @@ A vector database is a store that indexes embeddings for nearest-neighbour searc
 def chunk_texts(settings) -> dict[str, str]:
     from bot.index.store import get_index
 
-    return {r["id"]: r["text"] for r in get_index(settings).manifest.q("SELECT id, text FROM chunks")}
+    return {c.id: c.text for c in get_index(settings).manifest.all_chunks()}
 
 
 def check_quiz(quiz: Quiz, settings) -> None:

@@ -309,14 +309,6 @@ def extract_facts(chunk: Chunk, headings: tuple[str, ...] = ()) -> list[Fact]:
 _pool_cache: dict[str, tuple[int, list[Fact]]] = {}
 _pool_lock = threading.Lock()
 
-_CHUNK_SQL = ("SELECT c.id, c.text, c.page, c.section, c.ordinal, c.doc_hash, d.path, d.title, d.kind, d.lang"
-              " FROM chunks c JOIN docs d ON d.doc_hash=c.doc_hash")
-
-
-def _row_chunk(r) -> Chunk:
-    return Chunk(id=r["id"], text=r["text"], path=r["path"], title=r["title"] or "", kind=r["kind"] or "doc",
-                 page=r["page"], section=r["section"], ordinal=r["ordinal"] or 0, lang=r["lang"], source_hash=r["doc_hash"])
-
 
 def library_facts(bot: LibraryBot) -> list[Fact]:
     """Every usable fact in the library, deduplicated (chunk overlaps repeat lines), ambiguous ones out."""
@@ -328,7 +320,7 @@ def library_facts(bot: LibraryBot) -> list[Fact]:
         if hit and hit[0] == gen:
             return hit[1]
     facts: dict[str, Fact] = {}
-    chunks = [_row_chunk(r) for r in m.q(_CHUNK_SQL + " ORDER BY d.path, c.ordinal")]
+    chunks = m.all_chunks()
     heads: dict[str, set[str]] = {}
     for c in chunks:
         for h in (c.section or "").split(" > "):
@@ -352,7 +344,7 @@ def library_facts(bot: LibraryBot) -> list[Fact]:
 
 def documents(bot: LibraryBot) -> list[dict]:
     """Indexed documents for a picker: path, title, lang, chunks."""
-    rows = bot.index.manifest.q("SELECT d.path, d.title, d.lang, d.n_chunks FROM docs d ORDER BY d.title, d.path")
+    rows = bot.index.manifest.documents()
     return [{"path": r["path"], "title": r["title"] or os.path.basename(r["path"]), "lang": r["lang"] or "en",
              "chunks": r["n_chunks"]} for r in rows]
 

@@ -46,24 +46,15 @@ class Index:
             )
         self.vectors.check()
         if for_write and not stored:
-            with self.manifest.tx() as c:
-                self.manifest.set_meta("embedder", self.embedder.model_id, c)
-                if not self.manifest.stats()["chunks"]:  # a new index: its tokens will be current
-                    from bot.core.text import TOKENIZER_VERSION
+            from bot.core.text import TOKENIZER_VERSION
 
-                    self.manifest.set_meta("tokenizer", TOKENIZER_VERSION, c)
+            self.manifest.record_embedder(self.embedder.model_id, TOKENIZER_VERSION)
 
     def wipe(self) -> None:
         """Start over: drop vectors and the manifest's contents (used by --rebuild)."""
         with self._embed_lock:  # not under a background embedder's feet
-            gen = self.manifest.generation()
             self.vectors.drop()
-            with self.manifest.tx() as c:
-                for t in ("chunks", "docs", "files", "meta"):
-                    c.execute(f"DELETE FROM {t}")
-                # The generation only ever grows: other processes' caches (BM25, the exact dense
-                # copy) compare it, and a rebuilt index must not look like the one they hold.
-                self.manifest.set_meta("generation", str(gen + 1), c)
+            self.manifest.clear()
         self._bm25 = None
         self.dense.invalidate()
         (self.dir / "bm25.npz").unlink(missing_ok=True)
@@ -123,12 +114,7 @@ class Index:
         """An index built by an older tokenizer gets its BM25 tokens recomputed (no re-embedding)."""
         from bot.core.text import TOKENIZER_VERSION, tokenize
 
-        rows = self.manifest.q("SELECT c.id, c.text, c.section, d.title FROM chunks c JOIN docs d ON c.doc_hash = d.doc_hash")
-        with self.manifest.tx() as c:
-            c.executemany("UPDATE chunks SET tokens=? WHERE id=?", [
-                (" ".join(tokenize(index_text(Chunk(id=r["id"], text=r["text"], path="", title=r["title"] or "",
-                                                    section=r["section"])))), r["id"]) for r in rows])
-            self.manifest.set_meta("tokenizer", TOKENIZER_VERSION, c)
+        self.manifest.retokenize(lambda chunk: tokenize(index_text(chunk)), TOKENIZER_VERSION)
 
     # --- dense -------------------------------------------------------------------
     def dense_search(self, vector, n: int) -> list[tuple[str, float]]:
@@ -153,30 +139,28 @@ class Index:
         if progress:
             progress("embedding", 0, total)
         while not (stop is not None and stop.is_set()):
-            rows = self.manifest.unembedded(limit=window)
-            if not rows:
+            chunks = self.manifest.unembedded(limit=window)
+            if not chunks:
                 break
             before = done
-            for i in range(0, len(rows), batch):
+            for i in range(0, len(chunks), batch):
                 if stop is not None and stop.is_set():
                     break
-                done += self._embed_batch(rows[i : i + batch])
+                done += self._embed_batch(chunks[i : i + batch])
                 if progress:
                     progress("embedding", min(done, total), total)
-            if done == before and len(rows) < window:
+            if done == before and len(chunks) < window:
                 break  # another embedder took them all
         return done
 
-    def _embed_batch(self, rows: list) -> int:
+    def _embed_batch(self, chunks: list[Chunk]) -> int:
         with self._embed_lock:
-            todo = self.manifest.unembedded_among([r["id"] for r in rows])
-            part = [r for r in rows if r["id"] in todo]
+            todo = self.manifest.unembedded_among([c.id for c in chunks])
+            part = [c for c in chunks if c.id in todo]
             if not part:
                 return 0
-            texts = [index_text(Chunk(id=r["id"], text=r["text"], path="", title=r["title"] or "", section=r["section"]))
-                     for r in part]
-            vecs = self.embedder.embed_passages(texts)
-            ids = [r["id"] for r in part]
+            vecs = self.embedder.embed_passages([index_text(c) for c in part])
+            ids = [c.id for c in part]
             # Chroma first, then the flag: a crash in between only means re-embedding (upsert is idempotent).
             self.vectors.upsert(ids, vecs, [""] * len(ids))
             self.manifest.mark_embedded(ids)
@@ -201,7 +185,7 @@ class Index:
             orphans = sorted(have - want)
             if orphans:
                 self.vectors.delete(orphans)
-            embedded = {r["id"] for r in self.manifest.q("SELECT id FROM chunks WHERE embedded=1")}
+            embedded = self.manifest.embedded_ids()
             missing = sorted(embedded - have)
             if missing:
                 self.manifest.mark_embedded(missing, 0)
