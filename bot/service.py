@@ -1,6 +1,6 @@
 """StudyBot: the one facade the CLI, the UI and the evals call.
 
-    bot = StudyBot(settings)
+    bot = StudyBot(settings, components=Components(settings))   # bot/components.py: built once per process
     bot.search("什么是杠铃阅读法？", k=5) -> list[Hit]
     for ev in bot.ask_stream(question, history=[{"role": ..., "content": ...}, ...]):
         ev.kind == "token" -> ev.text is the next piece of the answer
@@ -31,10 +31,11 @@ from bot.answering.chain import (
     retrieval_only_text,
 )
 from bot.answering.grounding import ungrounded
-from bot.core.settings import Settings, get_settings
+from bot.components import Components
+from bot.core.settings import Settings
 from bot.core.text import question_lang
 from bot.core.types import Citation, Hit
-from bot.index.store import Index, get_index
+from bot.index.store import Index
 from bot.retrieval.retriever import FusionConfig, Retriever, contextual_query
 
 log = logging.getLogger("studybot")
@@ -73,16 +74,20 @@ class Event:
 
 
 class StudyBot:
-    def __init__(self, settings: Settings | None = None, *, index: Index | None = None, fusion: FusionConfig | None = None) -> None:
-        """``fusion`` replaces the whole retrieval configuration, the ``reranker`` setting included."""
-        self.settings = settings or get_settings()
+    def __init__(self, settings: Settings | None = None, *, components: Components | None = None,
+                 index: Index | None = None, fusion: FusionConfig | None = None) -> None:
+        """``components``: the process's shared parts (index, models, caches; bot/components.py).
+        Without them the bot builds its own, which a one-shot script may do; anything serving or
+        running several bots passes one. ``fusion`` replaces the whole retrieval configuration, the
+        ``reranker`` setting included."""
+        self.components = components if components is not None else Components(settings)
+        self.settings = settings or self.components.settings
         if fusion is None:
-            from bot.retrieval.rerank import reranker_from_settings
-
             # Checked before the index opens: a wrong STUDYBOT_RERANKER fails here, in one line.
-            fusion = FusionConfig(rerank=reranker_from_settings(self.settings))
-        self.index = index or get_index(self.settings)
+            fusion = FusionConfig(rerank=self.components.reranker(self.settings))
+        self.index = index or self.components.index(self.settings)
         self.retriever = Retriever(self.index, fusion)
+        self.fact_pool = self.components.fact_pool  # quizzes and flashcards (bot.features.study_aids)
         self._model = None
         self._model_lock = threading.Lock()
         self._langs_cache: tuple[int, dict[str, int]] | None = None
@@ -102,7 +107,7 @@ class StudyBot:
                 if self._model is None:
                     from bot.providers.llm import make_chat_model
 
-                    self._model = make_chat_model(self.settings)
+                    self._model = make_chat_model(self.settings, llamas=self.components.llamas)
         return self._model
 
     # --- roadmaps -------------------------------------------------------------
@@ -282,7 +287,7 @@ class StudyBot:
         if target is None:
             return []
         t = time.perf_counter()
-        out = translate(self.chat_model(), query, target)
+        out = translate(self.chat_model(), query, target, cache=self.components.translations)
         if timings is not None:
             timings["translate_ms"] = round((time.perf_counter() - t) * 1000, 1)
         return [out] if out and out != query else []

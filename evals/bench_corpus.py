@@ -37,27 +37,27 @@ print(time.perf_counter() - t)
 
 def bench_corpus(tmp: Path, sample: int = 100, modes: bool = True) -> dict:
     """Run every corpus measurement in ``tmp``; returns the numbers (nothing is asserted)."""
-    from bot.index.store import get_index
+    from bot.components import Components
     from ingest.pipeline import ingest
 
     lib = tmp / "corpus"
     shutil.copytree(CORPUS, lib)
     s = Settings().with_overrides(index_dir=tmp / "corpus-index", library_dir=lib, llm="none")
     out: dict = {}
+    idx = Components(s).index()  # every run below writes and reads this one open index
 
     t0 = time.perf_counter()
-    rep = ingest(None, s, embed=False)
+    rep = ingest(None, s, embed=False, index=idx)
     dt = time.perf_counter() - t0
     out["parse"] = {"files": rep.files_seen, "indexed": rep.indexed, "failed": len(rep.failed),
                     "chunks": rep.chunks_total, "seconds": round(dt, 1),
                     "files_per_s": round(rep.files_seen / dt, 1), "chunks_per_s": round(rep.chunks_total / dt, 1)}
 
-    idx = get_index(s)
     if sample:
         out["embed"] = _bench_embedding(idx, tmp, sample, modes)
 
     t0 = time.perf_counter()
-    again = ingest(None, s, embed=False)
+    again = ingest(None, s, embed=False, index=idx)
     out["reindex_unchanged_s"] = round(time.perf_counter() - t0, 2)
     out["reindex_unchanged_files"] = again.unchanged
 
@@ -67,7 +67,7 @@ def bench_corpus(tmp: Path, sample: int = 100, modes: bool = True) -> dict:
     marks: dict[str, float] = {}
     with idx.manifest.pending_held_back():  # embed this file's new chunks, not the hours of pending corpus
         t0 = time.perf_counter()
-        one = ingest(None, s, progress=lambda stage, d, n: marks.setdefault(stage, time.perf_counter()))
+        one = ingest(None, s, index=idx, progress=lambda stage, d, n: marks.setdefault(stage, time.perf_counter()))
         total = time.perf_counter() - t0
     parse_s = marks.get("embedding", time.perf_counter()) - t0
     out["reindex_one_changed"] = {"indexed": one.indexed, "seconds_total": round(total, 2),

@@ -95,8 +95,8 @@ from collections import Counter
 from pathlib import Path
 from bot.core.settings import Settings
 from bot.index.lexical import BM25
-from bot.index.store import get_index
-idx = get_index(Settings(index_dir=sys.argv[1], library_dir=sys.argv[2]))
+from bot.index.store import Index
+idx = Index(Settings(index_dir=sys.argv[1], library_dir=sys.argv[2]))
 col = idx.vectors._collection(create=False)
 chroma = [] if col is None else col.get(include=[])["ids"]
 bm = BM25.load(idx.dir)
@@ -120,14 +120,18 @@ def _snapshot(index_dir: Path, lib: Path) -> dict:
     return json.loads(out.stdout)
 
 
-def _search_ok(settings, query: str = "注意力机制") -> list[str]:
-    """A reader in this process (like the served app): it must answer from committed state."""
-    from bot.index.store import get_index
+def _bot(settings):
+    """A reader in this process, built once like the served app's: one open index for the whole test."""
     from bot.service import StudyBot
 
-    manifest = get_index(settings).manifest
+    return StudyBot(settings)
+
+
+def _search_ok(bot, query: str = "注意力机制") -> list[str]:
+    """The reader must answer from committed state."""
+    manifest = bot.index.manifest
     gen = manifest.generation()
-    hits = StudyBot(settings).search(query, k=3)
+    hits = bot.search(query, k=3)
     known = manifest.existing([h.chunk.id for h in hits]) if hits else set()
     # Never a passage the manifest does not hold — unless a writer committed a newer version between
     # the search and this check (the reader answered from the state before it, which is the point).
@@ -144,6 +148,7 @@ def test_sigkill_at_any_moment_converges_to_a_clean_index(tmp_path):
     lib = _library(tmp_path)
     idx_dir = tmp_path / "index"
     settings = make_settings(lib, idx_dir)
+    reader = _bot(settings)
 
     embedding = lambda st, t: st is not None and st[0] == "embedding"  # noqa: E731
     kill_points = [  # (name, when, then read the index from here for a moment before the kill)
@@ -162,17 +167,15 @@ def test_sigkill_at_any_moment_converges_to_a_clean_index(tmp_path):
             if not cond(st, t):
                 return False
             if read:  # the reader runs in this process while the writer embeds in its own
-                _search_ok(settings)
+                _search_ok(reader)
             return True
 
         log.append(f"{name}: {run.kill_when(when)}")
         # After a kill, the last committed state still answers.
-        _search_ok(settings)
+        _search_ok(reader)
         if name == "after the first batch":
             # An edit between crashes: the file's old chunks (maybe embedded by now) must leave Chroma too.
-            from bot.index.store import get_index
-
-            m = get_index(settings).manifest
+            m = reader.index.manifest
             f = Path(next(iter(m.load_chunks(sorted(m.embedded_ids())[:1]).values())).path)
             f.write_text(f.read_text(encoding="utf-8") + "\n\n## 修订\n\n间隔重复：第1天、第3天、第7天复习。\n",
                          encoding="utf-8")
@@ -194,7 +197,7 @@ def test_sigkill_at_any_moment_converges_to_a_clean_index(tmp_path):
     assert snap["docs"] == clean_snap["docs"]
     assert set(snap["files"]) == set(clean_snap["files"]) and set(snap["files"].values()) == {"ok"}
     # And the reader sees the final state (new process state picked up through the manifest).
-    assert _search_ok(settings)
+    assert _search_ok(reader)
     print("\n".join(log))
 
 
@@ -206,7 +209,8 @@ def test_reader_keeps_the_last_good_state_while_an_ingest_runs(tmp_path):
     lib = _library(tmp_path)
     settings = make_settings(lib, tmp_path / "index", embedder="fake")
     ingest(None, settings)
-    before = _search_ok(settings, "LoRA 微调")
+    reader = _bot(settings)
+    before = _search_ok(reader, "LoRA 微调")
     assert before
     # Rewrite every file, then search continuously while a CLI ingest (another process) replaces them.
     for f in sorted(lib.rglob("*.md")):
@@ -216,12 +220,12 @@ def test_reader_keeps_the_last_good_state_while_an_ingest_runs(tmp_path):
                             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     searches = 0
     while proc.poll() is None:
-        assert _search_ok(settings, "LoRA 微调"), "the library went dark during a re-index"
+        assert _search_ok(reader, "LoRA 微调"), "the library went dark during a re-index"
         searches += 1
         time.sleep(0.05)
     assert proc.returncode == 0, proc.stderr.read().decode()[-2000:]
     assert searches >= 1
-    hits = _search_ok(settings, "间隔重复")
+    hits = _search_ok(reader, "间隔重复")
     assert hits
 
 
@@ -229,13 +233,13 @@ def test_the_crash_windows_are_repaired_by_the_next_ingest(tmp_path):
     """The states a kill can leave, made on purpose: the next run converges (deterministic twin of the test above)."""
     import numpy as np
 
-    from bot.index.store import get_index
+    from bot.components import Components
     from ingest.pipeline import ingest
 
     lib = _library(tmp_path)
     settings = make_settings(lib, tmp_path / "index", embedder="fake")
-    ingest(None, settings, embed=False)
-    idx = get_index(settings)
+    idx = Components(settings).index()
+    ingest(None, settings, embed=False, index=idx)
     ids = sorted(idx.manifest.chunk_ids())
     dim = idx.embedder.dim
     # Killed between the Chroma write and the manifest flag: vectors exist, flags say "pending".
@@ -244,7 +248,7 @@ def test_the_crash_windows_are_repaired_by_the_next_ingest(tmp_path):
     idx.vectors.upsert(["orphan-from-an-old-version"], np.ones((1, dim), np.float32), [""])
     assert idx.status()["vectors_ready"] == 0.0
 
-    rep = ingest(None, settings)
+    rep = ingest(None, settings, index=idx)
     assert rep.indexed == 0 and not rep.failed
     assert idx.vectors.ids() == set(ids) and idx.vectors.count() == len(ids)
     assert idx.manifest.count_unembedded() == 0 and idx.status()["vectors_ready"] == 1.0
@@ -253,7 +257,6 @@ def test_the_crash_windows_are_repaired_by_the_next_ingest(tmp_path):
 def test_a_search_that_an_ingest_commit_interrupts_is_run_again(tmp_path, monkeypatch):
     """Deterministic twin of the reader test: the commit lands between finding candidates and reading
     them, so the old passages are gone; the search runs again on the new state instead of coming back empty."""
-    from bot.index.store import get_index
     from bot.service import StudyBot
     from ingest.pipeline import ingest
 
@@ -261,7 +264,7 @@ def test_a_search_that_an_ingest_commit_interrupts_is_run_again(tmp_path, monkey
     settings = make_settings(lib, tmp_path / "index", embedder="fake")
     ingest(None, settings)
     bot = StudyBot(settings)
-    manifest = get_index(settings).manifest
+    manifest = bot.index.manifest
     real_load = manifest.load_chunks
     calls = []
 

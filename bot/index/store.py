@@ -6,6 +6,8 @@ import time
 from pathlib import Path
 from typing import Callable
 
+from langchain_core.embeddings import Embeddings
+
 from bot.core.settings import Settings
 from bot.core.types import Chunk
 from bot.index.dense_exact import ExactDense
@@ -24,17 +26,25 @@ def index_text(chunk: Chunk) -> str:
 
 
 class Index:
-    def __init__(self, settings: Settings) -> None:
+    """One library location. A process opens each location once (``bot.components.Components.index``)
+    so the chat, the admin's re-index and the background embedder share its caches and locks.
+
+    ``embedder``: the process's shared embedder (default: a new one, loaded on first use)."""
+
+    def __init__(self, settings: Settings, embedder: Embeddings | None = None) -> None:
         self.settings = settings
         self.dir = Path(settings.index_dir)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.manifest = Manifest(self.dir / "manifest.sqlite")
-        self.embedder = make_embedder(settings)
+        self.embedder = embedder if embedder is not None else make_embedder(settings)
         self.vectors = VectorStore(self.dir, settings.collection, self.embedder.model_id, settings.chroma_url)
         self.dense = ExactDense(self.vectors, self.manifest, settings.exact_dense_limit)
         self._bm25: BM25 | None = None
         self._bm25_lock = threading.RLock()
         self._embed_lock = threading.RLock()
+        # Set by a writer that committed chunks still waiting for vectors; a background embedder on
+        # this index (bot/index/background_embed.py) sleeps on it, so it starts on them at once.
+        self.pending = threading.Event()
 
     # --- embedder identity -------------------------------------------------------
     def check_embedder(self, *, for_write: bool = False) -> None:
@@ -200,14 +210,6 @@ class Index:
         return s
 
 
-_indexes: dict[tuple, Index] = {}
-_lock = threading.Lock()
-
-
-def get_index(settings: Settings) -> Index:
-    """One Index per process and location, shared by the chat and the admin's re-index."""
-    key = (str(Path(settings.index_dir).resolve()), settings.embedder, settings.collection, settings.chroma_url)
-    with _lock:
-        if key not in _indexes:
-            _indexes[key] = Index(settings)
-        return _indexes[key]
+def index_key(settings: Settings) -> tuple:
+    """What makes two settings' indexes the same: a process opens one Index per key."""
+    return (str(Path(settings.index_dir).resolve()), settings.embedder, settings.collection, settings.chroma_url)
