@@ -1,7 +1,7 @@
 """StudyBot: the one facade the CLI, the UI and the evals call. It wires the settings, the index,
 the retriever and the model together and hands the work to the layers below.
 
-    bot = StudyBot(settings)
+    bot = StudyBot(settings, components=Components(settings))   # bot/components.py: built once per process
     bot.search("什么是杠铃阅读法？", k=5) -> list[Hit]
     for ev in bot.ask_stream(question, history=[{"role": ..., "content": ...}, ...]):
         ev.kind == "token" -> ev.text is the next piece of the answer
@@ -22,9 +22,10 @@ from functools import cached_property
 from typing import Iterator
 
 from bot.answering.pipeline import Answer, AnswerPipeline, Event  # noqa: F401 - Answer and Event are part of the facade
-from bot.core.settings import Settings, get_settings
+from bot.components import Components
+from bot.core.settings import Settings
 from bot.core.types import Hit
-from bot.index.store import Index, get_index
+from bot.index.store import Index
 from bot.retrieval.gate import refuses
 from bot.retrieval.query_plan import QueryPlanner
 from bot.retrieval.retriever import FusionConfig, Retriever
@@ -33,16 +34,20 @@ log = logging.getLogger("studybot")
 
 
 class StudyBot:
-    def __init__(self, settings: Settings | None = None, *, index: Index | None = None, fusion: FusionConfig | None = None) -> None:
-        """``fusion`` replaces the whole retrieval configuration, the ``reranker`` setting included."""
-        self.settings = settings or get_settings()
+    def __init__(self, settings: Settings | None = None, *, components: Components | None = None,
+                 index: Index | None = None, fusion: FusionConfig | None = None) -> None:
+        """``components``: the process's shared parts (index, models, caches; bot/components.py).
+        Without them the bot builds its own, which a one-shot script may do; anything serving or
+        running several bots passes one. ``fusion`` replaces the whole retrieval configuration, the
+        ``reranker`` setting included."""
+        self.components = components if components is not None else Components(settings)
+        self.settings = settings or self.components.settings
         if fusion is None:
-            from bot.retrieval.rerank import reranker_from_settings
-
             # Checked before the index opens: a wrong STUDYBOT_RERANKER fails here, in one line.
-            fusion = FusionConfig(rerank=reranker_from_settings(self.settings))
-        self.index = index or get_index(self.settings)
+            fusion = FusionConfig(rerank=self.components.reranker(self.settings))
+        self.index = index or self.components.index(self.settings)
         self.retriever = Retriever(self.index, fusion)
+        self.fact_pool = self.components.fact_pool  # quizzes and flashcards (bot.features.study_aids)
         self._model = None
         self._model_lock = threading.Lock()
 
@@ -61,7 +66,7 @@ class StudyBot:
                 if self._model is None:
                     from bot.providers.llm import make_chat_model
 
-                    self._model = make_chat_model(self.settings)
+                    self._model = make_chat_model(self.settings, llamas=self.components.llamas)
         return self._model
 
     # --- roadmaps -------------------------------------------------------------
@@ -107,7 +112,8 @@ class StudyBot:
     @cached_property
     def planner(self) -> QueryPlanner:
         """What to search for a question: standalone query, translation, glossary terms."""
-        return QueryPlanner(self.settings, self.index, lambda: self.chat_model())
+        return QueryPlanner(self.settings, self.index, lambda: self.chat_model(),
+                            translations=self.components.translations)
 
     def refuses(self, query: str, hits: list[Hit], also: list[str] | tuple[str, ...] = ()) -> bool:
         """Whether the library does not cover the question (bot/retrieval/gate.py)."""

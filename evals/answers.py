@@ -142,13 +142,16 @@ def judge_settings(base: Settings, spec: str) -> Settings:
     return base.with_overrides(**over)
 
 
-def make_judge(base: Settings, spec: str) -> ChatJudge:
-    """Raises LLMUnavailable at once when the judge cannot even be built (no API key, no llama-cpp)."""
+def make_judge(base: Settings, spec: str, llamas=None) -> ChatJudge:
+    """Raises LLMUnavailable at once when the judge cannot even be built (no API key, no llama-cpp).
+    ``llamas``: the run's loaded local models (``Components.llamas``): a local judge that is the
+    answering model shares its weights instead of loading a second copy."""
     from bot.providers.llm import describe_llm, make_chat_model
 
     s = judge_settings(base, spec)
     provider, model = describe_llm(s)
-    return ChatJudge(make_chat_model(s), f"{provider}:{model}", timeout=s.judge_timeout, retries=s.judge_retries)
+    return ChatJudge(make_chat_model(s, llamas=llamas), f"{provider}:{model}", timeout=s.judge_timeout,
+                     retries=s.judge_retries)
 
 
 # --- choosing and answering questions ---------------------------------------------------------------

@@ -16,7 +16,6 @@ import shutil
 import subprocess
 import sys
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 from bot.core.settings import Settings
@@ -38,27 +37,27 @@ print(time.perf_counter() - t)
 
 def bench_corpus(tmp: Path, sample: int = 100, modes: bool = True) -> dict:
     """Run every corpus measurement in ``tmp``; returns the numbers (nothing is asserted)."""
-    from bot.index.store import get_index
+    from bot.components import Components
     from ingest.pipeline import ingest
 
     lib = tmp / "corpus"
     shutil.copytree(CORPUS, lib)
     s = Settings().with_overrides(index_dir=tmp / "corpus-index", library_dir=lib, llm="none")
     out: dict = {}
+    idx = Components(s).index()  # every run below writes and reads this one open index
 
     t0 = time.perf_counter()
-    rep = ingest(None, s, embed=False)
+    rep = ingest(None, s, embed=False, index=idx)
     dt = time.perf_counter() - t0
     out["parse"] = {"files": rep.files_seen, "indexed": rep.indexed, "failed": len(rep.failed),
                     "chunks": rep.chunks_total, "seconds": round(dt, 1),
                     "files_per_s": round(rep.files_seen / dt, 1), "chunks_per_s": round(rep.chunks_total / dt, 1)}
 
-    idx = get_index(s)
     if sample:
         out["embed"] = _bench_embedding(idx, tmp, sample, modes)
 
     t0 = time.perf_counter()
-    again = ingest(None, s, embed=False)
+    again = ingest(None, s, embed=False, index=idx)
     out["reindex_unchanged_s"] = round(time.perf_counter() - t0, 2)
     out["reindex_unchanged_files"] = again.unchanged
 
@@ -66,9 +65,9 @@ def bench_corpus(tmp: Path, sample: int = 100, modes: bool = True) -> dict:
     changed.write_text(changed.read_text(encoding="utf-8") + "\n\n## 基准测试新增\n\n间隔重复是一种复习方法。\n",
                        encoding="utf-8")
     marks: dict[str, float] = {}
-    with _others_hidden(idx):  # embed this file's new chunks, not the hours of pending corpus
+    with idx.manifest.pending_held_back():  # embed this file's new chunks, not the hours of pending corpus
         t0 = time.perf_counter()
-        one = ingest(None, s, progress=lambda stage, d, n: marks.setdefault(stage, time.perf_counter()))
+        one = ingest(None, s, index=idx, progress=lambda stage, d, n: marks.setdefault(stage, time.perf_counter()))
         total = time.perf_counter() - t0
     parse_s = marks.get("embedding", time.perf_counter()) - t0
     out["reindex_one_changed"] = {"indexed": one.indexed, "seconds_total": round(total, 2),
@@ -77,31 +76,15 @@ def bench_corpus(tmp: Path, sample: int = 100, modes: bool = True) -> dict:
     return out
 
 
-@contextmanager
-def _others_hidden(idx, keep: list[str] = ()):
-    """Hide the chunks now pending (except ``keep``) from embed_pending: a bench-only trick on a throwaway index."""
-    with idx.manifest.tx() as c:
-        c.execute(f"UPDATE chunks SET embedded=-1 WHERE embedded=0 AND id NOT IN ({','.join('?' * len(keep))})", list(keep))
-    try:
-        yield
-    finally:
-        with idx.manifest.tx() as c:
-            c.execute("UPDATE chunks SET embedded=0 WHERE embedded=-1")
-
-
 def _bench_embedding(idx, tmp: Path, sample: int, modes: bool) -> dict:
     """Embed ``sample`` chunks spread evenly over the corpus, through the pipeline and the embedder alone."""
-    from bot.core.types import Chunk
     from bot.index.store import index_text
 
     ids = sorted(idx.manifest.chunk_ids())
     step = max(1, len(ids) // sample)
     chosen = ids[::step][:sample]
-    rows = idx.manifest.q(
-        f"SELECT c.id, c.text, c.section, d.title FROM chunks c JOIN docs d ON d.doc_hash=c.doc_hash"
-        f" WHERE c.id IN ({','.join('?' * len(chosen))}) ORDER BY length(c.text)", chosen)
-    texts = [index_text(Chunk(id=r["id"], text=r["text"], path="", title=r["title"] or "", section=r["section"]))
-             for r in rows]
+    chunks = sorted(idx.manifest.load_chunks(chosen).values(), key=lambda c: len(c.text))
+    texts = [index_text(c) for c in chunks]
     emb = idx.embedder
     emb.embed_passages(texts[:2])  # load the model outside the clock
 
@@ -110,7 +93,7 @@ def _bench_embedding(idx, tmp: Path, sample: int, modes: bool) -> dict:
         emb.embed_passages(texts[i : i + 16])
     alone = time.perf_counter() - t0
 
-    with _others_hidden(idx, keep=chosen):  # the pipeline on the same chunks
+    with idx.manifest.pending_held_back(keep=chosen):  # the pipeline on the same chunks
         t0 = time.perf_counter()
         n = idx.embed_pending()
         pipeline = time.perf_counter() - t0

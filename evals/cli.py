@@ -67,6 +67,7 @@ def cmd_eval(args) -> int:
 
 
 def _eval_answers(args, s: Settings) -> int:
+    from bot.components import Components
     from bot.service import StudyBot
     from evals.answers import answer_summary_lines, make_judge, run_answers
 
@@ -75,8 +76,9 @@ def _eval_answers(args, s: Settings) -> int:
     if clash:
         print(f"--answers runs the chat path as configured; it does not take {', '.join(clash)}", file=sys.stderr)
         return 2
-    judge = make_judge(s, args.judge) if args.judge else None
-    result = run_answers(StudyBot(s), args.dataset, limit=args.limit, judge=judge, progress=progress_bar())
+    components = Components(s)  # the bot and a local judge share one loaded model
+    judge = make_judge(s, args.judge, llamas=components.llamas) if args.judge else None
+    result = run_answers(StudyBot(s, components=components), args.dataset, limit=args.limit, judge=judge, progress=progress_bar())
     if args.report:
         from evals.report import write_report
 

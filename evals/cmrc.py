@@ -149,8 +149,8 @@ def run_cmrc(settings: Any, path: str | Path, configs: Sequence[str] = ("hybrid"
     library = Path(settings.index_dir) / "cmrc_paragraphs"
     write_paragraph_files(paragraphs, library)
     s = settings.with_overrides(library_dir=library)
-    ingest([library], s, progress=progress)
     bot = StudyBot(s)
+    ingest([library], s, progress=progress, index=bot.index)
     questions = questions[:limit] if limit else questions
     out: dict[str, dict] = {}
     for c in runnable(bot, configs):

@@ -53,10 +53,10 @@ def chunk_variant(bot: StudyBot, size: int) -> StudyBot:
                                     chunk_overlap=min(bot.settings.chunk_overlap, size // 4), llm="none")
     paths = [Path(r["path"]) for r in bot.index.manifest.sources() if r["status"] == "ok"]
     log.warning("chunks:%d: indexing %d files into %s", size, len(paths), s.index_dir)
-    rep = ingest(paths, s)
+    rep = ingest(paths, s, index=bot.components.index(s))
     if rep.failed:
         raise RuntimeError(f"chunks:{size}: {len(rep.failed)} file(s) failed to index, e.g. {rep.failed[0]}")
-    return StudyBot(s)
+    return StudyBot(s, components=bot.components)
 
 
 def runnable(bot: StudyBot, configs) -> list[str]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import logging
-import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -20,14 +19,12 @@ from typing import Iterator
 from bot.core.hashing import file_sha256
 from bot.core.settings import Settings
 from bot.core.text import tokenize
-from bot.index.store import Index, Progress, get_index, index_text
+from bot.index.store import Index, Progress, index_text
 from ingest.sources import Source, by_path, load_registry
 from ingest.splitter import CHUNKER_VERSION, split_doc
 
 log = logging.getLogger("studybot.ingest")
 
-# Ingests write one index at a time; the chat keeps reading the last committed state meanwhile.
-_write_lock = threading.Lock()
 BM25_COMMIT_S = 10.0  # how often a long ingest publishes BM25 while it is still parsing
 
 
@@ -74,11 +71,16 @@ def ingest(
 ) -> IngestReport:
     """Index ``paths`` (default: the library). Each parsed file is committed (manifest, then BM25
     every few seconds) before anything is embedded, so it is keyword-searchable long before its
-    vectors exist; ``embed=False`` leaves those to ``Index.embed_pending`` or the background embedder."""
+    vectors exist; ``embed=False`` leaves those to ``Index.embed_pending`` or the background embedder.
+
+    ``index``: the process's open index (``Components.index``), so the chat reading it sees the new
+    state at once and its background embedder wakes; without it a one-shot run opens its own.
+    One writer per index at a time: the file lock serializes them, threads of this process included.
+    The chat keeps reading the last committed state meanwhile."""
     t0 = time.time()
     rep = IngestReport()
-    idx = index or get_index(settings)
-    with _write_lock, _index_file_lock(idx.dir):
+    idx = index or Index(settings)
+    with _index_file_lock(idx.dir):
         if rebuild:
             idx.wipe()
         idx.check_embedder(for_write=True)
@@ -99,9 +101,7 @@ def ingest(
         if changed:
             idx.reconcile()
         idx.commit_bm25()
-        from bot.index.background_embed import wake
-
-        wake(idx)  # a background embedder in this process starts on the new chunks at once
+        idx.pending.set()  # a background embedder on this index starts on the new chunks at once
         if embed:
             rep.chunks_embedded = idx.embed_pending(progress)
         rep.chunks_total = idx.manifest.stats()["chunks"]
@@ -212,8 +212,10 @@ def _warning(docs) -> str | None:
 
 @contextmanager
 def _index_file_lock(index_dir: Path) -> Iterator[None]:
-    """One writer per index across processes too (CLI and app). The kernel drops the lock when its
-    holder dies, so a killed ingest never blocks the next one."""
+    """One writer per index across processes too (CLI and app). flock belongs to the open file, so two
+    threads of one process (the console's re-index, a CLI-style call) exclude each other as well: no
+    process-wide lock object is needed. The kernel drops the lock when its holder dies, so a killed
+    ingest never blocks the next one."""
     with open(Path(index_dir) / "ingest.lock", "a+") as f:
         try:
             fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)

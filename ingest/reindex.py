@@ -1,7 +1,7 @@
 """The admin console's re-index: a single-flight ingest that runs in a background thread while learners
 keep chatting.
 
-    job = reindex_job(settings)
+    job = reindex_job(components)   # bot/components.py: one job per index per process
     started = job.start()        # False: one is already running (nothing new is started)
     job.snapshot()               # {"running", "stage", "done", "total", "report", "error", ...}
     job.wait(timeout)            # for scripts and tests
@@ -14,7 +14,9 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from bot.components import Components
 from bot.core.settings import Settings
+from bot.index.store import Index
 
 log = logging.getLogger("studybot.admin")
 
@@ -35,6 +37,7 @@ class JobState:
 @dataclass
 class ReindexJob:
     settings: Settings
+    index: Index | None = None  # the served index (its chat sees the result at once); None: opens its own
     state: JobState = field(default_factory=JobState)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _finished: threading.Event = field(default_factory=threading.Event)
@@ -58,7 +61,8 @@ class ReindexJob:
 
         report, error = None, None
         try:
-            report = ingest(paths, self.settings, rebuild=False, embed=True, progress=self._progress).to_json()
+            report = ingest(paths, self.settings, rebuild=False, embed=True, progress=self._progress,
+                            index=self.index).to_json()
         except Exception as e:  # noqa: BLE001 - the console shows the reason; the process keeps serving
             log.exception("re-index failed")
             error = f"{type(e).__name__}: {e}"
@@ -77,14 +81,9 @@ class ReindexJob:
         return self._finished.wait(timeout) if self.state.running else True
 
 
-_jobs: dict[str, ReindexJob] = {}
-_jobs_lock = threading.Lock()
-
-
-def reindex_job(settings: Settings) -> ReindexJob:
-    """One job per index location per process: a second console tab sees (and joins) the same run."""
-    key = str(Path(settings.index_dir).resolve())
-    with _jobs_lock:
-        if key not in _jobs:
-            _jobs[key] = ReindexJob(settings)
-        return _jobs[key]
+def reindex_job(components: Components, settings: Settings | None = None) -> ReindexJob:
+    """The re-index job of ``components``' index (``settings``: another location): one per index, so a
+    second console tab sees (and joins) the same run."""
+    settings = settings or components.settings
+    index = components.index(settings)
+    return components.shared(("reindex", index.dir.resolve()), lambda: ReindexJob(settings, index))

@@ -14,6 +14,9 @@ import yaml
 KINDS = ("paper", "doc", "newsletter")
 
 
+# Guards read-modify-write of sources.yaml. It is a module-level lock on purpose: the file is one per
+# library and shared by every thread of the process, whichever Components or app touches it (a lock
+# held by one object would let a second app over the same library interleave its rewrite).
 _write_lock = threading.Lock()
 
 

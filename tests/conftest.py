@@ -78,7 +78,17 @@ def make_settings(library: Path, index_dir: Path, **kw):
 
 
 @pytest.fixture(scope="session")
-def seed_index(tmp_path_factory):
+def components():
+    """What a process builds once at start-up (bot/components.py), built once for the test session as
+    the app builds it once: bots and ingests given it share open indexes and loaded models. A test
+    that needs a world of its own builds ``Components(settings)`` itself."""
+    from bot.components import Components
+
+    return Components()
+
+
+@pytest.fixture(scope="session")
+def seed_index(tmp_path_factory, components):
     """The seed library indexed once with the real embedder and real Chroma, shared read-only."""
     from ingest.pipeline import ingest
 
@@ -87,6 +97,6 @@ def seed_index(tmp_path_factory):
     shutil.copytree(SEEDS, lib / "seeds")
     shutil.copy(ROOT / "knowledge" / "sources.yaml", lib / "sources.yaml")
     settings = make_settings(lib, base / "index")
-    report = ingest(None, settings)
+    report = ingest(None, settings, index=components.index(settings))
     assert not report.failed, report.failed
     return settings

@@ -44,8 +44,8 @@ def site(tmp_path_factory):
     port = free_port()
     settings = make_settings(lib, base / "index", admin_password=SecretStr(PASSWORD), port=port,
                              fetch_allow_hosts="127.0.0.1")  # the feed test's stub server; nothing else local
-    assert not ingest(None, settings).failed
-    bot = StudyBot(settings)
+    bot = StudyBot(settings)  # its components serve both apps, as ui.app.serve builds them
+    assert not ingest(None, settings, index=bot.index).failed
     server = start_server(build_server(settings, bot), "127.0.0.1", port)
     yield types.SimpleNamespace(settings=settings, bot=bot, url=f"http://127.0.0.1:{port}", lib=lib.resolve())
     server.should_exit = True
@@ -247,14 +247,14 @@ def test_reindex_is_single_flight_and_learners_keep_chatting(site, monkeypatch):
         # While it runs, a learner still gets answers.
         answer = Client(site.url + "/", verbose=False).predict("第二阶段学什么？", api_name="/chat")
         assert "fake" in str(answer)
-        assert reindex_job(site.settings).snapshot()["running"]
+        assert reindex_job(site.bot.components).snapshot()["running"]
     finally:
         release.set()
     assert "done" in first.result(timeout=60)
     assert "done" in second.result(timeout=60)
     joined = second.outputs()
     assert joined and all("already running" in out for out in joined), joined
-    assert not reindex_job(site.settings).snapshot()["running"]
+    assert not reindex_job(site.bot.components).snapshot()["running"]
 
 
 def test_upload_reindex_then_learner_finds_new_document(site, tmp_path):

@@ -15,10 +15,10 @@ def _events(bot, q, history=None):
     return [e.text for e in evs if e.kind == "token"], evs[-1].answer
 
 
-def test_openai_provider_streams_grounded_answer(seed_index):
+def test_openai_provider_streams_grounded_answer(seed_index, components):
     with OpenAIStub(reply="杠铃阅读法 是一种 两头读的 阅读方法。") as srv:
         s = seed_index.with_overrides(llm="openai", openai_base_url=srv.url + "/v1", openai_model="stub-model")
-        tokens, ans = _events(StudyBot(s), "什么是杠铃阅读法？")
+        tokens, ans = _events(StudyBot(s, components=components), "什么是杠铃阅读法？")
         assert len(tokens) > 1 and "".join(tokens) == ans.text
         assert ans.status == "ok" and ans.provider == "openai" and ans.model == "stub-model"
         sent = srv.posts("/chat/completions")[-1].body
@@ -28,10 +28,10 @@ def test_openai_provider_streams_grounded_answer(seed_index):
         assert any("杠铃阅读法" in (c.section or "") for c in ans.citations)
 
 
-def test_ollama_provider(seed_index):
+def test_ollama_provider(seed_index, components):
     with OllamaStub(models=["qwen2.5:7b"], reply="The plan starts with tools.") as srv:
         s = seed_index.with_overrides(llm="ollama", ollama_host=srv.url)
-        ans = StudyBot(s).ask("What does the study plan recommend in the first three months?")
+        ans = StudyBot(s, components=components).ask("What does the study plan recommend in the first three months?")
         assert ans.status == "ok" and ans.text == "The plan starts with tools."
         body = srv.posts("/api/chat")[-1].body
         assert body["options"]["num_ctx"] >= 4096
@@ -39,42 +39,42 @@ def test_ollama_provider(seed_index):
 
 
 @pytest.mark.parametrize("mode", ["error500", "drop", "stall"])
-def test_failing_model_shows_message_and_passages(seed_index, mode):
+def test_failing_model_shows_message_and_passages(seed_index, mode, components):
     with OpenAIStub(reply="部分回答 " * 20) as srv:
         srv.mode = mode
         s = seed_index.with_overrides(llm="openai", openai_base_url=srv.url + "/v1", openai_model="stub-model",
                                       llm_timeout=3)
-        tokens, ans = _events(StudyBot(s), "什么是杠铃阅读法？")
+        tokens, ans = _events(StudyBot(s, components=components), "什么是杠铃阅读法？")
         assert ans.status == "llm_error"
         assert "语言模型暂时不可用" in ans.text and "Traceback" not in ans.text
         assert "杠铃" in ans.text  # the passages are still shown
         assert ans.citations
 
 
-def test_unreachable_server_is_one_clear_line(seed_index):
+def test_unreachable_server_is_one_clear_line(seed_index, components):
     s = seed_index.with_overrides(llm="ollama", ollama_host=f"http://127.0.0.1:{free_port()}")
-    ans = StudyBot(s).ask("What does the study plan recommend in the first three months?")
+    ans = StudyBot(s, components=components).ask("What does the study plan recommend in the first three months?")
     assert ans.status == "llm_error"
     first = ans.text.splitlines()[0]
     assert "ollama" in first.lower() and "Traceback" not in ans.text
 
 
-def test_empty_question_gets_no_passages(seed_index):
+def test_empty_question_gets_no_passages(seed_index, components):
     s = seed_index.with_overrides(llm="none")
-    ans = StudyBot(s).ask("")
+    ans = StudyBot(s, components=components).ask("")
     assert ans.status == "not_covered" and not ans.citations
 
 
-def test_follow_up_uses_the_previous_question(seed_index):
-    bot = StudyBot(seed_index.with_overrides(llm="none"))
+def test_follow_up_uses_the_previous_question(seed_index, components):
+    bot = StudyBot(seed_index.with_overrides(llm="none"), components=components)
     history = [{"role": "user", "content": "什么是杠铃阅读法？"}, {"role": "assistant", "content": "一种阅读方法。"}]
     _, ans = _events(bot, "它有什么好处？", history)
     assert "杠铃阅读法" in ans.query
     assert any("杠铃" in c.quote or "杠铃" in (c.section or "") for c in ans.citations)
 
 
-def test_prompt_is_compact_and_frames_sources_as_data(seed_index):
-    bot = StudyBot(seed_index)
+def test_prompt_is_compact_and_frames_sources_as_data(seed_index, components):
+    bot = StudyBot(seed_index, components=components)
     hits = bot.search("微调后的7B模型推理成本是多少？", 4)
     msgs = build_messages("微调后的7B模型推理成本是多少？", hits, context_chars=800)
     user = msgs[-1].content
@@ -82,11 +82,11 @@ def test_prompt_is_compact_and_frames_sources_as_data(seed_index):
     assert "忽略" in msgs[0].content  # instructions inside documents are not obeyed
 
 
-def test_english_question_is_translated_for_a_chinese_library(seed_index):
+def test_english_question_is_translated_for_a_chinese_library(seed_index, components):
     # The stub plays the model: its reply serves as the translation and then as the answer.
     with OpenAIStub(reply="杠铃阅读法是什么？") as srv:
         s = seed_index.with_overrides(llm="openai", openai_base_url=srv.url + "/v1", openai_model="stub-model")
-        ans = StudyBot(s).ask("What is the barbell reading method?")
+        ans = StudyBot(s, components=components).ask("What is the barbell reading method?")
         posts = srv.posts("/chat/completions")
         assert len(posts) == 2  # the translation, then the answer
         assert "简体中文" in posts[0].body["messages"][0]["content"]
@@ -94,20 +94,20 @@ def test_english_question_is_translated_for_a_chinese_library(seed_index):
         assert any("杠铃阅读法" in (c.section or "") for c in ans.citations[:2])
 
 
-def test_translation_can_be_switched_off_and_bad_output_is_ignored(seed_index):
+def test_translation_can_be_switched_off_and_bad_output_is_ignored(seed_index, components):
     with OpenAIStub(reply="Sure! Here is a long explanation that answers instead of translating.") as srv:
         s = seed_index.with_overrides(llm="openai", openai_base_url=srv.url + "/v1", openai_model="stub-model")
-        assert StudyBot(s).ask("What is the barbell reading method?").also == []  # not Chinese: unusable
+        assert StudyBot(s, components=components).ask("What is the barbell reading method?").also == []  # not Chinese: unusable
         off = s.with_overrides(translate_queries=False)
         n = len(srv.posts("/chat/completions"))
-        StudyBot(off).ask("What is the barbell reading method?")
+        StudyBot(off, components=components).ask("What is the barbell reading method?")
         assert len(srv.posts("/chat/completions")) == n + 1  # the answer only
 
 
-def test_chinese_question_on_chinese_library_is_not_translated(seed_index):
+def test_chinese_question_on_chinese_library_is_not_translated(seed_index, components):
     with OpenAIStub(reply="好的 回答") as srv:
         s = seed_index.with_overrides(llm="openai", openai_base_url=srv.url + "/v1", openai_model="stub-model")
-        ans = StudyBot(s).ask("什么是杠铃阅读法？")
+        ans = StudyBot(s, components=components).ask("什么是杠铃阅读法？")
         assert ans.also == [] and len(srv.posts("/chat/completions")) == 1
 
 
@@ -132,12 +132,12 @@ def test_follow_up_rewriting_keeps_standalone_questions_alone():
         "What do I learn in of the plan? What about stage 3?"
 
 
-def test_a_model_that_finds_no_answer_marks_the_passages_as_closest_not_sources(seed_index):
+def test_a_model_that_finds_no_answer_marks_the_passages_as_closest_not_sources(seed_index, components):
     from ui.chat import respond
 
     with OpenAIStub(reply="资料库中没有找到相关内容。") as srv:
         s = seed_index.with_overrides(llm="openai", openai_base_url=srv.url + "/v1", openai_model="stub-model")
-        bot = StudyBot(s)
+        bot = StudyBot(s, components=components)
         ans = bot.ask("杠铃阅读法适合用来读小说吗？")
         assert ans.status == "declined" and ans.citations  # still shown: the learner may read them
         last = list(respond(bot, "杠铃阅读法适合用来读小说吗？", []))[-1]
@@ -224,22 +224,22 @@ def test_a_short_answer_is_judged_only_when_it_names_something_absent(answer, ex
     assert support(answer, "2024年奥运会乒乓球男单冠军是谁？", _zh_hits(PLAN)) == expect
 
 
-def test_an_answer_the_passages_do_not_support_is_flagged(seed_index):
+def test_an_answer_the_passages_do_not_support_is_flagged(seed_index, components):
     from ui.chat import respond
 
     recipe = "红烧肉的做法是：先将五花肉切块，用料酒、生抽、老抽、冰糖腌制，然后放入锅中加水，大火烧开后小火慢炖一小时。"
     with OpenAIStub(reply=recipe) as srv:
         s = seed_index.with_overrides(llm="openai", openai_base_url=srv.url + "/v1", openai_model="stub-model")
-        bot = StudyBot(s)
+        bot = StudyBot(s, components=components)
         tokens, ans = _events(bot, "杠铃阅读法适合用来读小说吗？")
         assert ans.status == "ungrounded" and "资料中找不到这个回答的依据" in ans.text
         assert "".join(tokens) == ans.text  # the warning streams too
         last = list(respond(bot, "杠铃阅读法适合用来读小说吗？", []))[-1]
         assert any("最接近的段落" in ((m.get("metadata") or {}).get("title") or "") for m in last)
-        assert StudyBot(s.with_overrides(ungrounded_below=0)).ask("杠铃阅读法适合用来读小说吗？").status == "ok"
+        assert StudyBot(s.with_overrides(ungrounded_below=0), components=components).ask("杠铃阅读法适合用来读小说吗？").status == "ok"
 
 
-def test_a_new_question_is_asked_without_the_previous_exchange(seed_index):
+def test_a_new_question_is_asked_without_the_previous_exchange(seed_index, components):
     """Found in the browser: after a refusal in the conversation, the 1.5B copied it for the next,
     answerable question. Only a follow-up carries the previous exchange, and never a refusal."""
     from bot.answering.chain import NOT_COVERED
@@ -248,7 +248,7 @@ def test_a_new_question_is_asked_without_the_previous_exchange(seed_index):
                {"role": "assistant", "content": NOT_COVERED["zh"]}]
     with OpenAIStub(reply="第一阶段学习生成式AI基础。") as srv:
         s = seed_index.with_overrides(llm="openai", openai_base_url=srv.url + "/v1", openai_model="stub-model")
-        bot = StudyBot(s)
+        bot = StudyBot(s, components=components)
         bot.ask("AIGC学习计划的第一阶段学什么？", refused)
         sent = srv.posts("/chat/completions")[-1].body["messages"]
         assert len(sent) == 2 and "考研" not in str(sent)  # system + the question with its passages

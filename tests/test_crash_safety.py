@@ -131,22 +131,23 @@ from collections import Counter
 from pathlib import Path
 from bot.core.settings import Settings
 from bot.index.lexical import BM25
-from bot.index.store import get_index
-idx = get_index(Settings(index_dir=sys.argv[1], library_dir=sys.argv[2]))
+from bot.index.store import Index
+idx = Index(Settings(index_dir=sys.argv[1], library_dir=sys.argv[2]))
 col = idx.vectors._collection(create=False)
 chroma = [] if col is None else col.get(include=[])["ids"]
 bm = BM25.load(idx.dir)
 by_file = {}
-for r in idx.manifest.q("SELECT d.path, c.id FROM chunks c JOIN docs d ON d.doc_hash = c.doc_hash ORDER BY c.id"):
-    by_file.setdefault(r["path"], []).append(r["id"])
+for c in sorted(idx.manifest.all_chunks(), key=lambda c: c.id):
+    by_file.setdefault(c.path, []).append(c.id)
+files = idx.manifest.all_files()
 print(json.dumps({
     "manifest": sorted(idx.manifest.chunk_ids()),
     "unembedded": idx.manifest.count_unembedded(),
     "chroma": sorted(chroma), "chroma_count": idx.vectors.count(),
     "bm25": bm.ids if bm else None, "bm25_generation": bm.generation if bm else None,
     "generation": idx.manifest.generation(),
-    "files": {r["path"]: r["status"] for r in idx.manifest.q("SELECT path, status FROM files")},
-    "file_hashes": {r["path"]: r["file_hash"] for r in idx.manifest.q("SELECT path, file_hash FROM files")},
+    "files": {path: r["status"] for path, r in files.items()},
+    "file_hashes": {path: r["file_hash"] for path, r in files.items()},
     "embedded": sorted(idx.manifest.embedded_ids()),
     "chunks_by_file": by_file,
     "docs": idx.manifest.stats()["docs"],
@@ -162,14 +163,18 @@ def _snapshot(index_dir: Path, lib: Path) -> dict:
     return json.loads(out.stdout)
 
 
-def _search_ok(settings, query: str = "注意力机制") -> list[str]:
-    """A reader in this process (like the served app): it must answer from committed state."""
-    from bot.index.store import get_index
+def _bot(settings):
+    """A reader in this process, built once like the served app's: one open index for the whole test."""
     from bot.service import StudyBot
 
-    manifest = get_index(settings).manifest
+    return StudyBot(settings)
+
+
+def _search_ok(reader, query: str = "注意力机制") -> list[str]:
+    """A reader in this process (like the served app): it must answer from committed state."""
+    manifest = reader.index.manifest
     gen = manifest.generation()
-    hits = StudyBot(settings).search(query, k=3)
+    hits = reader.search(query, k=3)
     known = manifest.existing([h.chunk.id for h in hits]) if hits else set()
     # Never a passage the manifest does not hold — unless a writer committed a newer version between
     # the search and this check (the reader answered from the state before it, which is the point).
@@ -188,10 +193,10 @@ def _clean(lib: Path, index_dir: Path) -> dict:
     return _snapshot(index_dir, lib)
 
 
-def _after_kill(run: Ingest, settings, lib: Path, clean: dict, log: list[str], name: str) -> dict:
+def _after_kill(run: Ingest, reader, lib: Path, clean: dict, log: list[str], name: str) -> dict:
     """Kill the paused or running ingest, then check what it left: a consistent index that still answers."""
     run.kill()
-    snap = _snapshot(Path(settings.index_dir), lib)
+    snap = _snapshot(Path(reader.settings.index_dir), lib)
     log.append(f"{name}: killed at {run.stage}; {len(snap['files'])} files, {len(snap['manifest'])} chunks, "
                f"{len(snap['embedded'])} embedded")
     # Only whole files: each one in the manifest has exactly the chunks a clean run cuts from it.
@@ -204,7 +209,7 @@ def _after_kill(run: Ingest, settings, lib: Path, clean: dict, log: list[str], n
     assert set(snap["embedded"]) <= set(snap["chroma"]), log
     assert snap["unembedded"] == len(snap["manifest"]) - len(snap["embedded"])
     # The last committed state still answers.
-    _search_ok(settings)
+    _search_ok(reader)
     return snap
 
 
@@ -212,27 +217,28 @@ def _after_kill(run: Ingest, settings, lib: Path, clean: dict, log: list[str], n
 def test_sigkill_at_any_moment_converges_to_a_clean_index(tmp_path):
     """Six kills, each proven to land mid-way (exit -9, and the index shows the work half done), then a
     clean run: it must converge to exactly what an uninterrupted ingest builds."""
-    from bot.index.store import Index, get_index
-    from ingest.pipeline import file_sha256
+    from bot.core.hashing import file_sha256
+    from bot.index.store import Index
 
     lib = _library(tmp_path)
     idx_dir = tmp_path / "index"
     settings = make_settings(lib, idx_dir)
     clean = _clean(lib, tmp_path / "clean-before-the-edit")
-    manifest = lambda: get_index(settings).manifest  # noqa: E731 - this process's view of the committed state
+    reader = _bot(settings)
+    manifest = lambda: reader.index.manifest  # noqa: E731 - this process's view of the committed state
     batch = inspect.signature(Index.embed_pending).parameters["batch"].default
     log: list[str] = []
 
     # 1. Between two files: the child stops after committing 2 of the 6.
     run = Ingest(lib, idx_dir, pause=("parsing", 2))
     run.wait_for(run.paused.is_set, "the pause after 2 parsed files")
-    snap = _after_kill(run, settings, lib, clean, log, "between two files")
+    snap = _after_kill(run, reader, lib, clean, log, "between two files")
     assert len(snap["files"]) == 2 and snap["manifest"] and not snap["embedded"]
 
     # 2. Every file parsed, nothing embedded yet.
     run = Ingest(lib, idx_dir, pause=("embedding", 0))
     run.wait_for(run.paused.is_set, "the start of embedding")
-    snap = _after_kill(run, settings, lib, clean, log, "as embedding starts")
+    snap = _after_kill(run, reader, lib, clean, log, "as embedding starts")
     assert len(snap["files"]) == len(TOPICS) and not snap["embedded"]
     total = len(snap["manifest"])
     assert total > 2 * batch, "the library must need more than two batches of vectors"
@@ -240,12 +246,12 @@ def test_sigkill_at_any_moment_converges_to_a_clean_index(tmp_path):
     # 3. After the first batch of vectors is committed, with the rest still to do.
     run = Ingest(lib, idx_dir, pause=("embedding", 1))
     run.wait_for(run.paused.is_set, "the end of the first batch")
-    snap = _after_kill(run, settings, lib, clean, log, "after the first batch")
+    snap = _after_kill(run, reader, lib, clean, log, "after the first batch")
     assert 0 < len(snap["embedded"]) < total
 
     # An edit between crashes: the file's old chunks (embedded by now) must leave Chroma too.
-    f = Path(manifest().q("SELECT d.path FROM chunks c JOIN docs d ON d.doc_hash = c.doc_hash "
-                          "WHERE c.embedded = 1 LIMIT 1")[0]["path"])
+    m = manifest()
+    f = Path(next(iter(m.load_chunks(sorted(m.embedded_ids())[:1]).values())).path)
     f.write_text(f.read_text(encoding="utf-8") + "\n\n## 修订\n\n间隔重复：第1天、第3天、第7天复习。\n", encoding="utf-8")
     new_hash = file_sha256(f)
     clean = _clean(lib, tmp_path / "clean")
@@ -255,21 +261,21 @@ def test_sigkill_at_any_moment_converges_to_a_clean_index(tmp_path):
     run = Ingest(lib, idx_dir)
     run.wait_for(lambda: (manifest().file_row(str(f)) or {"file_hash": None})["file_hash"] == new_hash,
                  "the commit of the edited file")
-    snap = _after_kill(run, settings, lib, clean, log, "as the edited file is committed")
+    snap = _after_kill(run, reader, lib, clean, log, "as the edited file is committed")
     assert snap["file_hashes"][str(f)] == new_hash and snap["unembedded"] > batch
 
     # 5. The moment a batch of vectors is committed (read from the manifest), with another batch to go.
     embedded_before = manifest().count_embedded()
     run = Ingest(lib, idx_dir)
     run.wait_for(lambda: manifest().count_embedded() > embedded_before, "the commit of a batch of vectors")
-    snap = _after_kill(run, settings, lib, clean, log, "as a batch is committed")
+    snap = _after_kill(run, reader, lib, clean, log, "as a batch is committed")
     assert len(snap["embedded"]) > embedded_before and snap["unembedded"] > 0
 
     # 6. While vectors are being computed, with a reader searching in this process meanwhile.
     run = Ingest(lib, idx_dir)
     run.wait_for(lambda: run.stage is not None and run.stage[0] == "embedding", "the start of embedding")
-    _search_ok(settings)
-    snap = _after_kill(run, settings, lib, clean, log, "while embedding, as a reader searches")
+    _search_ok(reader)
+    snap = _after_kill(run, reader, lib, clean, log, "while embedding, as a reader searches")
     assert snap["unembedded"] > 0
 
     final = Ingest(lib, idx_dir).finish()
@@ -287,7 +293,7 @@ def test_sigkill_at_any_moment_converges_to_a_clean_index(tmp_path):
     assert snap["docs"] == clean["docs"]
     assert set(snap["files"]) == set(clean["files"]) and set(snap["files"].values()) == {"ok"}
     # And the reader sees the final state (new process state picked up through the manifest).
-    assert _search_ok(settings)
+    assert _search_ok(reader)
     print("\n".join(log))
 
 
@@ -299,7 +305,8 @@ def test_reader_keeps_the_last_good_state_while_an_ingest_runs(tmp_path):
     lib = _library(tmp_path)
     settings = make_settings(lib, tmp_path / "index", embedder="fake")
     ingest(None, settings)
-    before = _search_ok(settings, "LoRA 微调")
+    reader = _bot(settings)
+    before = _search_ok(reader, "LoRA 微调")
     assert before
     # Rewrite every file, then search continuously while a CLI ingest (another process) replaces them.
     for f in sorted(lib.rglob("*.md")):
@@ -309,12 +316,12 @@ def test_reader_keeps_the_last_good_state_while_an_ingest_runs(tmp_path):
                             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     searches = 0
     while proc.poll() is None:
-        assert _search_ok(settings, "LoRA 微调"), "the library went dark during a re-index"
+        assert _search_ok(reader, "LoRA 微调"), "the library went dark during a re-index"
         searches += 1
         time.sleep(0.05)
     assert proc.returncode == 0, proc.stderr.read().decode()[-2000:]
     assert searches >= 1
-    hits = _search_ok(settings, "间隔重复")
+    hits = _search_ok(reader, "间隔重复")
     assert hits
 
 
@@ -322,13 +329,13 @@ def test_the_crash_windows_are_repaired_by_the_next_ingest(tmp_path):
     """The states a kill can leave, made on purpose: the next run converges (deterministic twin of the test above)."""
     import numpy as np
 
-    from bot.index.store import get_index
+    from bot.components import Components
     from ingest.pipeline import ingest
 
     lib = _library(tmp_path)
     settings = make_settings(lib, tmp_path / "index", embedder="fake")
-    ingest(None, settings, embed=False)
-    idx = get_index(settings)
+    idx = Components(settings).index()
+    ingest(None, settings, embed=False, index=idx)
     ids = sorted(idx.manifest.chunk_ids())
     dim = idx.embedder.dim
     # Killed between the Chroma write and the manifest flag: vectors exist, flags say "pending".
@@ -337,7 +344,7 @@ def test_the_crash_windows_are_repaired_by_the_next_ingest(tmp_path):
     idx.vectors.upsert(["orphan-from-an-old-version"], np.ones((1, dim), np.float32), [""])
     assert idx.status()["vectors_ready"] == 0.0
 
-    rep = ingest(None, settings)
+    rep = ingest(None, settings, index=idx)
     assert rep.indexed == 0 and not rep.failed
     assert idx.vectors.ids() == set(ids) and idx.vectors.count() == len(ids)
     assert idx.manifest.count_unembedded() == 0 and idx.status()["vectors_ready"] == 1.0
@@ -346,7 +353,6 @@ def test_the_crash_windows_are_repaired_by_the_next_ingest(tmp_path):
 def test_a_search_that_an_ingest_commit_interrupts_is_run_again(tmp_path, monkeypatch):
     """Deterministic twin of the reader test: the commit lands between finding candidates and reading
     them, so the old passages are gone; the search runs again on the new state instead of coming back empty."""
-    from bot.index.store import get_index
     from bot.service import StudyBot
     from ingest.pipeline import ingest
 
@@ -354,15 +360,15 @@ def test_a_search_that_an_ingest_commit_interrupts_is_run_again(tmp_path, monkey
     settings = make_settings(lib, tmp_path / "index", embedder="fake")
     ingest(None, settings)
     bot = StudyBot(settings)
-    manifest = get_index(settings).manifest
+    manifest = bot.index.manifest
     real_load = manifest.load_chunks
     calls = []
 
     def load_after_a_commit(ids):
         calls.append(len(ids))
         if len(calls) == 1:  # the writer commits right now: generation moves, these ids are gone
-            with manifest.tx() as conn:
-                manifest.bump_generation(conn)
+            with manifest._tx() as conn:  # white-box: what any commit does to the generation
+                manifest._bump_generation(conn)
             return {}
         return real_load(ids)
 

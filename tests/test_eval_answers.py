@@ -59,8 +59,8 @@ def test_faithfulness_proxy_counts_supported_sentences():
 # --- the chat path with the fake LLM ---------------------------------------------------------------
 
 
-def test_answer_eval_with_fake_llm_over_seed_index(seed_index, tmp_path):
-    res = run_answers(StudyBot(seed_index), _dev(), limit=6)
+def test_answer_eval_with_fake_llm_over_seed_index(seed_index, tmp_path, components):
+    res = run_answers(StudyBot(seed_index, components=components), _dev(), limit=6)
     rows = {r["id"]: r for r in res["rows"]}
     assert len(rows) == 6 and {r["kind"] for r in rows.values()} >= {"fact", "concept", "unanswerable"}
     answerable = [r for r in rows.values() if not r["unanswerable"]]
@@ -81,31 +81,31 @@ def test_answer_eval_with_fake_llm_over_seed_index(seed_index, tmp_path):
     assert "Answer quality by kind" in page and page.count("<svg") == 1
 
 
-def test_citations_are_checked_against_the_gold(seed_index, tmp_path):
+def test_citations_are_checked_against_the_gold(seed_index, tmp_path, components):
     """The same question and answer, scored against a gold its cited passages do not contain: precision 0."""
     wrong = {**BARBELL, "id": "wrong-gold", "source": "seeds/000_96a0a46f97965708.txt", "answer_substring": "$0.005/千token"}
-    res = run_answers(StudyBot(seed_index), _dataset(tmp_path, BARBELL, wrong))
+    res = run_answers(StudyBot(seed_index, components=components), _dataset(tmp_path, BARBELL, wrong))
     rows = {r["id"]: r for r in res["rows"]}
     assert rows["seed-02"]["citation_precision"] > 0 and rows["seed-02"]["context_hit"] == 1.0
     assert rows["wrong-gold"]["citation_precision"] == 0.0 and rows["wrong-gold"]["context_hit"] == 0.0
 
 
-def test_refusal_by_retrieval_counts_as_refused(seed_index, tmp_path):
+def test_refusal_by_retrieval_counts_as_refused(seed_index, tmp_path, components):
     s = seed_index.with_overrides(relevance_floor=1.01)  # nothing clears the floor: every question is declined
-    res = run_answers(StudyBot(s), _dataset(tmp_path, BARBELL, COOKING))
+    res = run_answers(StudyBot(s, components=components), _dataset(tmp_path, BARBELL, COOKING))
     rows = {r["id"]: r for r in res["rows"]}
     assert rows["un-02"]["refused"] and rows["seed-02"]["refused"] and rows["seed-02"]["status"] == "not_covered"
     assert res["refusal"]["accuracy"] == 1.0 and res["refusal"]["false_refusal_rate"] == 1.0
     assert rows["seed-02"]["answer_contains"] == 0.0 and "faithfulness_proxy" not in rows["seed-02"]
 
 
-def test_grounding_warning_is_counted_apart_from_refusals(seed_index, tmp_path):
+def test_grounding_warning_is_counted_apart_from_refusals(seed_index, tmp_path, components):
     """A model that answers from its own knowledge: not a refusal, but the learner was warned."""
     near = {**COOKING, "id": "un-near", "question": "杠铃阅读法适合用来读菜谱吗？"}
     recipe = "红烧肉的做法是：先将五花肉切块，用料酒、生抽、老抽、冰糖腌制，然后放入锅中加水，大火烧开后小火慢炖一小时。"
     with OpenAIStub(reply=recipe) as srv:
         s = seed_index.with_overrides(llm="openai", openai_base_url=srv.url + "/v1", openai_model="stub-model")
-        res = run_answers(StudyBot(s), _dataset(tmp_path, near))
+        res = run_answers(StudyBot(s, components=components), _dataset(tmp_path, near))
     assert res["rows"][0]["status"] == "ungrounded" and not res["rows"][0]["refused"]
     assert res["refusal"]["accuracy"] == 0.0 and res["refusal_or_warning"]["accuracy"] == 1.0
     assert "with the grounding warning 1.000" in "\n".join(answer_summary_lines(res))

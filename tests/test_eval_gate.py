@@ -121,8 +121,8 @@ def test_chunk_size_configurations_index_the_same_files_in_a_kept_sibling(ci_ind
     variant = StudyBot(ci_index.with_overrides(index_dir=Path(f"{ci_index.index_dir}-chunks300")))
     files = lambda b: sorted(r["path"] for r in b.index.manifest.sources() if r["status"] == "ok")  # noqa: E731
     assert files(variant) == files(bot)
-    longest = max(len(r["text"]) for r in variant.index.manifest.q("SELECT text FROM chunks"))
-    default = max(len(r["text"]) for r in bot.index.manifest.q("SELECT text FROM chunks"))
+    longest = max(len(c.text) for c in variant.index.manifest.all_chunks())
+    default = max(len(c.text) for c in bot.index.manifest.all_chunks())
     assert longest < default
     assert variant.index.status()["vectors_ready"] == 1.0
     gen = variant.index.manifest.generation()

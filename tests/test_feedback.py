@@ -16,6 +16,14 @@ def settings(tmp_path):
     return make_settings(tmp_path / "lib", tmp_path / "index")
 
 
+@pytest.fixture
+def store(settings):
+    """The votes database as the served chat holds it (Components.feedback)."""
+    from bot.components import Components
+
+    return Components(settings).feedback()
+
+
 def test_record_and_list_roundtrip(settings):
     a = record_feedback(settings, question="什么是杠铃阅读法？", answer="只读两端。", vote=1,
                         citations=["新范式 · 杠铃阅读法 (002.txt)"], provider="fake:fake")
@@ -82,13 +90,13 @@ def answers():
     return log
 
 
-def test_chat_records_what_it_displayed_in_the_answer_log(seed_index):
+def test_chat_records_what_it_displayed_in_the_answer_log(seed_index, components):
     from bot.service import StudyBot
     from ui.answer_log import AnswerLog
     from ui.chat import respond
 
     log = AnswerLog()
-    msgs = list(respond(StudyBot(seed_index), "什么是杠铃阅读法？", [], log=log))[-1]
+    msgs = list(respond(StudyBot(seed_index, components=components), "什么是杠铃阅读法？", [], log=log))[-1]
     answer, sources = msgs[0]["content"], msgs[1]["content"]
     key, ex = log.find(answer)
     assert log.find(sources) == (key, ex)  # a vote on the sources part is a vote on the answer
@@ -110,42 +118,42 @@ def test_answer_log_is_bounded():
     assert len(log.find("long")[1]["question"]) == feedback.MAX_QUESTION
 
 
-def test_ui_vote_lands_in_sqlite_switches_comments_and_retracts(settings, answers):
+def test_ui_vote_lands_in_sqlite_switches_comments_and_retracts(settings, answers, store):
     from ui.feedback_ui import on_comment, on_vote
 
     for idx in (1, [1], 2):  # the answer, Gradio's list form, the sources part of the bubble: one row
-        votes, msg = on_vote(settings, answers, HISTORY, {}, idx, True)
+        votes, msg = on_vote(store, answers, HISTORY, {}, idx, True)
         assert "👍" in msg
         rows = list_feedback(settings)
         assert len(rows) == 1 and {k: rows[0][k] for k in EXCHANGE} == EXCHANGE
         feedback.retract_feedback(settings, rows[0]["id"])
-    votes, _ = on_vote(settings, answers, HISTORY, {}, 1, True)
+    votes, _ = on_vote(store, answers, HISTORY, {}, 1, True)
     db = sqlite3.connect(feedback_path(settings))
-    votes, _ = on_vote(settings, answers, HISTORY, votes, 1, False)  # switched thumbs: same row
+    votes, _ = on_vote(store, answers, HISTORY, votes, 1, False)  # switched thumbs: same row
     assert db.execute("SELECT vote FROM feedback").fetchall() == [(-1,)]
-    assert on_comment(settings, votes, "来源不对") == "✓ 备注已保存 / Comment saved"
+    assert on_comment(store, votes, "来源不对") == "✓ 备注已保存 / Comment saved"
     row = list_feedback(settings)[0]
     assert (row["vote"], row["comment"]) == (-1, "来源不对")
     assert json.dumps(row["citations"], ensure_ascii=False).count("002_c0490f06c8b4e4df.txt") == 1
-    votes, _ = on_vote(settings, answers, HISTORY, votes, 1, "")  # clicked again: withdrawn
+    votes, _ = on_vote(store, answers, HISTORY, votes, 1, "")  # clicked again: withdrawn
     assert list_feedback(settings) == []
-    assert "Vote first" in on_comment(settings, votes, "late comment")
+    assert "Vote first" in on_comment(store, votes, "late comment")
 
 
-def test_vote_stores_the_servers_exchange_never_the_clients(settings, answers):
+def test_vote_stores_the_servers_exchange_never_the_clients(settings, answers, store):
     from ui.feedback_ui import UNKNOWN, on_vote
 
     tampered = [{"role": "user", "content": "伪造的问题" * 1000}, *HISTORY[1:]]
-    on_vote(settings, answers, tampered, {}, 1, True)
+    on_vote(store, answers, tampered, {}, 1, True)
     assert {k: list_feedback(settings)[0][k] for k in EXCHANGE} == EXCHANGE
     forged = [{"role": "user", "content": "q"}, {"role": "assistant", "content": "x" * 10**6}]
     for history, index in ((forged, 1), (HISTORY, 0), (HISTORY, 5), (HISTORY, -1), (HISTORY, "x"), ([], 0)):
-        votes, msg = on_vote(settings, answers, history, {}, index, True)
+        votes, msg = on_vote(store, answers, history, {}, index, True)
         assert (votes, msg) == ({}, UNKNOWN)
     assert len(list_feedback(settings)) == 1
 
 
-def test_votes_of_a_session_are_bounded(settings):
+def test_votes_of_a_session_are_bounded(settings, store):
     from ui.answer_log import AnswerLog
     from ui.feedback_ui import MAX_VOTES, on_vote
 
@@ -153,10 +161,10 @@ def test_votes_of_a_session_are_bounded(settings):
     votes: dict = {}
     for i in range(MAX_VOTES + 20):
         log.record([f"answer {i}"], question=f"q{i}", answer=f"answer {i}")
-        votes, _ = on_vote(settings, log, [{"role": "assistant", "content": f"answer {i}"}], votes, 0, True)
+        votes, _ = on_vote(store, log, [{"role": "assistant", "content": f"answer {i}"}], votes, 0, True)
     assert len(votes) == MAX_VOTES + 1 and votes["last"] == list_feedback(settings)[0]["id"]
     # The newest still switch in place.
-    votes, _ = on_vote(settings, log, [{"role": "assistant", "content": f"answer {MAX_VOTES + 19}"}], votes, 0, False)
+    votes, _ = on_vote(store, log, [{"role": "assistant", "content": f"answer {MAX_VOTES + 19}"}], votes, 0, False)
     assert len(list_feedback(settings, limit=1000)) == MAX_VOTES + 20 and list_feedback(settings)[0]["vote"] == -1
 
 

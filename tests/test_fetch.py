@@ -192,8 +192,7 @@ def test_only_plain_http_urls_are_accepted(settings, url):
         fetch(url, settings)
 
 
-def test_saved_feed_is_registered_and_ingested_as_newsletter(site, settings):
-    from bot.index.store import get_index
+def test_saved_feed_is_registered_and_ingested_as_newsletter(site, settings, components):
     from ingest.fetch import fetch_into_library
     from ingest.pipeline import ingest
 
@@ -210,9 +209,9 @@ def test_saved_feed_is_registered_and_ingested_as_newsletter(site, settings):
     assert again.path == saved.path and again.source_id == saved.source_id
     assert len(yaml.safe_load((lib / "sources.yaml").read_text(encoding="utf-8"))["sources"]) == 1
 
-    rep = ingest(None, settings, embed=False)
+    rep = ingest(None, settings, embed=False, index=components.index(settings))
     assert not rep.failed and rep.indexed == 1
-    rows = get_index(settings).manifest.sources()
+    rows = components.index(settings).manifest.sources()
     assert rows[0]["kind"] == "newsletter" and rows[0]["path"] == str(saved.path)
 
 

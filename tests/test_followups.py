@@ -44,11 +44,11 @@ def test_next_section_first_then_other_hits_without_repeats_or_asked():
     assert suggest_followups("x", [], neighbours=neighbours) == []
 
 
-def test_chat_answer_carries_followups_as_gradio_options(seed_index):
+def test_chat_answer_carries_followups_as_gradio_options(seed_index, components):
     from bot.service import StudyBot
     from ui.chat import respond
 
-    bot = StudyBot(seed_index)
+    bot = StudyBot(seed_index, components=components)
     steps = list(respond(bot, "学习计划第一阶段学什么？", []))
     assert "🔎" in steps[0][0]["content"]  # something is shown before retrieval finishes
     last = steps[-1]
@@ -64,11 +64,11 @@ def test_chat_answer_carries_followups_as_gradio_options(seed_index):
     assert all(o["value"].startswith("What ") for o in en[-1]["options"])
 
 
-def test_chat_error_is_shown_not_raised(seed_index):
+def test_chat_error_is_shown_not_raised(seed_index, components):
     from bot.service import StudyBot
     from ui.chat import respond
 
-    bot = StudyBot(seed_index)
+    bot = StudyBot(seed_index, components=components)
 
     def broken(*a, **k):
         raise RuntimeError("database /srv/secret-dir/index/manifest.sqlite is locked")

@@ -49,13 +49,13 @@ def test_english_ordinals_share_the_chinese_ordinal_token():
     assert not [t for t in tokenize("First, read the months 1-3 plan.") if t.startswith("第")]
 
 
-def test_glossary_finds_a_chinese_passage_for_an_english_question_without_a_model(seed_index):
+def test_glossary_finds_a_chinese_passage_for_an_english_question_without_a_model(seed_index, components):
     """The seeds are Chinese; with no LLM to translate, the glossary's terms are the only bridge."""
     q = "What does a content creator gain from fine-tuning a model, and what does inference cost?"
     needle = "$0.005"
 
     def rank(settings):
-        hits = StudyBot(settings).search(q, k=10)
+        hits = StudyBot(settings, components=components).search(q, k=10)
         return next((i for i, h in enumerate(hits) if needle in h.chunk.text), None)
 
     with_glossary = rank(seed_index.with_overrides(llm="fake"))
@@ -78,8 +78,8 @@ def test_the_stage_asked_for_outranks_its_siblings_in_bm25():
         assert bm.search(q, 3)[0][0] == "s2", (q, bm.search(q, 3))
 
 
-def test_an_unreadable_glossary_file_falls_back_to_the_built_in_one(seed_index, tmp_path, caplog):
-    bot = StudyBot(seed_index.with_overrides(llm="fake", glossary_file=str(tmp_path / "gone.tsv")))
+def test_an_unreadable_glossary_file_falls_back_to_the_built_in_one(seed_index, tmp_path, caplog, components):
+    bot = StudyBot(seed_index.with_overrides(llm="fake", glossary_file=str(tmp_path / "gone.tsv")), components=components)
     assert "微调" in bot.glossary_terms("Is fine-tuning worth it?")[0]
     assert "gone.tsv" in caplog.text
     assert bot.ask("Is fine-tuning worth it for a content creator?").status == "ok"

@@ -81,7 +81,7 @@ def run_cli(*args: str, lib: Path) -> tuple[int, dict, str]:
 
 
 @pytest.mark.timeout(180)
-def test_hostile_library_is_ingested_safely(hostile, tmp_path):
+def test_hostile_library_is_ingested_safely(hostile, tmp_path, components):
     lib, outside = hostile
     index_dir = tmp_path / "index"
     code, rep, err = run_cli("ingest", "--json", "--index-dir", str(index_dir), lib=lib)
@@ -117,7 +117,7 @@ def test_hostile_library_is_ingested_safely(hostile, tmp_path):
 
     from bot.service import StudyBot
 
-    bot = StudyBot(make_settings(lib, index_dir, embedder="fake"))
+    bot = StudyBot(make_settings(lib, index_dir, embedder="fake"), components=components)
     assert Path(bot.search("quokkaword", k=1)[0].chunk.path).name == WEIRD
     assert Path(bot.search("费曼学习法", k=1)[0].chunk.path).name == "学习 笔记.md"
     assert Path(bot.search("gradient descent slope", k=1)[0].chunk.path).name == "mixed.pdf"
@@ -138,14 +138,14 @@ def test_size_cap_is_configurable(hostile, tmp_path):
     assert files == [(lib / "huge.txt").resolve()] and skipped == []
 
 
-def test_a_pasted_page_gets_asked_to_be_shortened_not_an_llm_error(seed_index):
+def test_a_pasted_page_gets_asked_to_be_shortened_not_an_llm_error(seed_index, components):
     """Found trying it: 13,000 characters were translated and prompted whole, overflowed the local
     model's 4096-token context, and the learner read "the language model is unavailable"."""
     from bot.service import StudyBot
 
-    bot = StudyBot(seed_index.with_overrides(llm="fake"))
+    bot = StudyBot(seed_index.with_overrides(llm="fake"), components=components)
     ans = bot.ask("请详细解释微调的成本。" + "我想知道更多细节。" * 1500)
     assert ans.status == "too_long" and "2000" in ans.text and not ans.citations, ans.text[:80]
     assert bot.ask("What is fine-tuning? " + "x" * 1900).status != "too_long"
-    small = StudyBot(seed_index.with_overrides(llm="fake", max_question_chars=100))
+    small = StudyBot(seed_index.with_overrides(llm="fake", max_question_chars=100), components=components)
     assert small.ask("What is fine-tuning? " * 6).status == "too_long"

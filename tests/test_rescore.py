@@ -49,8 +49,8 @@ def test_translation_counts_when_it_matches_better(own, other, expect):
     assert {"low": w < 0.01, "high": w > 0.99, "half": abs(w - 0.5) < 1e-9}[expect]
 
 
-def test_off_topic_question_is_not_covered_and_on_topic_is(seed_index):
-    bot = StudyBot(seed_index.with_overrides(llm="none"))
+def test_off_topic_question_is_not_covered_and_on_topic_is(seed_index, components):
+    bot = StudyBot(seed_index.with_overrides(llm="none"), components=components)
     off = "红烧肉怎么做才好吃？"
     assert bot.refuses(off, bot.search(off))
     ans = bot.ask(off)
@@ -60,14 +60,14 @@ def test_off_topic_question_is_not_covered_and_on_topic_is(seed_index):
         assert bot.ask(q).status == "retrieval_only"
 
 
-def test_floor_can_be_turned_off(seed_index):
-    bot = StudyBot(seed_index.with_overrides(llm="none", refuse_below_match=0.0))
+def test_floor_can_be_turned_off(seed_index, components):
+    bot = StudyBot(seed_index.with_overrides(llm="none", refuse_below_match=0.0), components=components)
     assert not bot.refuses("红烧肉怎么做才好吃？", bot.search("红烧肉怎么做才好吃？"))
 
 
-def test_question_needing_a_translation_it_did_not_get_is_not_refused(seed_index):
+def test_question_needing_a_translation_it_did_not_get_is_not_refused(seed_index, components):
     # The seeds are Chinese: an English question scores low against them whether or not they
     # answer it, so without its translation the bot shows what it found instead of refusing.
-    bot = StudyBot(seed_index.with_overrides(llm="none"))
+    bot = StudyBot(seed_index.with_overrides(llm="none"), components=components)
     q = "What is the barbell reading method?"
     assert not bot.refuses(q, bot.search(q))

@@ -98,10 +98,10 @@ def _stage_paths(stage) -> set[str]:
 
 
 @pytest.mark.timeout(300)
-def test_chat_answers_about_stage_two_with_library_citations(seed_index):
+def test_chat_answers_about_stage_two_with_library_citations(seed_index, components):
     from bot.service import StudyBot
 
-    bot = StudyBot(seed_index.with_overrides(llm="fake"))
+    bot = StudyBot(seed_index.with_overrides(llm="fake"), components=components)
     rm = bot.roadmap(CREATOR)
     s = rm.stages[1]
     events = list(bot.ask_stream("第二阶段具体学什么？", [], plan=rm.to_json()))
@@ -121,10 +121,10 @@ def test_chat_answers_about_stage_two_with_library_citations(seed_index):
 
 
 @pytest.mark.timeout(300)
-def test_retrieval_only_follow_up_still_gives_the_stage(seed_index):
+def test_retrieval_only_follow_up_still_gives_the_stage(seed_index, components):
     from bot.service import StudyBot
 
-    bot = StudyBot(seed_index.with_overrides(llm="none"))
+    bot = StudyBot(seed_index.with_overrides(llm="none"), components=components)
     rm = bot.roadmap(dict(CREATOR, goal="Make AI illustrations and short videos", background="illustrator",
                           lang="en"))
     ans = bot.ask("What do I do in stage 2?", None, plan=rm)

@@ -32,14 +32,12 @@ A vector database is a store that indexes embeddings for nearest-neighbour searc
 """
 
 
-def chunk_texts(settings) -> dict[str, str]:
-    from bot.index.store import get_index
-
-    return {r["id"]: r["text"] for r in get_index(settings).manifest.q("SELECT id, text FROM chunks")}
+def chunk_texts(bot) -> dict[str, str]:
+    return {c.id: c.text for c in bot.index.manifest.all_chunks()}
 
 
-def check_quiz(quiz: Quiz, settings) -> None:
-    texts = chunk_texts(settings)
+def check_quiz(quiz: Quiz, bot) -> None:
+    texts = chunk_texts(bot)
     assert quiz.questions
     for q in quiz.questions:
         assert len(q.options) == 4
@@ -57,7 +55,7 @@ def check_quiz(quiz: Quiz, settings) -> None:
 
 
 @pytest.fixture(scope="module")
-def en_settings(tmp_path_factory):
+def en_settings(tmp_path_factory, components):
     """An English source indexed next to a copy of the seeds (BM25 only: quizzes from a source need no vectors)."""
     from ingest.pipeline import ingest
 
@@ -67,15 +65,17 @@ def en_settings(tmp_path_factory):
     (lib / "docs").mkdir()
     (lib / "docs" / "ml_glossary.md").write_text(EN_DOC, encoding="utf-8")
     settings = make_settings(lib, base / "index", llm="none")
-    rep = ingest(None, settings, embed=False)
+    rep = ingest(None, settings, embed=False, index=components.index(settings))
     assert not rep.failed
     return settings
 
 
-def bot_for(settings):
+@pytest.fixture
+def bot_for(components):
+    """A StudyBot on the session's components (one open index, one fact pool per library)."""
     from bot.service import StudyBot
 
-    return StudyBot(settings)
+    return lambda settings: StudyBot(settings, components=components)
 
 
 def test_extracts_definitions_and_glossary_items_with_verbatim_spans():
@@ -93,7 +93,7 @@ def test_extracts_definitions_and_glossary_items_with_verbatim_spans():
     assert "This" not in terms and all(f.quote in en.text for f in terms.values())
 
 
-def test_quiz_from_every_seed_source_is_well_formed(seed_index):
+def test_quiz_from_every_seed_source_is_well_formed(seed_index, bot_for):
     bot = bot_for(seed_index)
     docs = documents(bot)
     assert len(docs) == 5
@@ -105,25 +105,25 @@ def test_quiz_from_every_seed_source_is_well_formed(seed_index):
             continue  # a source without definitions or glossary items yields a clear error, not nonsense
         assert quiz.lang == "zh" and quiz.source_path == d["path"]
         assert all(q.source.path == d["path"] for q in quiz.questions)
-        check_quiz(quiz, seed_index)
+        check_quiz(quiz, bot)
         total += len(quiz.questions)
     assert total >= 12
 
 
-def test_topic_quiz_is_on_topic_and_deterministic(seed_index):
+def test_topic_quiz_is_on_topic_and_deterministic(seed_index, bot_for):
     bot = bot_for(seed_index)
     quiz = make_quiz(bot, topic="杠铃阅读法", n=3)
-    check_quiz(quiz, seed_index)
+    check_quiz(quiz, bot)
     assert quiz.questions[0].options[quiz.questions[0].answer] == "杠铃式阅读法"
     assert make_quiz(bot, topic="杠铃阅读法", n=3) == quiz
     en = make_quiz(bot, topic="杠铃阅读法", n=3, lang="en")
     assert en.questions[0].question.startswith("Fill in the blank") and en.lang == "en"
 
 
-def test_flashcards_and_exports(seed_index):
+def test_flashcards_and_exports(seed_index, bot_for):
     bot = bot_for(seed_index)
     deck = make_flashcards(bot, source="002_c0490f06c8b4e4df.txt", n=6)  # a path's tail is enough
-    texts = chunk_texts(seed_index)
+    texts = chunk_texts(bot)
     assert 1 <= len(deck.cards) <= 6
     for c in deck.cards:
         assert c.front and c.back and BLANK not in c.back
@@ -137,12 +137,12 @@ def test_flashcards_and_exports(seed_index):
     assert deck.cards[0].front in md and deck.cards[0].source.path in md
 
 
-def test_english_source_gives_english_quiz(en_settings):
+def test_english_source_gives_english_quiz(en_settings, bot_for):
     bot = bot_for(en_settings)
     path = next(d["path"] for d in documents(bot) if d["path"].endswith("ml_glossary.md"))
     quiz = make_quiz(bot, source=path, n=5)
     assert quiz.lang == "en" and len(quiz.questions) == 5
-    check_quiz(quiz, en_settings)
+    check_quiz(quiz, bot)
     assert all(q.question.startswith(("Which item", "Fill in the blank")) for q in quiz.questions)
     md = quiz.to_markdown()
     assert md.startswith("# Quiz: ml_glossary.md") and md.count("<details>") == 5
@@ -150,7 +150,7 @@ def test_english_source_gives_english_quiz(en_settings):
     assert cards.lang == "zh" and len(cards.cards) == 3
 
 
-def test_bad_input_is_a_clear_error(en_settings):
+def test_bad_input_is_a_clear_error(en_settings, bot_for):
     bot = bot_for(en_settings)
     with pytest.raises(StudyAidError, match="not an indexed source"):
         make_quiz(bot, source="/nope/missing.md")
@@ -174,7 +174,7 @@ class StubModel:
         return AIMessage(content=self.reply(prompt))
 
 
-def test_llm_rewording_is_checked_and_falls_back(en_settings):
+def test_llm_rewording_is_checked_and_falls_back(en_settings, bot_for):
     bot = bot_for(en_settings.with_overrides(study_llm=True, study_llm_seconds=5))
     quiz = make_quiz(bot, source="ml_glossary.md", n=3)  # llm=none: no rewording attempted
     cloze = next(q for q in quiz.questions if BLANK in q.question)

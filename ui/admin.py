@@ -11,8 +11,10 @@ import html
 import time
 from pathlib import Path
 
+from bot.components import Components
 from bot.core.settings import Settings
 from bot.features import admin
+from bot.index.store import Index
 from ingest.fetch import FetchError, fetch_into_library
 from ingest.reindex import reindex_job
 from ingest.uploads import UploadError, store_upload, supported_types
@@ -23,10 +25,8 @@ STAGES = {"starting": "准备 / starting", "parsing": "解析 / parsing", "embed
           "done": "完成 / done", "failed": "失败 / failed"}
 
 
-def summary_line(settings: Settings) -> str:
-    from bot.index.store import get_index
-
-    st = get_index(settings).status()
+def summary_line(index: Index, settings: Settings) -> str:
+    st = index.status()
     return (f"📚 {st['files_ok']} files ok · ❌ {st['files_failed']} failed · {st['docs']} docs · {st['chunks']} passages · "
             f"🔎 vectors {st['vectors_ready']:.0%} ready · `{Path(settings.library_dir).resolve()}`")
 
@@ -52,16 +52,20 @@ def progress_html(snap: dict, *, joined: bool = False) -> str:
     return f"<div id='sb-reindex-state' data-state='done'>{head}{'<br>'.join(lines)}</div>"
 
 
-def build_admin_app(settings: Settings):
+def build_admin_app(settings: Settings, components: Components | None = None):
+    """``components``: the served process's (the learner chat's index is the one re-indexed, so learners
+    see new content at once); without them the console opens its own."""
     import gradio as gr
 
-    job = reindex_job(settings)
+    components = components or Components(settings)
+    index = components.index(settings)
+    job = reindex_job(components, settings)
 
     def sources():
-        return summary_line(settings), admin.source_rows(settings)
+        return summary_line(index, settings), admin.source_rows(index, settings)
 
     def reports():
-        return admin.report_rows(settings)
+        return admin.report_rows(index, settings)
 
     def upload(files):
         if not files:

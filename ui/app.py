@@ -10,8 +10,8 @@ import os
 import threading
 from pathlib import Path
 
+from bot.components import Components
 from bot.core.settings import Settings, get_settings
-from bot.index.background_embed import start_background_embedding
 from bot.service import StudyBot
 from ui.answer_log import AnswerLog
 from ui.chat import respond
@@ -85,7 +85,7 @@ def build_app(settings: Settings | None = None, bot: StudyBot | None = None):
                     api_name="chat",
                     description="Answers come only from the library; every answer lists its sources with the quoted passage.",
                 )
-                wire_feedback(chatbot, settings, answers)
+                wire_feedback(chatbot, bot.components.feedback(settings), answers)
             with gr.Tab("🗺️ 路线 Roadmap", id="roadmap"):
                 build_roadmap_tab(bot, plan_state)
             build_study_tab(bot)
@@ -126,7 +126,7 @@ def build_server(settings: Settings | None = None, bot: StudyBot | None = None):
     """One ASGI app: the learner chat at / (no login) and, only when an admin secret is set, the admin
     console at /admin (login required). They are separate Gradio apps with separate APIs, queues and
     session tokens, so nothing reachable from / can call an admin function. Every request passes the
-    gate (ui/gate.py) first."""
+    gate (ui/gate.py) first. Both apps use ``bot``'s components (one index, one feedback store)."""
     _offline_env()
     from fastapi import FastAPI
 
@@ -148,7 +148,7 @@ def build_server(settings: Settings | None = None, bot: StudyBot | None = None):
     if secret is not None:
         from ui.admin import build_admin_app
 
-        console = build_admin_app(settings)
+        console = build_admin_app(settings, bot.components)
         # api_open=False: every call goes through the queue and its concurrency limit.
         console.queue(default_concurrency_limit=2, api_open=False)
         # Mounted before "/": Starlette matches mounts in order and "/" would swallow /admin.
@@ -197,10 +197,11 @@ def serve(settings: Settings | None = None, *, host: str | None = None, port: in
     settings = (settings or get_settings()).with_overrides(host=host, port=port)
     secret = admin_secret(settings)
     warn_if_environment(secret)
-    bot = StudyBot(settings)
+    components = Components(settings)  # everything shared by the chat, the console and the embedder
+    bot = StudyBot(settings, components=components)
     asgi = build_server(settings, bot)
     warm_up(bot)
-    start_background_embedding(bot.index)  # vectors still pending from an `ingest --no-embed` fill in
+    components.background_embedding(bot.index)  # vectors still pending from an `ingest --no-embed` fill in
     base = f"http://{settings.host}:{settings.port}"
     print(f"* studybot: {base}/" + (f"  · admin console: {base}/admin/" if secret else ""),
           flush=True)

@@ -199,9 +199,9 @@ def cmd_eval(args) -> int:
 
 
 def cmd_sources(args) -> int:
-    from bot.index.store import get_index
+    from bot.index.store import Index
 
-    idx = get_index(settings_from(args))
+    idx = Index(settings_from(args))
     rows = idx.manifest.sources()
     if args.json:
         print_json({"sources": rows, "status": idx.status()})

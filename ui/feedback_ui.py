@@ -9,8 +9,7 @@ rate-limited per session and per client address.
 # hints of the handlers at run time to know it must pass the event data and the request.
 from typing import Any
 
-from bot.core.settings import Settings
-from bot.features import feedback
+from bot.features.feedback import FeedbackStore
 from ui.answer_log import AnswerLog
 from ui.chat import _field, content_text
 from ui.limits import Rate, client_key
@@ -43,7 +42,7 @@ def liked_text(history: list, index: Any) -> str:
     return content_text(_field(msgs[i], "content"))
 
 
-def on_vote(settings: Settings, log: AnswerLog, history: list, votes: dict | None, index: Any,
+def on_vote(store: FeedbackStore, log: AnswerLog, history: list, votes: dict | None, index: Any,
             liked: Any) -> tuple[dict, str]:
     """Records, switches or retracts the vote on one answer. ``votes`` maps exchange id -> feedback id
     for this session, so switching thumbs updates the row instead of adding a second one."""
@@ -55,8 +54,8 @@ def on_vote(settings: Settings, log: AnswerLog, history: list, votes: dict | Non
     if liked is True or liked is False:
         vote = 1 if liked else -1
         fid = votes.pop(key, None)
-        if fid is None or not feedback.set_vote(settings, fid, vote):
-            fid = feedback.record_feedback(settings, vote=vote, **exchange)
+        if fid is None or not store.set_vote(fid, vote):
+            fid = store.record(vote=vote, **exchange)
         votes[key] = fid  # re-inserted: the most recent vote is the last to be forgotten
         votes["last"] = fid
         while len(votes) > MAX_VOTES + 1:  # + "last"
@@ -65,25 +64,26 @@ def on_vote(settings: Settings, log: AnswerLog, history: list, votes: dict | Non
     # Gradio sends "" when a thumb is clicked a second time (vote withdrawn).
     fid = votes.pop(key, None)
     if fid is not None:
-        feedback.retract_feedback(settings, fid)
+        store.retract(fid)
         if votes.get("last") == fid:
             votes.pop("last")
     return votes, RETRACTED
 
 
-def on_comment(settings: Settings, votes: dict | None, comment: str) -> str:
+def on_comment(store: FeedbackStore, votes: dict | None, comment: str) -> str:
     fid = (votes or {}).get("last")
     if fid is None:
         return "先点 👍 或 👎 / Vote first"
     if not (comment or "").strip():
         return "备注是空的 / The comment is empty"
-    feedback.set_comment(settings, fid, comment)
+    store.set_comment(fid, comment)
     return SAVED
 
 
-def wire_feedback(chatbot, settings: Settings, log: AnswerLog) -> None:
-    """Adds the vote handler and a comment box (shown after a vote) under the chat. ``log``: the
-    exchanges the app's chat function recorded."""
+def wire_feedback(chatbot, store: FeedbackStore, log: AnswerLog) -> None:
+    """Adds the vote handler and a comment box (shown after a vote) under the chat. ``store``: the
+    process's votes database (``Components.feedback``); ``log``: the exchanges the app's chat
+    function recorded."""
     import gradio as gr
 
     per_session = Rate(limit=PER_SESSION, window=60)
@@ -105,13 +105,13 @@ def wire_feedback(chatbot, settings: Settings, log: AnswerLog) -> None:
     def like(history, state, data: gr.LikeData, request: gr.Request):
         if not allowed(request):
             return state, gr.update(visible=True), TOO_MANY, gr.update()
-        state, msg = on_vote(settings, log, history, state, data.index, data.liked)
+        state, msg = on_vote(store, log, history, state, data.index, data.liked)
         return state, gr.update(visible=True), msg, ""
 
     def save(state, text, request: gr.Request):
         if not allowed(request):
             return TOO_MANY, gr.update()
-        return on_comment(settings, state, text), ""
+        return on_comment(store, state, text), ""
 
     chatbot.like(like, [chatbot, votes], [votes, row, note, comment], api_visibility="undocumented", queue=False)
     gr.on([send.click, comment.submit], save, [votes, comment], [note, comment], api_visibility="undocumented",

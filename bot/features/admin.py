@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 from bot.core.settings import Settings
+from bot.index.store import Index
 
 SOURCE_COLUMNS = ["kind", "title", "status", "chunks", "last indexed", "error", "file"]
 REPORT_COLUMNS = ["started", "seconds", "files", "indexed", "unchanged", "removed", "failed", "chunks", "why failed"]
@@ -31,19 +32,15 @@ def short_path(path: str, library_dir: Path, *, learner: bool = False) -> str:
         return p.name if learner else path
 
 
-def source_rows(settings: Settings) -> list[list]:
-    from bot.index.store import get_index
-
-    rows = get_index(settings).manifest.sources()
+def source_rows(index: Index, settings: Settings) -> list[list]:
+    rows = index.manifest.sources()
     return [[r["kind"] or "", r["title"] or "", r["status"], r["chunks"] or 0, when(r["updated_at"]), r["error"] or "",
              short_path(r["path"], settings.library_dir)] for r in rows]
 
 
-def report_rows(settings: Settings, limit: int = 20) -> list[list]:
-    from bot.index.store import get_index
-
+def report_rows(index: Index, settings: Settings, limit: int = 20) -> list[list]:
     out = []
-    for r in get_index(settings).manifest.reports(limit):
+    for r in index.manifest.reports(limit):
         failed = r.get("failed") or []
         why = "; ".join(f"{short_path(f['path'], settings.library_dir)}: {f['reason']}" for f in failed[:5])
         if len(failed) > 5:

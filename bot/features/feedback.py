@@ -1,8 +1,11 @@
 """Learners' votes on answers (thumbs up/down plus an optional comment), kept in SQLite.
 
-The admin console imports ``list_feedback``; the chat UI calls ``record_feedback`` from the
-Chatbot's like event and ``set_comment``/``retract_feedback`` when a learner adds a note or
-takes a vote back.
+The votes are their own database (``feedback_path``), and this module is the only one that
+speaks SQL to it. A ``FeedbackStore`` is that file: the served chat holds one (built once with the
+rest of the process, ``bot.components.Components.feedback``) and calls ``record`` from the
+Chatbot's like event and ``set_comment``/``retract`` when a learner adds a note or takes a vote
+back. The admin console and the CLI read with ``list_feedback(settings)``; the module-level
+functions open the store for one call.
 """
 from __future__ import annotations
 
@@ -39,26 +42,9 @@ MAX_PROVIDER = 100
 # plenty for that, and half of the former 2000 that a flood of comments could add per vote.
 MAX_COMMENT = 1000
 
-_ready: set[Path] = set()
-_ready_lock = threading.Lock()
-
 
 def feedback_path(settings: Settings) -> Path:
     return Path(settings.feedback_db) if settings.feedback_db else Path(settings.index_dir) / "feedback.sqlite"
-
-
-def _connect(settings: Settings) -> sqlite3.Connection:
-    path = feedback_path(settings)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(path, timeout=30, isolation_level=None)
-    conn.row_factory = sqlite3.Row
-    key = path.resolve()
-    if key not in _ready:
-        with _ready_lock:
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.executescript(SCHEMA)
-            _ready.add(key)
-    return conn
 
 
 def _vote(vote: int) -> int:
@@ -78,42 +64,84 @@ def _comment(comment: str) -> str:
     return (comment or "").strip()[:MAX_COMMENT]
 
 
-def record_feedback(settings: Settings, *, question: str, answer: str, vote: int, comment: str = "",
-                    citations: Iterable[str] = (), provider: str = "") -> int:
-    """Stores one vote and returns its id."""
-    ex = exchange(question=question, answer=answer, citations=citations, provider=provider)
-    row = (time.time(), _vote(vote), _comment(comment), ex["question"], ex["answer"],
-           json.dumps(ex["citations"], ensure_ascii=False), ex["provider"])
-    with closing(_connect(settings)) as c:
-        cur = c.execute("INSERT INTO feedback(ts, vote, comment, question, answer, citations_json, provider)"
-                        " VALUES(?,?,?,?,?,?,?)", row)
-        return int(cur.lastrowid)
+class FeedbackStore:
+    """The votes database at ``path``: created (schema, WAL) on the first write, a connection per call
+    (calls come from the UI's worker threads)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._ready = False
+        self._ready_lock = threading.Lock()
+
+    def _connect(self) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        conn.row_factory = sqlite3.Row
+        if not self._ready:
+            with self._ready_lock:
+                if not self._ready:
+                    conn.execute("PRAGMA journal_mode=WAL")
+                    conn.executescript(SCHEMA)
+                    self._ready = True
+        return conn
+
+    def record(self, *, question: str, answer: str, vote: int, comment: str = "",
+               citations: Iterable[str] = (), provider: str = "") -> int:
+        """Stores one vote and returns its id."""
+        ex = exchange(question=question, answer=answer, citations=citations, provider=provider)
+        row = (time.time(), _vote(vote), _comment(comment), ex["question"], ex["answer"],
+               json.dumps(ex["citations"], ensure_ascii=False), ex["provider"])
+        with closing(self._connect()) as c:
+            cur = c.execute("INSERT INTO feedback(ts, vote, comment, question, answer, citations_json, provider)"
+                            " VALUES(?,?,?,?,?,?,?)", row)
+            return int(cur.lastrowid)
+
+    def set_vote(self, feedback_id: int, vote: int) -> bool:
+        """A learner switched thumbs on the same answer: one row per answer, not two."""
+        with closing(self._connect()) as c:
+            return c.execute("UPDATE feedback SET vote=?, ts=? WHERE id=?",
+                             (_vote(vote), time.time(), int(feedback_id))).rowcount == 1
+
+    def set_comment(self, feedback_id: int, comment: str) -> bool:
+        with closing(self._connect()) as c:
+            return c.execute("UPDATE feedback SET comment=? WHERE id=?",
+                             (_comment(comment), int(feedback_id))).rowcount == 1
+
+    def retract(self, feedback_id: int) -> bool:
+        """Clicking the same thumb again takes the vote back."""
+        with closing(self._connect()) as c:
+            return c.execute("DELETE FROM feedback WHERE id=?", (int(feedback_id),)).rowcount == 1
+
+    def newest(self, limit: int = 100) -> list[dict]:
+        """Newest first. Keys: id, ts, vote, comment, question, answer, citations, provider."""
+        if not self.path.exists():
+            return []
+        with closing(self._connect()) as c:
+            rows = c.execute("SELECT * FROM feedback ORDER BY ts DESC, id DESC LIMIT ?",
+                             (max(0, int(limit)),)).fetchall()
+        return [{"id": r["id"], "ts": r["ts"], "vote": r["vote"], "comment": r["comment"], "question": r["question"],
+                 "answer": r["answer"], "citations": json.loads(r["citations_json"] or "[]"), "provider": r["provider"]}
+                for r in rows]
+
+
+# One call each, for callers without a long-lived store (the CLI, the admin console's tables, scripts).
+def record_feedback(settings: Settings, **vote) -> int:
+    """``FeedbackStore.record``'s keywords (question, answer, vote, comment, citations, provider)."""
+    return FeedbackStore(feedback_path(settings)).record(**vote)
 
 
 def set_vote(settings: Settings, feedback_id: int, vote: int) -> bool:
-    """A learner switched thumbs on the same answer: one row per answer, not two."""
-    with closing(_connect(settings)) as c:
-        return c.execute("UPDATE feedback SET vote=?, ts=? WHERE id=?", (_vote(vote), time.time(), int(feedback_id))).rowcount == 1
+    return FeedbackStore(feedback_path(settings)).set_vote(feedback_id, vote)
 
 
 def set_comment(settings: Settings, feedback_id: int, comment: str) -> bool:
-    with closing(_connect(settings)) as c:
-        return c.execute("UPDATE feedback SET comment=? WHERE id=?",
-                         (_comment(comment), int(feedback_id))).rowcount == 1
+    return FeedbackStore(feedback_path(settings)).set_comment(feedback_id, comment)
 
 
 def retract_feedback(settings: Settings, feedback_id: int) -> bool:
-    """Clicking the same thumb again takes the vote back."""
-    with closing(_connect(settings)) as c:
-        return c.execute("DELETE FROM feedback WHERE id=?", (int(feedback_id),)).rowcount == 1
+    return FeedbackStore(feedback_path(settings)).retract(feedback_id)
 
 
 def list_feedback(settings: Settings, limit: int = 100) -> list[dict]:
     """Newest first. Keys: id, ts, vote, comment, question, answer, citations, provider."""
-    if not feedback_path(settings).exists():
-        return []
-    with closing(_connect(settings)) as c:
-        rows = c.execute("SELECT * FROM feedback ORDER BY ts DESC, id DESC LIMIT ?", (max(0, int(limit)),)).fetchall()
-    return [{"id": r["id"], "ts": r["ts"], "vote": r["vote"], "comment": r["comment"], "question": r["question"],
-             "answer": r["answer"], "citations": json.loads(r["citations_json"] or "[]"), "provider": r["provider"]}
-            for r in rows]
+    return FeedbackStore(feedback_path(settings)).newest(limit)

@@ -39,6 +39,7 @@ class LibraryBot(Protocol):
 
     settings: Settings
     index: Index
+    fact_pool: "FactPool"  # the process's cache of the library's facts (bot.components)
 
     def search(self, query: str, k: int = 5) -> list[Hit]: ...
 
@@ -298,29 +299,38 @@ def extract_facts(chunk: Chunk, headings: tuple[str, ...] = ()) -> list[Fact]:
 
 
 # --- the pool of facts (all of the library), cached per index generation --------------------------
-_pool_cache: dict[str, tuple[int, list[Fact]]] = {}
-_pool_lock = threading.Lock()
+class FactPool:
+    """The library's facts per index, kept until that index's generation moves: extracting them reads
+    every passage, too slow to repeat for each quiz. One per process (``bot.components``), shared by
+    the UI's sessions, hence the lock."""
 
-_CHUNK_SQL = ("SELECT c.id, c.text, c.page, c.section, c.ordinal, c.doc_hash, d.path, d.title, d.kind, d.lang"
-              " FROM chunks c JOIN docs d ON d.doc_hash=c.doc_hash")
+    def __init__(self) -> None:
+        self._by_manifest: dict[str, tuple[int, list[Fact]]] = {}
+        self._lock = threading.Lock()
 
-
-def _row_chunk(r) -> Chunk:
-    return Chunk(id=r["id"], text=r["text"], path=r["path"], title=r["title"] or "", kind=r["kind"] or "doc",
-                 page=r["page"], section=r["section"], ordinal=r["ordinal"] or 0, lang=r["lang"], source_hash=r["doc_hash"])
+    def facts(self, index: Index) -> list[Fact]:
+        m = index.manifest
+        key = str(m.path)
+        gen = m.generation()
+        with self._lock:
+            hit = self._by_manifest.get(key)
+            if hit and hit[0] == gen:
+                return hit[1]
+        pool = _extract_pool(index)
+        with self._lock:
+            self._by_manifest[key] = (gen, pool)
+        return pool
 
 
 def library_facts(bot: LibraryBot) -> list[Fact]:
     """Every usable fact in the library, deduplicated (chunk overlaps repeat lines), ambiguous ones out."""
-    m = bot.index.manifest
-    key = str(m.path)
-    gen = m.generation()
-    with _pool_lock:
-        hit = _pool_cache.get(key)
-        if hit and hit[0] == gen:
-            return hit[1]
+    return bot.fact_pool.facts(bot.index)
+
+
+def _extract_pool(index: Index) -> list[Fact]:
+    m = index.manifest
     facts: dict[str, Fact] = {}
-    chunks = [_row_chunk(r) for r in m.q(_CHUNK_SQL + " ORDER BY d.path, c.ordinal")]
+    chunks = m.all_chunks()
     heads: dict[str, set[str]] = {}
     for c in chunks:
         for h in (c.section or "").split(" > "):
@@ -336,15 +346,12 @@ def library_facts(bot: LibraryBot) -> list[Fact]:
     for f in uniq:
         by_term.setdefault(_norm(f.term), set()).add(_norm(f.statement))
         by_stmt.setdefault(_norm(f.statement), set()).add(_norm(f.term))
-    pool = [f for f in uniq if len(by_term[_norm(f.term)]) == 1 and len(by_stmt[_norm(f.statement)]) == 1]
-    with _pool_lock:
-        _pool_cache[key] = (gen, pool)
-    return pool
+    return [f for f in uniq if len(by_term[_norm(f.term)]) == 1 and len(by_stmt[_norm(f.statement)]) == 1]
 
 
 def documents(bot: LibraryBot) -> list[dict]:
     """Indexed documents for a picker: path, title, lang, chunks."""
-    rows = bot.index.manifest.q("SELECT d.path, d.title, d.lang, d.n_chunks FROM docs d ORDER BY d.title, d.path")
+    rows = bot.index.manifest.documents()
     return [{"path": r["path"], "title": r["title"] or os.path.basename(r["path"]), "lang": r["lang"] or "en",
              "chunks": r["n_chunks"]} for r in rows]
 

@@ -3,11 +3,10 @@
 An ingest commits the manifest and BM25 first (keyword search works at once) and may leave the
 embedding to this thread. It embeds in small batches (``Index.embed_pending`` takes care that it
 never duplicates the work of an ingest embedding at the same time), sleeps while nothing is
-pending, and wakes when an ingest in this process calls ``wake``. Vectors written by a CLI ingest
-in another process are picked up on the next poll.
+pending, and wakes when an ingest in this process sets ``index.pending``. Vectors written by a CLI
+ingest in another process are picked up on the next poll.
 
-    from bot.index.background_embed import start_background_embedding
-    start_background_embedding(bot.index)   # once, e.g. in ui.app.serve()
+    components.background_embedding()   # once per index, e.g. in ui.app.serve() (bot/components.py)
 """
 from __future__ import annotations
 
@@ -22,16 +21,13 @@ log = logging.getLogger("studybot.embed")
 POLL_S = 30.0  # how often an idle embedder looks for chunks committed by another process
 NICE = 10  # background work yields the CPU to answering questions
 
-_workers: dict[int, "BackgroundEmbedder"] = {}
-_lock = threading.Lock()
-
-
 class BackgroundEmbedder:
     def __init__(self, index: Index, poll_s: float = POLL_S) -> None:
         self.index = index
         self.poll_s = poll_s
         self.stop_event = threading.Event()
-        self.wake_event = threading.Event()
+        # The index's own event: an ingest through the same Index sets it when it commits chunks.
+        self.wake_event = index.pending
         self.embedded = 0
         self.error: str | None = None
         self.thread = threading.Thread(target=self._run, daemon=True, name="background-embed")
@@ -70,27 +66,3 @@ def _lower_priority() -> None:
     except (AttributeError, OSError):  # not Linux, or not allowed: embed at normal priority
         pass
 
-
-def start_background_embedding(index: Index, poll_s: float = POLL_S) -> BackgroundEmbedder:
-    """Start (once per index) the thread that embeds pending chunks; returns it."""
-    with _lock:
-        worker = _workers.get(id(index))
-        if worker is None or not worker.thread.is_alive():
-            worker = BackgroundEmbedder(index, poll_s)
-            _workers[id(index)] = worker
-            worker.thread.start()
-        return worker
-
-
-def wake(index: Index) -> None:
-    """Tell this index's background embedder (if one runs in this process) that new chunks wait."""
-    worker = _workers.get(id(index))
-    if worker is not None:
-        worker.wake()
-
-
-def stop_background_embedding(index: Index, timeout: float | None = None) -> None:
-    with _lock:
-        worker = _workers.pop(id(index), None)
-    if worker is not None:
-        worker.stop(timeout)

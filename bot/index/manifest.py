@@ -3,6 +3,10 @@
 Files map to documents by content hash (two paths with identical bytes share one document), and
 documents own chunks. Chunk text and tokens live here, so BM25 can be rebuilt and Chroma can be
 reconciled from this file alone after any crash: every change is one SQLite transaction.
+
+Every query of the index is a named method here: no other module writes SQL against this file or
+touches its connection, so the schema can change in one place. Rows leave as ``Chunk`` objects
+(``_chunk``), plain dicts or read-only ``sqlite3.Row`` records, never as a cursor.
 """
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 from bot.core.types import Chunk
 
@@ -37,6 +41,17 @@ CREATE INDEX IF NOT EXISTS chunks_embedded ON chunks(embedded);
 CREATE TABLE IF NOT EXISTS reports (id INTEGER PRIMARY KEY AUTOINCREMENT, started_at REAL, report_json TEXT);
 """
 
+# A passage with its document's fields: the one query and the one conversion every Chunk read
+# from the manifest goes through.
+_CHUNKS = ("SELECT c.id, c.text, c.page, c.section, c.ordinal, c.doc_hash, d.path, d.title, d.kind, d.lang"
+           " FROM chunks c JOIN docs d ON d.doc_hash=c.doc_hash")
+
+
+def _chunk(r: sqlite3.Row) -> Chunk:
+    return Chunk(id=r["id"], text=r["text"], path=r["path"], title=r["title"] or "", kind=r["kind"] or "doc",
+                 page=r["page"], section=r["section"], ordinal=r["ordinal"] or 0, lang=r["lang"],
+                 source_hash=r["doc_hash"])
+
 
 class Manifest:
     def __init__(self, path: Path) -> None:
@@ -48,9 +63,9 @@ class Manifest:
         self._migrate()
 
     def _migrate(self) -> None:
-        cols = {r["name"] for r in self.q("PRAGMA table_info(files)")}
+        cols = {r["name"] for r in self._q("PRAGMA table_info(files)")}
         if "warning" not in cols:  # manifests written before warnings existed
-            with self.tx() as c:
+            with self._tx() as c:
                 c.execute("ALTER TABLE files ADD COLUMN warning TEXT")
 
     def _conn(self) -> sqlite3.Connection:
@@ -65,7 +80,7 @@ class Manifest:
         return conn
 
     @contextmanager
-    def tx(self) -> Iterator[sqlite3.Connection]:
+    def _tx(self) -> Iterator[sqlite3.Connection]:
         c = self._conn()
         c.execute("BEGIN IMMEDIATE")
         try:
@@ -89,21 +104,45 @@ class Manifest:
         finally:
             c.execute("COMMIT")
 
-    def q(self, sql: str, args: Iterable = ()) -> list[sqlite3.Row]:
+    def _q(self, sql: str, args: Iterable = ()) -> list[sqlite3.Row]:
         return self._conn().execute(sql, tuple(args)).fetchall()
 
     # --- meta ----------------------------------------------------------------
     def get_meta(self, key: str) -> str | None:
-        rows = self.q("SELECT value FROM meta WHERE key=?", (key,))
+        rows = self._q("SELECT value FROM meta WHERE key=?", (key,))
         return rows[0]["value"] if rows else None
 
-    def set_meta(self, key: str, value: str, conn: sqlite3.Connection | None = None) -> None:
-        (conn or self._conn()).execute("INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)", (key, value))
+    def set_meta(self, key: str, value: str) -> None:
+        self._set_meta(self._conn(), key, value)
+
+    @staticmethod
+    def _set_meta(c: sqlite3.Connection, key: str, value: str) -> None:
+        c.execute("INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)", (key, value))
 
     def generation(self) -> int:
         return int(self.get_meta("generation") or 0)
 
-    def bump_generation(self, conn: sqlite3.Connection) -> None:
+    def record_embedder(self, model_id: str, tokenizer_version: str) -> None:
+        """A first write names the embedder its vectors come from; an empty index also records the
+        tokenizer, since every token it will store is current."""
+        with self._tx() as c:
+            self._set_meta(c, "embedder", model_id)
+            if not c.execute("SELECT 1 FROM chunks LIMIT 1").fetchone():
+                self._set_meta(c, "tokenizer", tokenizer_version)
+
+    def clear(self) -> None:
+        """Drop every file, document, chunk and meta value (``--rebuild``), in one transaction.
+
+        The generation only ever grows: other processes' caches (BM25, the exact dense copy) compare
+        it, and a rebuilt index must not look like the one they hold."""
+        with self._tx() as c:
+            gen = c.execute("SELECT value FROM meta WHERE key='generation'").fetchone()
+            for t in ("chunks", "docs", "files", "meta"):
+                c.execute(f"DELETE FROM {t}")
+            self._set_meta(c, "generation", str(int(gen[0] if gen else 0) + 1))
+
+    @staticmethod
+    def _bump_generation(conn: sqlite3.Connection) -> None:
         cur = conn.execute("SELECT value FROM meta WHERE key='generation'").fetchone()
         conn.execute(
             "INSERT OR REPLACE INTO meta(key, value) VALUES('generation', ?)", (str(int(cur[0] if cur else 0) + 1),)
@@ -111,19 +150,19 @@ class Manifest:
 
     # --- files & docs ----------------------------------------------------------
     def file_row(self, path: str) -> sqlite3.Row | None:
-        rows = self.q("SELECT * FROM files WHERE path=?", (path,))
+        rows = self._q("SELECT * FROM files WHERE path=?", (path,))
         return rows[0] if rows else None
 
     def all_files(self) -> dict[str, sqlite3.Row]:
         """Every file row by path, in one query (a no-change re-index must not ask once per file)."""
-        return {r["path"]: r for r in self.q("SELECT * FROM files")}
+        return {r["path"]: r for r in self._q("SELECT * FROM files")}
 
     def files_under(self, prefixes: list[str]) -> list[sqlite3.Row]:
-        rows = self.q("SELECT * FROM files")
+        rows = self._q("SELECT * FROM files")
         return [r for r in rows if any(r["path"] == p or r["path"].startswith(p.rstrip("/") + "/") for p in prefixes)]
 
     def has_file_hash(self, file_hash: str) -> bool:
-        return bool(self.q("SELECT 1 FROM docs WHERE file_hash=? LIMIT 1", (file_hash,)))
+        return bool(self._q("SELECT 1 FROM docs WHERE file_hash=? LIMIT 1", (file_hash,)))
 
     def replace_file(
         self,
@@ -139,7 +178,7 @@ class Manifest:
 
         ``rechunk``: replace the chunks already stored for these bytes (the chunk settings changed);
         a chunk whose id survives (same document, place and text) keeps its vector."""
-        with self.tx() as c:
+        with self._tx() as c:
             kept: set[str] = set()
             if rechunk and docs:
                 old_docs = [r["doc_hash"] for r in c.execute("SELECT doc_hash FROM docs WHERE file_hash=?", (file_hash,))]
@@ -174,11 +213,11 @@ class Manifest:
                             for ch, tk in zip(chunks, tokens)
                         ],
                     )
-            self.bump_generation(c)
+            self._bump_generation(c)
 
     def mark_failed(self, path: str, reason: str, size: int | None = None, mtime: float | None = None) -> None:
         """Record a failure; a previously good version of the file stays indexed (nothing is lost)."""
-        with self.tx() as c:
+        with self._tx() as c:
             old = c.execute("SELECT file_hash FROM files WHERE path=?", (path,)).fetchone()
             c.execute(
                 "INSERT OR REPLACE INTO files(path, file_hash, size, mtime, status, error, updated_at) VALUES(?,?,?,?,?,?,?)",
@@ -186,16 +225,16 @@ class Manifest:
             )
 
     def touch(self, path: str, size: int, mtime: float) -> None:
-        with self.tx() as c:
+        with self._tx() as c:
             c.execute("UPDATE files SET size=?, mtime=?, updated_at=? WHERE path=?", (size, mtime, time.time(), path))
 
     def remove_file(self, path: str) -> None:
-        with self.tx() as c:
+        with self._tx() as c:
             old = c.execute("SELECT file_hash FROM files WHERE path=?", (path,)).fetchone()
             c.execute("DELETE FROM files WHERE path=?", (path,))
             if old and old["file_hash"]:
                 self._drop_hash_if_unreferenced(c, old["file_hash"], path)
-            self.bump_generation(c)
+            self._bump_generation(c)
 
     @staticmethod
     def _drop_hash_if_unreferenced(c: sqlite3.Connection, file_hash: str, leaving_path: str) -> None:
@@ -214,37 +253,37 @@ class Manifest:
 
     # --- chunks ------------------------------------------------------------------
     def all_chunk_tokens(self) -> tuple[list[str], list[list[str]]]:
-        rows = self.q("SELECT id, tokens FROM chunks ORDER BY id")
+        rows = self._q("SELECT id, tokens FROM chunks ORDER BY id")
         return [r["id"] for r in rows], [r["tokens"].split(" ") if r["tokens"] else [] for r in rows]
 
     def chunk_id_list(self) -> list[str]:
-        return [r["id"] for r in self.q("SELECT id FROM chunks ORDER BY id")]
+        return [r["id"] for r in self._q("SELECT id FROM chunks ORDER BY id")]
 
     def chunk_tokens(self, ids: list[str]) -> list[list[str]]:
         """Stored BM25 tokens of ``ids``, in that order."""
         out: dict[str, list[str]] = {}
         for i in range(0, len(ids), 500):
             part = ids[i : i + 500]
-            for r in self.q(f"SELECT id, tokens FROM chunks WHERE id IN ({','.join('?' * len(part))})", part):
+            for r in self._q(f"SELECT id, tokens FROM chunks WHERE id IN ({','.join('?' * len(part))})", part):
                 out[r["id"]] = r["tokens"].split(" ") if r["tokens"] else []
         return [out.get(i, []) for i in ids]
 
     def chunk_ids(self) -> set[str]:
-        return {r["id"] for r in self.q("SELECT id FROM chunks")}
+        return {r["id"] for r in self._q("SELECT id FROM chunks")}
 
     def count_unembedded(self) -> int:
-        return self.q("SELECT count(*) AS n FROM chunks WHERE embedded=0")[0]["n"]
+        return self._q("SELECT count(*) AS n FROM chunks WHERE embedded=0")[0]["n"]
 
     def count_embedded(self) -> int:
-        return self.q("SELECT count(*) AS n FROM chunks WHERE embedded=1")[0]["n"]
+        return self._q("SELECT count(*) AS n FROM chunks WHERE embedded=1")[0]["n"]
 
     def embedded_ids(self) -> set[str]:
-        return {r["id"] for r in self.q("SELECT id FROM chunks WHERE embedded=1")}
+        return {r["id"] for r in self._q("SELECT id FROM chunks WHERE embedded=1")}
 
     def _ids_where(self, ids: list[str], condition: str = "1") -> set[str]:
         if not ids:
             return set()
-        rows = self.q(f"SELECT id FROM chunks WHERE {condition} AND id IN ({','.join('?' * len(ids))})", ids)
+        rows = self._q(f"SELECT id FROM chunks WHERE {condition} AND id IN ({','.join('?' * len(ids))})", ids)
         return {r["id"] for r in rows}
 
     def unembedded_among(self, ids: list[str]) -> set[str]:
@@ -254,19 +293,29 @@ class Manifest:
     def existing(self, ids: list[str]) -> set[str]:
         return self._ids_where(ids)
 
-    def unembedded(self, limit: int = 100000) -> list[sqlite3.Row]:
-        return self.q(
-            "SELECT c.id, c.text, c.section, d.title FROM chunks c JOIN docs d ON d.doc_hash=c.doc_hash"
-            " WHERE c.embedded=0 ORDER BY length(c.text) LIMIT ?",
-            (limit,),
-        )
+    def unembedded(self, limit: int = 100000) -> list[Chunk]:
+        """Chunks waiting for a vector, shortest first (similar lengths then share an embedding batch)."""
+        return [_chunk(r) for r in self._q(_CHUNKS + " WHERE c.embedded=0 ORDER BY length(c.text) LIMIT ?", (limit,))]
+
+    @contextmanager
+    def pending_held_back(self, keep: Iterable[str] = ()) -> Iterator[None]:
+        """Chunks waiting for a vector, except ``keep``, are not offered for embedding inside the block
+        (the corpus bench times embedding a few chunks of a library with hours of pending work)."""
+        keep = list(keep)
+        with self._tx() as c:
+            c.execute(f"UPDATE chunks SET embedded=-1 WHERE embedded=0 AND id NOT IN ({','.join('?' * len(keep))})", keep)
+        try:
+            yield
+        finally:
+            with self._tx() as c:
+                c.execute("UPDATE chunks SET embedded=0 WHERE embedded=-1")
 
     def mark_embedded(self, ids: list[str], value: int = 1) -> None:
-        with self.tx() as c:
+        with self._tx() as c:
             c.executemany("UPDATE chunks SET embedded=? WHERE id=?", [(value, i) for i in ids])
 
     def reset_embedded(self) -> None:
-        with self.tx() as c:
+        with self._tx() as c:
             c.execute("UPDATE chunks SET embedded=0")
 
     def load_chunks(self, ids: list[str]) -> dict[str, Chunk]:
@@ -275,21 +324,28 @@ class Manifest:
         out: dict[str, Chunk] = {}
         for i in range(0, len(ids), 500):
             part = ids[i : i + 500]
-            rows = self.q(
-                "SELECT c.id, c.text, c.page, c.section, c.ordinal, c.doc_hash, d.path, d.title, d.kind, d.lang"
-                f" FROM chunks c JOIN docs d ON d.doc_hash=c.doc_hash WHERE c.id IN ({','.join('?' * len(part))})",
-                part,
-            )
-            for r in rows:
-                out[r["id"]] = Chunk(
-                    id=r["id"], text=r["text"], path=r["path"], title=r["title"] or "", kind=r["kind"] or "doc",
-                    page=r["page"], section=r["section"], ordinal=r["ordinal"] or 0, lang=r["lang"],
-                    source_hash=r["doc_hash"],
-                )
+            for r in self._q(_CHUNKS + f" WHERE c.id IN ({','.join('?' * len(part))})", part):
+                out[r["id"]] = _chunk(r)
         return out
 
+    def all_chunks(self) -> list[Chunk]:
+        """Every chunk, in document order (by path, then place in the document)."""
+        return [_chunk(r) for r in self._q(_CHUNKS + " ORDER BY d.path, c.ordinal")]
+
+    def retokenize(self, tokens_of: Callable[[Chunk], list[str]], tokenizer_version: str) -> None:
+        """Recompute every chunk's stored BM25 tokens (an index built by an older tokenizer) and record
+        the tokenizer, in one transaction: vectors are untouched."""
+        chunks = self.all_chunks()
+        with self._tx() as c:
+            c.executemany("UPDATE chunks SET tokens=? WHERE id=?", [(" ".join(tokens_of(ch)), ch.id) for ch in chunks])
+            self._set_meta(c, "tokenizer", tokenizer_version)
+
+    def documents(self) -> list[dict]:
+        """Indexed documents by title: path, title, lang, n_chunks."""
+        return [dict(r) for r in self._q("SELECT path, title, lang, n_chunks FROM docs ORDER BY title, path")]
+
     def neighbours(self, chunk: Chunk) -> tuple[Chunk | None, Chunk | None]:
-        rows = self.q(
+        rows = self._q(
             "SELECT id FROM chunks WHERE doc_hash=? AND ordinal IN (?, ?) ORDER BY ordinal",
             (chunk.source_hash, chunk.ordinal - 1, chunk.ordinal + 1),
         )
@@ -299,7 +355,7 @@ class Manifest:
         return prev, nxt
 
     def stats(self) -> dict:
-        r = self.q(
+        r = self._q(
             "SELECT (SELECT count(*) FROM chunks) AS chunks, (SELECT count(*) FROM chunks WHERE embedded=1) AS embedded,"
             " (SELECT count(*) FROM docs) AS docs, (SELECT count(*) FROM files WHERE status='ok') AS files_ok,"
             " (SELECT count(*) FROM files WHERE status='failed') AS files_failed"
@@ -311,7 +367,7 @@ class Manifest:
         out: dict[str, str] = {}
         for i in range(0, len(ids), 500):
             part = ids[i : i + 500]
-            for r in self.q(
+            for r in self._q(
                 "SELECT c.id, d.lang FROM chunks c JOIN docs d ON d.doc_hash=c.doc_hash"
                 f" WHERE c.id IN ({','.join('?' * len(part))})", part,
             ):
@@ -319,11 +375,11 @@ class Manifest:
         return out
 
     def chunks_by_lang(self) -> dict[str, int]:
-        rows = self.q("SELECT d.lang AS lang, count(*) AS n FROM chunks c JOIN docs d ON c.doc_hash = d.doc_hash GROUP BY d.lang")
+        rows = self._q("SELECT d.lang AS lang, count(*) AS n FROM chunks c JOIN docs d ON c.doc_hash = d.doc_hash GROUP BY d.lang")
         return {r["lang"] or "en": r["n"] for r in rows}
 
     def sources(self) -> list[dict]:
-        rows = self.q(
+        rows = self._q(
             "SELECT f.path, f.status, f.error, f.warning, f.updated_at, d.title, d.kind, d.lang,"
             " (SELECT count(*) FROM chunks c JOIN docs d2 ON d2.doc_hash=c.doc_hash WHERE d2.file_hash=f.file_hash) AS chunks,"
             " (SELECT count(*) FROM docs d3 WHERE d3.file_hash=f.file_hash) AS docs"
@@ -333,9 +389,9 @@ class Manifest:
         return [dict(r) for r in rows]
 
     def add_report(self, started_at: float, report: dict) -> None:
-        with self.tx() as c:
+        with self._tx() as c:
             c.execute("INSERT INTO reports(started_at, report_json) VALUES(?, ?)", (started_at, json.dumps(report, ensure_ascii=False)))
 
     def reports(self, limit: int = 20) -> list[dict]:
-        rows = self.q("SELECT started_at, report_json FROM reports ORDER BY id DESC LIMIT ?", (limit,))
+        rows = self._q("SELECT started_at, report_json FROM reports ORDER BY id DESC LIMIT ?", (limit,))
         return [{"started_at": r["started_at"], **json.loads(r["report_json"])} for r in rows]

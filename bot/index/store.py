@@ -6,6 +6,8 @@ import time
 from pathlib import Path
 from typing import Callable
 
+from langchain_core.embeddings import Embeddings
+
 from bot.core.settings import Settings
 from bot.core.types import Chunk
 from bot.index.dense_exact import ExactDense
@@ -24,17 +26,25 @@ def index_text(chunk: Chunk) -> str:
 
 
 class Index:
-    def __init__(self, settings: Settings) -> None:
+    """One library location. A process opens each location once (``bot.components.Components.index``)
+    so the chat, the admin's re-index and the background embedder share its caches and locks.
+
+    ``embedder``: the process's shared embedder (default: a new one, loaded on first use)."""
+
+    def __init__(self, settings: Settings, embedder: Embeddings | None = None) -> None:
         self.settings = settings
         self.dir = Path(settings.index_dir)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.manifest = Manifest(self.dir / "manifest.sqlite")
-        self.embedder = make_embedder(settings)
+        self.embedder = embedder if embedder is not None else make_embedder(settings)
         self.vectors = VectorStore(self.dir, settings.collection, self.embedder.model_id, settings.chroma_url)
         self.dense = ExactDense(self.vectors, self.manifest, settings.exact_dense_limit)
         self._bm25: BM25 | None = None
         self._bm25_lock = threading.RLock()
         self._embed_lock = threading.RLock()
+        # Set by a writer that committed chunks still waiting for vectors; a background embedder on
+        # this index (bot/index/background_embed.py) sleeps on it, so it starts on them at once.
+        self.pending = threading.Event()
 
     # --- embedder identity -------------------------------------------------------
     def check_embedder(self, *, for_write: bool = False) -> None:
@@ -46,24 +56,15 @@ class Index:
             )
         self.vectors.check()
         if for_write and not stored:
-            with self.manifest.tx() as c:
-                self.manifest.set_meta("embedder", self.embedder.model_id, c)
-                if not self.manifest.stats()["chunks"]:  # a new index: its tokens will be current
-                    from bot.core.text import TOKENIZER_VERSION
+            from bot.core.text import TOKENIZER_VERSION
 
-                    self.manifest.set_meta("tokenizer", TOKENIZER_VERSION, c)
+            self.manifest.record_embedder(self.embedder.model_id, TOKENIZER_VERSION)
 
     def wipe(self) -> None:
         """Start over: drop vectors and the manifest's contents (used by --rebuild)."""
         with self._embed_lock:  # not under a background embedder's feet
-            gen = self.manifest.generation()
             self.vectors.drop()
-            with self.manifest.tx() as c:
-                for t in ("chunks", "docs", "files", "meta"):
-                    c.execute(f"DELETE FROM {t}")
-                # The generation only ever grows: other processes' caches (BM25, the exact dense
-                # copy) compare it, and a rebuilt index must not look like the one they hold.
-                self.manifest.set_meta("generation", str(gen + 1), c)
+            self.manifest.clear()
         self._bm25 = None
         self.dense.invalidate()
         (self.dir / "bm25.npz").unlink(missing_ok=True)
@@ -123,12 +124,7 @@ class Index:
         """An index built by an older tokenizer gets its BM25 tokens recomputed (no re-embedding)."""
         from bot.core.text import TOKENIZER_VERSION, tokenize
 
-        rows = self.manifest.q("SELECT c.id, c.text, c.section, d.title FROM chunks c JOIN docs d ON c.doc_hash = d.doc_hash")
-        with self.manifest.tx() as c:
-            c.executemany("UPDATE chunks SET tokens=? WHERE id=?", [
-                (" ".join(tokenize(index_text(Chunk(id=r["id"], text=r["text"], path="", title=r["title"] or "",
-                                                    section=r["section"])))), r["id"]) for r in rows])
-            self.manifest.set_meta("tokenizer", TOKENIZER_VERSION, c)
+        self.manifest.retokenize(lambda chunk: tokenize(index_text(chunk)), TOKENIZER_VERSION)
 
     # --- dense -------------------------------------------------------------------
     def dense_search(self, vector, n: int) -> list[tuple[str, float]]:
@@ -153,30 +149,28 @@ class Index:
         if progress:
             progress("embedding", 0, total)
         while not (stop is not None and stop.is_set()):
-            rows = self.manifest.unembedded(limit=window)
-            if not rows:
+            chunks = self.manifest.unembedded(limit=window)
+            if not chunks:
                 break
             before = done
-            for i in range(0, len(rows), batch):
+            for i in range(0, len(chunks), batch):
                 if stop is not None and stop.is_set():
                     break
-                done += self._embed_batch(rows[i : i + batch])
+                done += self._embed_batch(chunks[i : i + batch])
                 if progress:
                     progress("embedding", min(done, total), total)
-            if done == before and len(rows) < window:
+            if done == before and len(chunks) < window:
                 break  # another embedder took them all
         return done
 
-    def _embed_batch(self, rows: list) -> int:
+    def _embed_batch(self, chunks: list[Chunk]) -> int:
         with self._embed_lock:
-            todo = self.manifest.unembedded_among([r["id"] for r in rows])
-            part = [r for r in rows if r["id"] in todo]
+            todo = self.manifest.unembedded_among([c.id for c in chunks])
+            part = [c for c in chunks if c.id in todo]
             if not part:
                 return 0
-            texts = [index_text(Chunk(id=r["id"], text=r["text"], path="", title=r["title"] or "", section=r["section"]))
-                     for r in part]
-            vecs = self.embedder.embed_passages(texts)
-            ids = [r["id"] for r in part]
+            vecs = self.embedder.embed_passages([index_text(c) for c in part])
+            ids = [c.id for c in part]
             # Chroma first, then the flag: a crash in between only means re-embedding (upsert is idempotent).
             self.vectors.upsert(ids, vecs, [""] * len(ids))
             self.manifest.mark_embedded(ids)
@@ -201,7 +195,7 @@ class Index:
             orphans = sorted(have - want)
             if orphans:
                 self.vectors.delete(orphans)
-            embedded = {r["id"] for r in self.manifest.q("SELECT id FROM chunks WHERE embedded=1")}
+            embedded = self.manifest.embedded_ids()
             missing = sorted(embedded - have)
             if missing:
                 self.manifest.mark_embedded(missing, 0)
@@ -216,14 +210,6 @@ class Index:
         return s
 
 
-_indexes: dict[tuple, Index] = {}
-_lock = threading.Lock()
-
-
-def get_index(settings: Settings) -> Index:
-    """One Index per process and location, shared by the chat and the admin's re-index."""
-    key = (str(Path(settings.index_dir).resolve()), settings.embedder, settings.collection, settings.chroma_url)
-    with _lock:
-        if key not in _indexes:
-            _indexes[key] = Index(settings)
-        return _indexes[key]
+def index_key(settings: Settings) -> tuple:
+    """What makes two settings' indexes the same: a process opens one Index per key."""
+    return (str(Path(settings.index_dir).resolve()), settings.embedder, settings.collection, settings.chroma_url)

@@ -6,7 +6,6 @@ from a different embedder is refused instead of returning nonsense.
 """
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -14,27 +13,20 @@ import numpy as np
 
 from bot.providers.embeddings import EmbedderMismatch
 
-_clients: dict[str, object] = {}
-_lock = threading.Lock()
-
-
 def _client(index_dir: Path, chroma_url: str | None):
+    """A client per VectorStore (an Index holds one, and a process one Index per location:
+    ``bot.components``). Chroma itself shares one embedded database per path within a process."""
     import chromadb
     from chromadb.config import Settings as ChromaSettings
 
-    key = chroma_url or str(index_dir.resolve())
-    with _lock:
-        if key not in _clients:
-            cs = ChromaSettings(anonymized_telemetry=False, allow_reset=True)
-            if chroma_url:
-                u = urlparse(chroma_url if "://" in chroma_url else f"http://{chroma_url}")
-                _clients[key] = chromadb.HttpClient(
-                    host=u.hostname or "127.0.0.1", port=u.port or 8000, ssl=u.scheme == "https", settings=cs
-                )
-            else:
-                (index_dir / "chroma").mkdir(parents=True, exist_ok=True)
-                _clients[key] = chromadb.PersistentClient(path=str(index_dir / "chroma"), settings=cs)
-        return _clients[key]
+    cs = ChromaSettings(anonymized_telemetry=False, allow_reset=True)
+    if chroma_url:
+        u = urlparse(chroma_url if "://" in chroma_url else f"http://{chroma_url}")
+        return chromadb.HttpClient(host=u.hostname or "127.0.0.1", port=u.port or 8000, ssl=u.scheme == "https",
+                                   settings=cs)
+    (index_dir / "chroma").mkdir(parents=True, exist_ok=True)
+    # Resolved: Chroma keys its shared database by this string, and one directory must be one database.
+    return chromadb.PersistentClient(path=str((index_dir / "chroma").resolve()), settings=cs)
 
 
 class VectorStore:

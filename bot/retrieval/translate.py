@@ -8,6 +8,7 @@ both phrasings are searched and fused.
 from __future__ import annotations
 
 import re
+import threading
 
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 
@@ -49,7 +50,30 @@ def clean_translation(text: str, question: str, target: str) -> str | None:
     return out
 
 
-_CACHE: dict[tuple[int, str, str], str | None] = {}
+class TranslationCache:
+    """Translations already made, per chat model, so a repeated question costs no model call. Bounded:
+    cleared at ``limit`` entries. One per process (``bot.components.Components.translations``),
+    shared by bots with different models; thread-safe, as the UI answers several sessions at once.
+
+    An entry holds its model: the model's id() stays its own while the entry lives, so a later model
+    (another bot's) can never be served this one's translations."""
+
+    def __init__(self, limit: int = 1000) -> None:
+        self.limit = limit
+        self._seen: dict[tuple[int, str, str], tuple[object, str | None]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, chat, question: str, target: str) -> tuple[bool, str | None]:
+        """(known, translation): known is False when ``chat`` has not translated this yet."""
+        with self._lock:
+            entry = self._seen.get((id(chat), question, target))
+        return (True, entry[1]) if entry is not None and entry[0] is chat else (False, None)
+
+    def put(self, chat, question: str, target: str, translation: str | None) -> None:
+        with self._lock:
+            if len(self._seen) >= self.limit:
+                self._seen.clear()
+            self._seen[(id(chat), question, target)] = (chat, translation)
 
 
 # A worked example: small models otherwise render "the first three months" as "第一三个月". (A second
@@ -61,11 +85,14 @@ _EXAMPLE = {
 }
 
 
-def translate(chat, question: str, target: str, max_tokens: int = 64) -> str | None:
-    """Raises what the chat model raises (the caller turns it into the usual LLM-failure message)."""
-    key = (id(chat), question.strip(), target)
-    if key in _CACHE:
-        return _CACHE[key]
+def translate(chat, question: str, target: str, max_tokens: int = 64,
+              cache: TranslationCache | None = None) -> str | None:
+    """Raises what the chat model raises (the caller turns it into the usual LLM-failure message).
+    ``cache``: earlier translations to reuse and add to (none: always ask the model)."""
+    if cache is not None:
+        known, out = cache.get(chat, question.strip(), target)
+        if known:
+            return out
     ex_q, ex_a = _EXAMPLE[target]
     msgs = [SystemMessage(_PROMPT[target]), HumanMessage(ex_q), AIMessage(ex_a), HumanMessage(question.strip())]
     # Only the in-process model takes per-call limits; remote ones stop at end of turn anyway.
@@ -73,7 +100,6 @@ def translate(chat, question: str, target: str, max_tokens: int = 64) -> str | N
     reply = chat.invoke(msgs, **kw)
     content = reply.content if isinstance(reply.content, str) else ""
     out = clean_translation(content, question, target)
-    if len(_CACHE) > 1000:
-        _CACHE.clear()
-    _CACHE[key] = out
+    if cache is not None:
+        cache.put(chat, question.strip(), target, out)
     return out
