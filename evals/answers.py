@@ -31,6 +31,7 @@ from bot.core.settings import Settings
 from bot.retrieval.retriever import contextual_query
 from bot.service import StudyBot
 from evals.metrics import (
+    contains,
     ANSWER_METRICS,
     KINDS,
     answer_relevance,
@@ -183,6 +184,7 @@ def answer_question(bot: StudyBot, q: dict, judge: ChatJudge | None = None) -> t
     extra = {
         "status": ans.status,
         "first_token_ms": ans.timings.get("first_token_ms"),
+        "evidence_ms": ans.timings.get("evidence_ms"),
         "total_ms": ans.timings.get("total_ms"),
         "answer": ans.text,
     }
@@ -197,6 +199,8 @@ def answer_question(bot: StudyBot, q: dict, judge: ChatJudge | None = None) -> t
     out = {"answer": ans.text, "citations": cites, "refused": refused}
     if not is_unanswerable(q):
         out["context_hit"] = 1.0 if first_relevant_rank(ans.hits, q) is not None else 0.0
+        shown = "\n".join([*(e.text for e in ans.evidence), ans.text])
+        out["sees_gold"] = 1.0 if contains(shown, q.get("answer_substring")) else 0.0
     if refused:
         return out, extra
     out["faithfulness_proxy"] = faithfulness_proxy(ans.text, contexts)
@@ -246,10 +250,11 @@ def run_answers(bot: StudyBot, dataset: Path, limit: int | None = None, judge: C
         # Refusal counted with the grounding warning too: the learner is told the library does not
         # support what the model said (the strict figure above counts only declining to answer).
         "refusal_or_warning": refusal_accuracy(
-            questions, {qid: bool(o.get("refused")) or extras[qid].get("status") == "ungrounded"
+            questions, {qid: bool(o.get("refused")) or extras[qid].get("status") in ("ungrounded", "restated")
                         for qid, o in outputs.items()}),
         "llm_errors": [r["id"] for r in rows if r.get("status") == "llm_error"],
         "first_token_ms_p50": _median([r.get("first_token_ms") for r in rows]),
+        "evidence_ms_p50": _median([r.get("evidence_ms") for r in rows]),
         "total_ms_p50": _median([r.get("total_ms") for r in rows]),
         "seconds": round(time.perf_counter() - t0, 1),
         "judge": judge.stats() if judge else None,
@@ -271,7 +276,8 @@ def answer_summary_lines(result: dict) -> list[str]:
         f"{result['name']}: {len(result['rows'])} questions ({', '.join(f'{k} {n}' for k, n in kinds.items())}) "
         f"answered by {result['llm']['provider']} {result['llm']['model']} in {result['seconds']} s; "
         f"judge: {j['judge'] if j else 'none (LLM-free proxies)'}",
-        f"coverage {_f(o.get('answer_coverage'))} (contains {_f(o.get('answer_contains'))}, F1 {_f(o.get('answer_f1'))})  "
+        f"learner sees the gold answer {_f(o.get('sees_gold'))} (in the answer itself {_f(o.get('answer_contains'))})  "
+        f"coverage {_f(o.get('answer_coverage'))} (F1 {_f(o.get('answer_f1'))})  "
         f"citation precision {_f(o.get('citation_precision'))}  gold passage in context {_f(o.get('context_hit'))}",
         (f"faithfulness(judge) {_f(o.get('faithfulness'))}  answer relevance {_f(o.get('answer_relevance'))}  "
          if j else "answer relevance – (needs --judge)  ")
@@ -280,7 +286,8 @@ def answer_summary_lines(result: dict) -> list[str]:
         f"balanced {_f(ref.get('balanced'))}); with the grounding warning "
         f"{_f((result.get('refusal_or_warning') or {}).get('accuracy'))} "
         f"(false {_f((result.get('refusal_or_warning') or {}).get('false_refusal_rate'))})",
-        f"median time to first token {result['first_token_ms_p50']} ms, total {result['total_ms_p50']} ms; "
+        f"median time to evidence {result.get('evidence_ms_p50')} ms, to first token {result['first_token_ms_p50']} ms, "
+        f"total {result['total_ms_p50']} ms; "
         "statuses " + ", ".join(f"{k} {v}" for k, v in result["statuses"].items()),
     ]
     if j:

@@ -248,6 +248,14 @@ def _row_head(q: Mapping) -> dict:
     }
 
 
+def evidence_hit(q: Mapping, evidence: Sequence[Any]) -> float | None:
+    """1.0 when the gold substring is inside the evidence shown before the answer
+    (bot.answering.evidence); None when the question is unanswerable."""
+    if is_unanswerable(q):
+        return None
+    return 1.0 if any(contains(_field(e, "text"), q.get("answer_substring")) for e in evidence) else 0.0
+
+
 # --- refusals and citations -----------------------------------------------------------------------
 
 
@@ -416,8 +424,9 @@ def score_answer(q: Mapping, answer: str | None, citations: Sequence[Any] | None
 # --- one call for a whole run ---------------------------------------------------------------------
 
 RETRIEVAL_METRICS = ("hit@1", "hit@5", "hit@10", "mrr", "ndcg@10", "doc_hit@1", "doc_hit@5", "doc_hit@10", "doc_mrr",
-                     "prompt_hit")
-ANSWER_METRICS = ("answer_contains", "answer_coverage", "answer_f1", "citation_precision", "faithfulness",
+                     "prompt_hit", "evidence_hit")
+# sees_gold: the gold answer is on the learner's screen, in the evidence shown first or in the answer.
+ANSWER_METRICS = ("answer_contains", "sees_gold", "answer_coverage", "answer_f1", "citation_precision", "faithfulness",
                   "faithfulness_proxy", "answer_relevance", "context_hit")
 
 
@@ -466,7 +475,7 @@ def evaluate(
             out = {"retrieved": out}
         row = score_retrieval(q, out.get("retrieved") or [], ks, out.get("n_relevant")) if "retrieved" in out else _row_head(q)
         row.update(score_answer(q, out.get("answer"), out.get("citations")))
-        for key in (*ANSWER_METRICS, "prompt_hit"):  # scored by the runner (judge, proxies, what the model saw)
+        for key in (*ANSWER_METRICS, "prompt_hit", "evidence_hit"):  # scored by the runner (judge, proxies, what was shown)
             if key not in row and out.get(key) is not None:
                 row[key] = out[key]
         if out.get("refused") is not None:

@@ -15,8 +15,8 @@ from typing import Any
 
 from evals.metrics import ANSWER_METRICS
 
-MAIN_METRICS = ("hit@1", "hit@5", "hit@10", "mrr", "ndcg@10", "doc_hit@5", "doc_mrr", "prompt_hit")
-GROUP_COLUMNS = ("hit@1", "hit@5", "hit@10", "mrr", "ndcg@10", "doc_hit@5", "prompt_hit",
+MAIN_METRICS = ("hit@1", "hit@5", "hit@10", "mrr", "ndcg@10", "doc_hit@5", "doc_mrr", "prompt_hit", "evidence_hit")
+GROUP_COLUMNS = ("hit@1", "hit@5", "hit@10", "mrr", "ndcg@10", "doc_hit@5", "prompt_hit", "evidence_hit", "sees_gold",
                  "answer_coverage", "citation_precision", "faithfulness", "faithfulness_proxy", "answer_relevance")
 ANSWER_CHART = ("answer_coverage", "citation_precision", "faithfulness", "faithfulness_proxy", "answer_relevance")
 RANK_BUCKETS = ("1", "2", "3", "4-5", "6-10", ">10", "miss")
@@ -24,7 +24,8 @@ LABELS = {"mrr": "MRR@10", "doc_mrr": "doc MRR@10", "doc_hit@5": "doc hit@5", "n
           "answer_contains": "contains answer", "answer_coverage": "coverage", "answer_f1": "answer F1",
           "citation_precision": "citation precision", "faithfulness": "faithfulness (judge)",
           "faithfulness_proxy": "faithfulness (proxy)", "answer_relevance": "answer relevance",
-          "context_hit": "gold passage in context", "prompt_hit": "answer in prompt"}
+          "context_hit": "gold passage in context", "prompt_hit": "answer in prompt",
+          "evidence_hit": "answer in evidence", "sees_gold": "learner sees answer"}
 PALETTE = ("#4C78A8", "#F58518", "#54A24B", "#E45756", "#72B7B2", "#B279A2", "#FF9DA6", "#9D755D")
 
 

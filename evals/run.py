@@ -21,9 +21,10 @@ import time
 from pathlib import Path
 from typing import Callable
 
+from bot.answering.evidence import select_evidence
 from bot.retrieval.retriever import FusionConfig, Retriever, contextual_query
 from bot.service import StudyBot
-from evals.metrics import evaluate, is_unanswerable, load_questions, path_matches, prompt_hit
+from evals.metrics import evaluate, evidence_hit, is_unanswerable, load_questions, path_matches, prompt_hit
 
 SearchFn = Callable[[str, int, list], list]  # (query, k, other phrasings) -> ranked results
 CONFIGS = ("hybrid", "rerank", "dense", "bm25", "norescore", "noglossary", "translate", "baseline", "chunks:N")
@@ -139,7 +140,9 @@ def run_eval(bot: StudyBot, dataset: Path, k: int = 10, name: str | None = None,
         hits = search(query, k, also, terms) if terms else search(query, k, also)
         latencies.append((time.perf_counter() - t0) * 1000)
         out: dict = {"retrieved": [h if isinstance(h, dict) else h.to_json() for h in hits]}
-        out["prompt_hit"] = prompt_hit(q, hits, " ".join([query, *also, *terms]), budget, st.top_k, weight)
+        focus = " ".join([query, *also, *terms])
+        out["prompt_hit"] = prompt_hit(q, hits, focus, budget, st.top_k, weight)
+        out["evidence_hit"] = evidence_hit(q, select_evidence(hits[: st.top_k], focus, weight))
         if config != "baseline":  # refusal is scored on both sides: declining the unanswerable, not the rest
             out["refused"] = bot.refuses(query, hits, also)
         outputs[q["id"]] = out
@@ -161,7 +164,7 @@ def summary_lines(result: dict) -> list[str]:
     o = result["overall"]
     lines = [f"{result['name']}: {o.get('n', 0)} questions scored"
              + (f", {len(result['source_not_indexed'])} set aside (gold source not indexed)" if result["source_not_indexed"] else "")]
-    keys = [k for k in ("hit@1", "hit@5", "hit@10", "mrr", "ndcg@10", "prompt_hit") if k in o]
+    keys = [k for k in ("hit@1", "hit@5", "hit@10", "mrr", "ndcg@10", "prompt_hit", "evidence_hit") if k in o]
     lines.append("overall   " + "  ".join(f"{k} {o[k]:.3f}" for k in keys))
     for group in ("by_lang", "by_kind"):
         for name, g in sorted(result.get(group, {}).items()):
@@ -172,7 +175,7 @@ def summary_lines(result: dict) -> list[str]:
 
 
 def comparison_lines(results: dict[str, dict], baseline: str | None = None) -> list[str]:
-    keys = ("hit@1", "hit@5", "hit@10", "mrr", "ndcg@10", "prompt_hit")
+    keys = ("hit@1", "hit@5", "hit@10", "mrr", "ndcg@10", "prompt_hit", "evidence_hit")
     lines = [f"{'config':<10} " + " ".join(f"{k:>10}" for k in keys) + f" {'refusal':>8} {'false-ref':>9} {'p95 ms':>7}"]
     base = results.get(baseline or "", {}).get("overall", {})
     for name, r in results.items():

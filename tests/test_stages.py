@@ -8,7 +8,8 @@ from types import SimpleNamespace
 import pytest
 from conftest import make_settings
 
-from bot.answering.chain import NOT_COVERED, UNGROUNDED_NOTE
+from bot.answering.chain import NOT_COVERED
+from bot.answering.evidence import UNSUPPORTED
 from bot.answering.pipeline import AnswerPipeline, Route, check_answer, route
 from bot.core.types import Chunk, Hit
 from bot.retrieval.gate import refuses
@@ -293,16 +294,38 @@ def test_a_failed_translation_is_reported_without_calling_the_model_again(settin
     assert ans.status == "llm_error" and len(calls) == 1
 
 
-def test_an_answer_from_the_models_own_knowledge_is_flagged(settings):
+def test_an_answer_from_the_models_own_knowledge_is_replaced_by_the_evidence(settings):
     recipe = "先把五花肉切块焯水，再加料酒、生抽、老抽和冰糖，小火炖一个小时即可出锅。"
     p, _ = pipeline(settings, [hit()], FakeChat([recipe]))
-    text, ans = run(p, "红烧肉怎么做？")
-    assert ans.status == "ungrounded" and text == ans.text == recipe + UNGROUNDED_NOTE["zh"]
+    events = list(p.run("杠铃阅读法怎么读？"))
+    kinds = [e.kind for e in events]
+    assert kinds[0] == "evidence" and kinds.index("evidence") < kinds.index("token")  # before the model
+    ans = events[-1].answer
+    assert ans.status == "ungrounded" and recipe in "".join(e.text for e in events if e.kind == "token")
+    assert recipe not in ans.text and ans.text.startswith(UNSUPPORTED["ungrounded"]["zh"])
+    assert ans.evidence and f"> {ans.evidence[0].text} [1]" in ans.text
+    assert ans.to_json()["evidence"][0]["n"] == 1
+
+
+def test_an_answer_that_restates_the_question_is_replaced_by_the_evidence(settings):
+    p, _ = pipeline(settings, [hit()], FakeChat(["杠铃阅读法就是一种阅读方法。"]))
+    _, ans = run(p, "杠铃阅读法是一种什么样的阅读方法？")
+    assert ans.status == "restated" and ans.text.startswith(UNSUPPORTED["restated"]["zh"])
+
+
+def test_evidence_comes_before_the_first_token_and_stays_with_a_grounded_answer(settings):
+    p, _ = pipeline(settings, [hit()], FakeChat(["杠铃阅读法：", "一头读经典著作，一头读最新的书。"]))
+    events = list(p.run("什么是杠铃阅读法？"))
+    assert [e.kind for e in events][:2] == ["evidence", "token"]
+    ans = events[-1].answer
+    assert ans.status == "ok" and ans.evidence == events[0].evidence
+    assert ans.timings["evidence_ms"] <= ans.timings["first_token_ms"]
 
 
 @pytest.mark.parametrize("text,below,status", [
     ("", 0.3, "retrieval_only"),
     ("资料库中没有找到相关内容。", 0.3, "declined"),
+    ("杠铃阅读法就是一种阅读方法。", 0.3, "restated"),
     ("先把五花肉切块焯水，再加料酒、生抽、老抽和冰糖，小火炖一个小时即可出锅。", 0.3, "ungrounded"),
     ("先把五花肉切块焯水，再加料酒、生抽、老抽和冰糖，小火炖一个小时即可出锅。", 0.0, "ok"),  # check off
     ("杠铃阅读法是两头读：一头读经典著作，一头读最新的书。", 0.3, "ok"),

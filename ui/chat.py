@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from typing import Any, Iterator
 
 from bot.answering.chain import answer_lang
+from bot.answering.evidence import Evidence
 from bot.answering.followups import suggest_followups
 from bot.core.citation import cite_label
 from bot.core.types import Citation
@@ -28,9 +30,14 @@ STATUS_NOTE = {
     "retrieval_only": {"zh": "仅检索模式", "en": "retrieval only"},
     "llm_error": {"zh": "语言模型不可用，已显示相关段落", "en": "model unavailable, passages shown"},
     "declined": {"zh": "资料未覆盖", "en": "not covered"},
-    "ungrounded": {"zh": "回答缺少资料依据", "en": "answer not supported by the library"},
+    "ungrounded": {"zh": "回答缺少资料依据，已换成资料原文", "en": "answer not supported by the library: evidence shown instead"},
+    "restated": {"zh": "回答只复述了问题，已换成资料原文", "en": "answer only restated the question: evidence shown instead"},
 }
 SEARCHING = {"zh": "🔎 正在资料库中查找…", "en": "🔎 Searching the library…"}
+# Shown open above the answer, before the model's first token; a titled message, so it is never read
+# back as conversation history (plain_history) and the learner can fold it away.
+EVIDENCE_TITLE = {"zh": "📌 资料原文（{n}）", "en": "📌 From the library ({n})"}
+WRITING = {"zh": "✍️ 正在根据资料作答…", "en": "✍️ Writing the answer from these passages…"}
 # Only the exception's type reaches the learner: its text can name server paths (the log has it all).
 FAILED = {"zh": "⚠️ 出错了，请稍后再试：{err}", "en": "⚠️ Something went wrong, please try again: {err}"}
 
@@ -88,13 +95,36 @@ def sources_markdown(citations: list[Citation]) -> str:
     return "\n\n".join(lines)
 
 
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~])")
+
+
+def _md(text: str) -> str:
+    """Library text shown as literal Markdown: its own * _ [ ] < > would format or hide parts of it."""
+    return _MD_SPECIAL.sub(r"\\\1", text)
+
+
+def evidence_markdown(evidence: list[Evidence], citations: list[Citation]) -> str:
+    """Each excerpt bold inside its passage, then the citation it belongs to."""
+    lines = []
+    for e in evidence:
+        c = citations[e.n - 1] if 0 < e.n <= len(citations) else None
+        label = f"[{e.n}] {cite_label(c)}" if c is not None else f"[{e.n}]"
+        lines.append(f"> {_md(e.before)}**{_md(e.text)}**{_md(e.after)}  \n> <sub>{_md(label)}</sub>")
+    return "\n\n".join(lines)
+
+
+def evidence_message(evidence: list[Evidence], citations: list[Citation], lang: str) -> dict:
+    return {"role": "assistant", "content": evidence_markdown(evidence, citations),
+            "metadata": {"title": EVIDENCE_TITLE[lang].format(n=len(evidence))}}
+
+
 def sources_message(answer: Answer, lang: str) -> dict | None:
     if not answer.citations:
         return None
     return {
         "role": "assistant",
         "content": sources_markdown(answer.citations),
-        "metadata": {"title": (CLOSEST_TITLE if answer.status in ("declined", "ungrounded") else SOURCES_TITLE)[lang].format(
+        "metadata": {"title": (CLOSEST_TITLE if answer.status == "declined" else SOURCES_TITLE)[lang].format(
             n=len(answer.citations)), "status": "done"},
     }
 
@@ -135,14 +165,19 @@ def respond(bot: StudyBot, message: Any, history: list | None, plan: Any = None,
     # Retrieval (and query translation) runs before the first token: say something meanwhile.
     yield [{"role": "assistant", "content": SEARCHING[lang]}]
     text = ""
+    shown: list[dict] = []  # the evidence, once found: it stays above the answer
     try:
         for ev in bot.ask_stream(question, plain_history(history, bot.settings.max_question_chars), plan=plan):
-            if ev.kind == "token":
+            if ev.kind == "evidence" and ev.evidence:
+                shown = [evidence_message(ev.evidence, ev.citations or [], lang)]
+                yield shown + [{"role": "assistant", "content": text or WRITING[lang]}]
+            elif ev.kind == "token":
                 text += ev.text
-                yield [{"role": "assistant", "content": text}]
+                yield shown + [{"role": "assistant", "content": text}]
             elif ev.kind == "done" and ev.answer is not None:
                 ans = ev.answer
-                msgs = [{"role": "assistant", "content": ans.text + footer(ans, lang)}]
+                msgs = ([evidence_message(ans.evidence, ans.citations, lang)] if ans.evidence else [])
+                msgs.append({"role": "assistant", "content": ans.text + footer(ans, lang)})
                 src = sources_message(ans, lang)
                 if src:
                     msgs.append(src)
@@ -156,4 +191,4 @@ def respond(bot: StudyBot, message: Any, history: list | None, plan: Any = None,
                 yield msgs
     except Exception as e:  # noqa: BLE001 - the learner sees what went wrong instead of a dead spinner
         logger.exception("chat failed")
-        yield [{"role": "assistant", "content": (text + "\n\n" if text else "") + FAILED[lang].format(err=type(e).__name__)}]
+        yield shown + [{"role": "assistant", "content": (text + "\n\n" if text else "") + FAILED[lang].format(err=type(e).__name__)}]

@@ -128,9 +128,12 @@ def cmd_ask(args) -> int:
         if ev.kind == "token":
             sys.stdout.write(ev.text)
             sys.stdout.flush()
-        else:
+        elif ev.kind == "done":
             answer = ev.answer
     print()
+    if answer and answer.status in ("ungrounded", "restated"):
+        # What streamed was the model's; what stands is the evidence that replaced it.
+        print("\n" + "─" * 40 + "\n" + answer.text)
     if answer and answer.citations:
         print("\nSources:")
         for i, c in enumerate(answer.citations, 1):

@@ -58,10 +58,6 @@ TOO_LONG = {
     "zh": "问题太长了（{n} 个字符）：请缩短到 {max} 个字符以内，只留要问的部分，再问一次。",
     "en": "The question is too long ({n} characters): shorten it to under {max} characters, keeping just what you want to ask, and try again.",
 }
-UNGROUNDED_NOTE = {
-    "zh": "\n\n⚠️ 资料中找不到这个回答的依据：它可能来自模型自身的知识，请核实。",
-    "en": "\n\n⚠️ The library's passages don't support this answer: it may come from the model's own knowledge. Check it.",
-}
 RETRIEVAL_ONLY = {
     "zh": "（仅检索模式，未调用语言模型）资料库中最相关的段落：",
     "en": "(Retrieval-only mode, no language model) The most relevant passages in the library:",

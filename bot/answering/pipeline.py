@@ -6,9 +6,11 @@
     retrieve  plan the query (standalone, translated or glossary terms), then search
     gate      the library does not cover it: say so instead of guessing
     cite      citations from the passages (the app writes them, not the model)
+    evidence  the one to three sentences that best answer it, shown before the model's first token
     prompt    the passages clipped around the question, framed as data
     generate  stream the model's tokens (a failure: a message plus the passages)
-    check     the model declined, or answered from its own knowledge: say so
+    check     the model declined, restated the question, or answered from its own knowledge: an
+              answer the passages do not support is replaced by the evidence, never shown as one
     done      the final event, carrying the Answer
 
 Every way out of the path ends in exactly one ``done`` event, which carries the Answer.
@@ -26,13 +28,13 @@ from bot.answering.chain import (
     LLM_FAILED,
     NOT_COVERED,
     TOO_LONG,
-    UNGROUNDED_NOTE,
     answer_lang,
     build_messages,
     citations_for,
     model_declined,
     retrieval_only_text,
 )
+from bot.answering.evidence import Evidence, restates, select_evidence, unsupported_text
 from bot.answering.grounding import ungrounded
 from bot.core.settings import Settings
 from bot.core.types import Citation, Hit
@@ -53,17 +55,20 @@ class Answer:
     provider: str
     model: str
     # ok | declined (the model found no answer in the passages) | ungrounded (the passages don't
-    # support its answer) | retrieval_only | llm_error | not_covered | too_long (not searched)
+    # support its answer) | restated (it only restated the question) | retrieval_only | llm_error
+    # | not_covered | too_long (not searched). For ungrounded and restated the text is the evidence.
     status: str = "ok"
     timings: dict = field(default_factory=dict)
     hits: list[Hit] = field(default_factory=list)
     query: str = ""
     also: list[str] = field(default_factory=list)  # other phrasings searched (translations)
+    evidence: list[Evidence] = field(default_factory=list)  # shown before the answer; n = citation number
 
     def to_json(self) -> dict:
         return {
             "answer": self.text,
             "citations": [c.to_json() for c in self.citations],
+            "evidence": [e.to_json() for e in self.evidence],
             "provider": self.provider,
             "model": self.model,
             "status": self.status,
@@ -73,9 +78,11 @@ class Answer:
 
 @dataclass
 class Event:
-    kind: str  # token | done
+    kind: str  # evidence (before any token) | token | done
     text: str = ""
     answer: Answer | None = None
+    evidence: list[Evidence] | None = None
+    citations: list[Citation] | None = None  # with the evidence: what its numbers refer to
 
 
 # --- route --------------------------------------------------------------------------------------
@@ -106,11 +113,14 @@ def route(question: str, plan: Any, router: Router | None = None) -> Route:
 def check_answer(text: str, question: str, hits: list[Hit], ungrounded_below: float) -> str:
     """The status of a finished answer: retrieval_only (the model said nothing), declined (it found
     no answer in the passages: they were the closest the library had, not support, and the UI says
-    so), ungrounded (it answered from its own weights: a recipe, asked over AI study notes) or ok."""
+    so), restated (it only said the question back: "…应该先学视频编辑工具。"), ungrounded (it
+    answered from its own weights: a recipe, asked over AI study notes) or ok."""
     if not text:
         return "retrieval_only"
     if model_declined(text):
         return "declined"
+    if restates(text, question):
+        return "restated"
     if ungrounded_below and ungrounded(text, question, hits, ungrounded_below):
         return "ungrounded"
     return "ok"
@@ -136,6 +146,7 @@ class Turn:
     focus: str = ""  # what passages are quoted around: the query and its other phrasings
     weight: Callable[[str], float] | None = None  # a term's weight in choosing that stretch (IDF)
     cites: list[Citation] = field(default_factory=list)
+    evidence: list[Evidence] = field(default_factory=list)
 
     @property
     def lang(self) -> str:
@@ -147,7 +158,7 @@ class Turn:
     def done(self, text: str, status: str, cites: list[Citation]) -> Event:
         self.timings["total_ms"] = self.ms()
         return Event("done", answer=Answer(text, cites, self.provider, self.model, status, self.timings,
-                                           self.hits, self.query, self.also))
+                                           self.hits, self.query, self.also, self.evidence))
 
     def say(self, text: str, status: str, cites: list[Citation]) -> Iterator[Event]:
         """The whole reply at once: one token event, then the final one."""
@@ -191,6 +202,7 @@ class AnswerPipeline:
             yield from turn.say(NOT_COVERED[turn.lang], "not_covered", [])
             return
         self.cite(turn)
+        yield from self.find_evidence(turn)
         if self.settings.llm == "none":
             text = retrieval_only_text(turn.question, turn.hits, turn.cites)
             turn.timings["first_token_ms"] = turn.ms()
@@ -234,6 +246,13 @@ class AnswerPipeline:
         turn.weight = self.index.bm25().idf_of
         turn.cites = citations_for(turn.hits, turn.focus, turn.weight)
 
+    def find_evidence(self, turn: Turn) -> Iterator[Event]:
+        """What the library says, before the model has read its prompt (seconds on a laptop)."""
+        turn.evidence = select_evidence(turn.hits, turn.focus, turn.weight)
+        turn.timings["evidence_ms"] = turn.ms()
+        if turn.evidence:
+            yield Event("evidence", evidence=turn.evidence, citations=turn.cites)
+
     def prompt(self, turn: Turn) -> list[BaseMessage]:
         # The previous exchange only for a follow-up: beside a new question it is noise the small
         # model copies (after a refusal it refused a question the passages answered).
@@ -267,10 +286,9 @@ class AnswerPipeline:
         status = check_answer(text, turn.question, turn.hits, self.settings.ungrounded_below)
         if status == "retrieval_only":
             yield from turn.say(retrieval_only_text(turn.question, turn.hits), status, turn.cites)
-        elif status == "ungrounded":
-            # The text has streamed, so the warning follows it.
-            note = UNGROUNDED_NOTE[turn.lang]
-            yield Event("token", note)
-            yield turn.done(text + note, status, turn.cites)
+        elif status in ("ungrounded", "restated"):
+            # The model's text has streamed; the final answer replaces it with what the library says
+            # (the UI redraws the message from the done event; the CLI prints it after a rule).
+            yield turn.done(unsupported_text(status, turn.lang, turn.evidence), status, turn.cites)
         else:
             yield turn.done(text, status, turn.cites)
