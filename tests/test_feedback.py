@@ -97,7 +97,8 @@ def test_chat_records_what_it_displayed_in_the_answer_log(seed_index, components
 
     log = AnswerLog()
     msgs = list(respond(StudyBot(seed_index, components=components), "什么是杠铃阅读法？", [], log=log))[-1]
-    answer, sources = msgs[0]["content"], msgs[1]["content"]
+    evidence, answer, sources = (m["content"] for m in msgs)
+    assert log.find(evidence) is not None  # the evidence shown above the answer is part of the exchange
     key, ex = log.find(answer)
     assert log.find(sources) == (key, ex)  # a vote on the sources part is a vote on the answer
     assert ex["question"] == "什么是杠铃阅读法？" and answer.startswith(ex["answer"]) and "<sub>" not in ex["answer"]

@@ -1,6 +1,7 @@
 """The chat UI: the `chat` API endpoint through gradio_client, and a real browser (Debian Chromium)."""
 from __future__ import annotations
 
+import re
 
 import pytest
 from browser import ARTIFACTS, browser_page, served_app
@@ -29,9 +30,12 @@ def test_chat_endpoint_returns_answer_and_cited_sources(app_url):
     msgs = _messages(result)
     text = " ".join(str(m.get("content")) for m in msgs)
     assert "杠铃" in text
-    sources = [m for m in msgs if (m.get("metadata") or {}).get("title")]
-    assert sources, msgs
-    assert "来源" in sources[0]["metadata"]["title"]
+    titled = [m for m in msgs if (m.get("metadata") or {}).get("title")]
+    # The evidence first (open, the best sentences in bold inside their passage), the sources last.
+    assert titled and titled[0]["metadata"]["title"].startswith("📌 资料原文") and msgs[0] is titled[0], msgs
+    assert "**" in titled[0]["content"] and re.search(r"<sub>\[\d\] ", titled[0]["content"])
+    sources = [m for m in titled if m["metadata"]["title"].startswith("📚")]
+    assert sources and "来源" in sources[0]["metadata"]["title"]
     assert "杠铃阅读法" in sources[0]["content"] and ">" in sources[0]["content"]
 
 
@@ -40,8 +44,8 @@ def test_english_question_gets_english_labels(app_url):
 
     msgs = _messages(Client(app_url, verbose=False).predict(
         "What does the study plan recommend in the first three months?", api_name="/chat"))
-    sources = [m for m in msgs if (m.get("metadata") or {}).get("title")]
-    assert sources and sources[0]["metadata"]["title"].startswith("📚 Sources")
+    titles = [(m.get("metadata") or {}).get("title") or "" for m in msgs]
+    assert any(t.startswith("📚 Sources") for t in titles) and titles[0].startswith("📌 From the library"), titles
 
 
 def test_browser_chinese_question_shows_answer_with_citation(app_url):
