@@ -39,6 +39,26 @@ def test_chat_endpoint_returns_answer_and_cited_sources(app_url):
     assert "杠铃阅读法" in sources[0]["content"] and ">" in sources[0]["content"]
 
 
+def test_ask_endpoint_reads_a_follow_up_against_the_history_it_is_sent(app_url):
+    import json
+
+    from gradio_client import Client
+
+    client = Client(app_url, verbose=False)
+    history = json.dumps([{"role": "user", "content": "什么是杠铃阅读法？"},
+                          {"role": "assistant", "content": "一头读经典，一头读前沿。"}], ensure_ascii=False)
+    alone = json.loads(client.predict("它有什么好处？", "[]", api_name="/ask"))
+    followed = json.loads(client.predict("它有什么好处？", history, api_name="/ask"))
+    for out in (alone, followed):
+        assert {"answer", "status", "evidence", "citations", "timings"} <= set(out)
+        assert all(not c["path"].startswith("/") for c in out["citations"])  # as learners see paths
+    # The history made the follow-up about the barbell method; alone it is not about anything.
+    assert any("杠铃" in c["quote"] or "杠铃" in c["title"] for c in followed["citations"])
+    assert followed["citations"] != alone["citations"]
+    with pytest.raises(Exception, match="history"):
+        client.predict("它有什么好处？", '{"role": "user"}', api_name="/ask")
+
+
 def test_english_question_gets_english_labels(app_url):
     from gradio_client import Client
 

@@ -14,7 +14,7 @@ from bot.components import Components
 from bot.core.settings import Settings, get_settings
 from bot.service import StudyBot
 from ui.answer_log import AnswerLog
-from ui.chat import respond
+from ui.chat import BadRequest, ask_json, respond
 from ui.feedback_ui import wire_feedback
 from ui.roadmap_tab import ROADMAP_CSS, build_roadmap_tab
 from ui.study_tab import build_study_tab, register_study_api
@@ -90,6 +90,16 @@ def build_app(settings: Settings | None = None, bot: StudyBot | None = None):
                 build_roadmap_tab(bot, plan_state)
             build_study_tab(bot)
         register_study_api(bot)
+
+        def ask(question: str, history: str = "[]") -> str:
+            """One answer as JSON (answer, status, evidence, citations, timings) for other front-ends.
+            ``history``: JSON list of {"role", "content"}, the conversation so far, for follow-ups."""
+            try:
+                return ask_json(bot, question, history)
+            except BadRequest as e:
+                raise gr.Error(str(e)) from None
+
+        gr.api(ask, api_name="ask")
     return app
 
 

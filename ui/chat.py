@@ -5,6 +5,7 @@ and the tests.
 """
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
@@ -192,3 +193,35 @@ def respond(bot: StudyBot, message: Any, history: list | None, plan: Any = None,
     except Exception as e:  # noqa: BLE001 - the learner sees what went wrong instead of a dead spinner
         logger.exception("chat failed")
         yield shown + [{"role": "assistant", "content": (text + "\n\n" if text else "") + FAILED[lang].format(err=type(e).__name__)}]
+
+
+class BadRequest(ValueError):
+    """The API caller's input, explained (shown to the caller as is)."""
+
+
+def parse_history(raw: Any) -> list[dict]:
+    """The ``ask`` API's history: JSON text (or a list) of {"role": "user"|"assistant", "content": str}."""
+    if raw in (None, ""):
+        return []
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except ValueError as e:
+            raise BadRequest(f"history is not JSON: {e}") from None
+    if not isinstance(raw, list) or not all(isinstance(m, dict) and m.get("role") in ("user", "assistant")
+                                            and isinstance(m.get("content"), str) for m in raw):
+        raise BadRequest('history must be a list of {"role": "user" | "assistant", "content": "..."}')
+    return raw
+
+
+def ask_json(bot: StudyBot, question: str, history: Any = None) -> str:
+    """One answer for another front-end: the JSON of ``studybot ask --json`` (with the evidence), paths as
+    learners see them. A follow-up is read against ``history`` exactly as in the chat."""
+    from bot.features.admin import short_path
+
+    turns = plain_history(parse_history(history), bot.settings.max_question_chars)
+    ans = bot.ask(content_text(question).strip(), turns)
+    out = ans.to_json()
+    for c in out["citations"]:
+        c["path"] = short_path(c["path"], bot.settings.library_dir, learner=True)
+    return json.dumps(out, ensure_ascii=False)
