@@ -60,6 +60,10 @@ class Settings(BaseSettings):
     translate_queries: bool = Field(
         True, description="Let the LLM translate a question into the library's other language and search both."
     )
+    rewrite_followups: bool = Field(
+        True, description="Let the LLM rewrite a follow-up (\"那第二阶段呢？\") into a standalone question before "
+                          "searching; without an LLM, or when it fails, the last question is borrowed by rule."
+    )
     max_question_chars: int = Field(
         2000, ge=100, le=100_000,
         description="Longer questions get a message asking to shorten them (their translation and prompt would not fit the local model).",

@@ -4,8 +4,9 @@
     qp = planner.plan(question, history)   # QueryPlan(query, also, terms, failure)
     retriever.search(qp.query, k, qp.also, qp.terms)
 
-- ``query``: the question made standalone: a follow-up ("那第二阶段呢？") borrows the last user turn
-  (``contextual_query``), clipped to the question limit.
+- ``query``: the question made standalone: a follow-up ("那第二阶段呢？") is rewritten by the chat model
+  (bot/retrieval/rewrite.py) or, without one, borrows the last user turn (``contextual_query``),
+  clipped to the question limit.
 - ``also``: other phrasings searched beside it: the query translated into the library's other
   language by the chat model (bot/retrieval/translate.py), when the library needs it.
 - ``terms``: without a translation, the glossary's other-language terms (bot/retrieval/glossary.py),
@@ -51,8 +52,12 @@ class QueryPlanner:
     def plan(self, question: str, history: list[dict] | None = None, *, query: str | None = None,
              also: list[str] | None = None, timings: dict | None = None) -> QueryPlan:
         """``query``/``also``: search these instead of the question (and its translation)."""
+        if query is None:
+            query = contextual_query(question, history)
+            if query != question:  # a follow-up: the model's standalone question, when it gives one
+                query = self.rewritten(question, history, timings) or query
         # The limit holds for what is searched, not only for what was typed.
-        query = (query or contextual_query(question, history))[: self.settings.max_question_chars]
+        query = query[: self.settings.max_question_chars]
         failure: Exception | None = None
         if also is None:
             also = []
@@ -65,6 +70,24 @@ class QueryPlanner:
         # translation its terms lowered retrieval on the dev set, cross-lingual questions most.
         terms = self.glossary_terms(query) if question and not also else []
         return QueryPlan(query, also, terms, failure)
+
+    def rewritten(self, question: str, history: list[dict] | None, timings: dict | None = None) -> str | None:
+        """The follow-up as a standalone question by the chat model; None without one or when it fails
+        (the rule's query is used: a follow-up still gets an answer)."""
+        if not self.settings.rewrite_followups or self.settings.llm in ("none", "fake"):
+            return None
+        from bot.retrieval.rewrite import rewrite_followup
+
+        prev = next((m["content"] for m in reversed(history or []) if m.get("role") == "user" and m.get("content")), "")
+        t = time.perf_counter()
+        try:
+            out = rewrite_followup(self.chat_model(), prev[:BORROW_CHARS], question)
+        except Exception as e:  # noqa: BLE001 - the answer's own model call will report a dead model
+            log.warning("follow-up rewrite failed: %s", e)
+            return None
+        if timings is not None:
+            timings["rewrite_ms"] = round((time.perf_counter() - t) * 1000, 1)
+        return out
 
     def translations(self, query: str, timings: dict | None = None) -> list[str]:
         """The query in the library's other language, when that helps and an LLM is at hand."""
