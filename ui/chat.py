@@ -109,7 +109,7 @@ def evidence_markdown(evidence: list[Evidence], citations: list[Citation]) -> st
     lines = []
     for e in evidence:
         c = citations[e.n - 1] if 0 < e.n <= len(citations) else None
-        label = f"[{e.n}] " + (_md(cite_label(c)) if c is not None else "")
+        label = f"[{e.n}] " + (_md(_where(c)) if c is not None else "")
         lines.append(f"> {_md(e.before)}**{_md(e.text)}**{_md(e.after)}  \n> <sub>{label}</sub>")
     return "\n\n".join(lines)
 
