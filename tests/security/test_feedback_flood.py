@@ -112,7 +112,10 @@ def ask(site, client, session: str, question: str = QUESTION) -> list[dict]:
     assert status == 200, text[:300]
     done = [json.loads(line[5:]) for line in text.splitlines() if '"process_completed"' in line]
     assert done and done[-1]["success"], text[-500:]
-    msgs = done[-1]["output"]["data"][0]
+    shown = done[-1]["output"]["data"][0]
+    # The evidence above the answer is the library's text, not the answer: votes name the answer.
+    assert (shown[0].get("metadata") or {}).get("title", "").startswith("📌"), shown
+    msgs = shown[1:]
     assert "<sub>fake:" in msgs[0]["content"] and len(msgs) == 2, msgs  # answer + sources
     return msgs
 
