@@ -17,12 +17,12 @@ A question's path, stage by stage, is bot.answering.pipeline (route -> retrieve 
 from __future__ import annotations
 
 import logging
-import threading
 from functools import cached_property
 from typing import Iterator
 
 from bot.answering.pipeline import Answer, AnswerPipeline, Event  # noqa: F401 - Answer and Event are part of the facade
 from bot.components import Components
+from bot.core.lazy import Lazy
 from bot.core.settings import Settings
 from bot.core.types import Hit
 from bot.index.store import Index
@@ -48,8 +48,7 @@ class StudyBot:
         self.index = index or self.components.index(self.settings)
         self.retriever = Retriever(self.index, fusion)
         self.fact_pool = self.components.fact_pool  # quizzes and flashcards (bot.features.study_aids)
-        self._model = None
-        self._model_lock = threading.Lock()
+        self._chat = Lazy(self._load_chat_model)
 
     # --- retrieval -----------------------------------------------------------
     def search(self, query: str, k: int = 5) -> list[Hit]:
@@ -61,13 +60,17 @@ class StudyBot:
         return describe_llm(self.settings)
 
     def chat_model(self):
-        if self._model is None:
-            with self._model_lock:
-                if self._model is None:
-                    from bot.providers.llm import make_chat_model
+        """The chat model, loaded on first use (once, however many sessions ask at the same moment)."""
+        return self._chat()
 
-                    self._model = make_chat_model(self.settings, llamas=self.components.llamas)
-        return self._model
+    def use_chat_model(self, model) -> None:
+        """Answer with ``model`` from now on (a model the caller already has, or a test's stub)."""
+        self._chat = Lazy(lambda: model)
+
+    def _load_chat_model(self):
+        from bot.providers.llm import make_chat_model
+
+        return make_chat_model(self.settings, llamas=self.components.llamas)
 
     # --- roadmaps -------------------------------------------------------------
     def prose_model(self):

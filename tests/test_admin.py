@@ -60,7 +60,7 @@ def admin_client(site, auth=("admin", PASSWORD)):
 
 # --- auth ------------------------------------------------------------------------------------
 
-LEARNER_ENDPOINTS = {"/chat", "/quiz", "/flashcards", "/roadmap"}
+LEARNER_ENDPOINTS = {"/chat", "/ask", "/quiz", "/flashcards", "/roadmap"}
 
 
 def test_learner_app_exposes_no_admin_function(site):

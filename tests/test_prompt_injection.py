@@ -234,7 +234,7 @@ def _squash(text: str) -> str:
 def test_hostile_document_end_to_end(hostile_library, question, doc, answer, payload):
     bot = StudyBot(hostile_library)
     fake = CapturingFake(seen=[])
-    bot._model = fake
+    bot.use_chat_model(fake)
     ans = bot.ask(question)
     assert ans.status == "ok", ans.text
     # Citations still point at the right passage, and the quote is a verbatim slice of it.

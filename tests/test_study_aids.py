@@ -179,14 +179,14 @@ def test_llm_rewording_is_checked_and_falls_back(en_settings, bot_for):
     quiz = make_quiz(bot, source="ml_glossary.md", n=3)  # llm=none: no rewording attempted
     cloze = next(q for q in quiz.questions if BLANK in q.question)
 
-    bot._model = StubModel(lambda p: "Complete: " + p.split("Question: ", 1)[1].split(": ", 1)[1])
+    bot.use_chat_model(StubModel(lambda p: "Complete: " + p.split("Question: ", 1)[1].split(": ", 1)[1]))
     better = reword(quiz, bot)
     assert [q.answer for q in better.questions] == [q.answer for q in quiz.questions]
     assert next(q for q in better.questions if q.id == cloze.id).question.startswith("Complete: ")
 
-    bot._model = StubModel(lambda p: f"The answer is {cloze.correct}: ____")  # gives the answer away
+    bot.use_chat_model(StubModel(lambda p: f"The answer is {cloze.correct}: ____"))  # gives the answer away
     assert next(q for q in reword(quiz, bot).questions if q.id == cloze.id).question == cloze.question
-    bot._model = StubModel(RuntimeError("model down"))
+    bot.use_chat_model(StubModel(RuntimeError("model down")))
     assert reword(quiz, bot) == quiz
 
 
