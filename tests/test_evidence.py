@@ -60,6 +60,10 @@ def test_restating_the_question_is_told_from_a_short_or_a_real_answer():
     from bot.answering.evidence import restates
 
     q = "零基础的内容创作者，想用AI做短视频，应该先学哪些工具？"
-    assert restates("作为零基础的内容创作者，想用AI做短视频，应该先学视频编辑工具。", q)
+    assert restates("想用AI做短视频的零基础内容创作者，应该先学哪些工具。", q)
     assert not restates("可以先学 RunwayML、Pika 和 Gen-2 这类视频生成工具。", q)
+    # One new word can be the whole answer (seen on held-out dev questions: both were right).
+    assert not restates("周刊推荐过 httpsproxy2http 工具。", "想把不加密的 HTTP 网站代理成 HTTPS，周刊推荐过什么工具？")
+    assert not restates("You should ask questions about the course on the HF forum under the Course category.",
+                        "Where on the HF forum should I ask questions about the course?")
     assert not restates("大约一年。", "整个计划需要多久？")  # too short to judge

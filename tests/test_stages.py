@@ -308,7 +308,7 @@ def test_an_answer_from_the_models_own_knowledge_is_replaced_by_the_evidence(set
 
 
 def test_an_answer_that_restates_the_question_is_replaced_by_the_evidence(settings):
-    p, _ = pipeline(settings, [hit()], FakeChat(["杠铃阅读法就是一种阅读方法。"]))
+    p, _ = pipeline(settings, [hit()], FakeChat(["杠铃阅读法是一种阅读方法。"]))
     _, ans = run(p, "杠铃阅读法是一种什么样的阅读方法？")
     assert ans.status == "restated" and ans.text.startswith(UNSUPPORTED["restated"]["zh"])
 

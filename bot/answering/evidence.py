@@ -92,16 +92,15 @@ def evidence_text(evidence: list[Evidence]) -> str:
     return "\n".join(e.text for e in evidence)
 
 
-def restates(answer: str, question: str, min_words: int = 3, most_new: int = 1, new_share: float = 0.25) -> bool:
-    """Whether the answer only says the question back: of its content words (at least ``min_words``),
-    no more than ``most_new`` or ``new_share`` of them are new. Asked "零基础的内容创作者，想用AI做短视频，应该先学哪些工具？" the small
-    model answered "…应该先学视频编辑工具。": one new word (编辑) and no tool named. A short reply
-    ("大约一年。") has too few words to judge."""
+def restates(answer: str, question: str, min_words: int = 3) -> bool:
+    """Whether the answer only says the question back: none of its content words (it has at least
+    ``min_words``) is new. A short right answer often adds a single word to the question's own
+    ("周刊推荐过 httpsproxy2http 工具。", "…under the Course category."), so one new word is enough
+    to pass; only an answer made wholly of the question's words is caught."""
     words = {t for t in tokenize(answer) if len(t) > 1}
     if len(words) < min_words:
         return False
-    asked = set(tokenize(question))
-    return len(words - asked) <= max(most_new, new_share * len(words))
+    return not (words - set(tokenize(question)))
 
 
 UNSUPPORTED = {
