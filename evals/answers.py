@@ -196,20 +196,21 @@ def answer_question(bot: StudyBot, q: dict, judge: ChatJudge | None = None) -> t
     refused = ans.status in ("not_covered", "declined")  # the floor, or the model itself
     # Citations carry a short quote; precision is judged on the whole cited passage.
     cites = [{"path": c.path, "text": passages.get(c.chunk_id, c.quote), "quote": c.quote} for c in ans.citations]
-    out = {"answer": ans.text, "citations": cites, "refused": refused}
+    # The answer's own metrics score the model's text, also when the learner was shown the evidence instead.
+    out = {"answer": ans.draft or ans.text, "citations": cites, "refused": refused}
     if not is_unanswerable(q):
         out["context_hit"] = 1.0 if first_relevant_rank(ans.hits, q) is not None else 0.0
         shown = "\n".join([*(e.text for e in ans.evidence), ans.text])
         out["sees_gold"] = 1.0 if contains(shown, q.get("answer_substring")) else 0.0
     if refused:
         return out, extra
-    out["faithfulness_proxy"] = faithfulness_proxy(ans.text, contexts)
+    out["faithfulness_proxy"] = faithfulness_proxy(out["answer"], contexts)
     if judge is not None and not is_unanswerable(q):
         question = contextual_query(q["question"], q.get("history"))
         emb = bot.index.embedder
-        out["faithfulness"] = faithfulness(question, ans.text, contexts, judge, judge.retries, judge.failed)
+        out["faithfulness"] = faithfulness(question, out["answer"], contexts, judge, judge.retries, judge.failed)
         out["answer_relevance"] = answer_relevance(
-            question, ans.text, judge, embed=lambda texts: [emb.embed_query(t) for t in texts],
+            question, out["answer"], judge, embed=lambda texts: [emb.embed_query(t) for t in texts],
             retries=judge.retries, on_fail=judge.failed)
     return out, extra
 

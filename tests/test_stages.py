@@ -303,6 +303,7 @@ def test_an_answer_from_the_models_own_knowledge_is_replaced_by_the_evidence(set
     ans = events[-1].answer
     assert ans.status == "ungrounded" and recipe in "".join(e.text for e in events if e.kind == "token")
     assert recipe not in ans.text and ans.text.startswith(UNSUPPORTED["ungrounded"]["zh"])
+    assert ans.draft == recipe and "draft" not in ans.to_json()  # kept for the eval, never sent
     assert ans.evidence and f"> {ans.evidence[0].text} [1]" in ans.text
     assert ans.to_json()["evidence"][0]["n"] == 1
 

@@ -63,6 +63,7 @@ class Answer:
     query: str = ""
     also: list[str] = field(default_factory=list)  # other phrasings searched (translations)
     evidence: list[Evidence] = field(default_factory=list)  # shown before the answer; n = citation number
+    draft: str = ""  # the model's own text when it was replaced (ungrounded, restated): for the eval, never shown
 
     def to_json(self) -> dict:
         return {
@@ -289,6 +290,8 @@ class AnswerPipeline:
         elif status in ("ungrounded", "restated"):
             # The model's text has streamed; the final answer replaces it with what the library says
             # (the UI redraws the message from the done event; the CLI prints it after a rule).
-            yield turn.done(unsupported_text(status, turn.lang, turn.evidence), status, turn.cites)
+            ev = turn.done(unsupported_text(status, turn.lang, turn.evidence), status, turn.cites)
+            ev.answer.draft = text
+            yield ev
         else:
             yield turn.done(text, status, turn.cites)
