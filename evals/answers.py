@@ -184,7 +184,8 @@ def answer_question(bot: StudyBot, q: dict, judge: ChatJudge | None = None) -> t
     extra = {
         "status": ans.status,
         "first_token_ms": ans.timings.get("first_token_ms"),
-        "evidence_ms": ans.timings.get("evidence_ms"),
+        # When the learner first read evidence: the first look's, else the full search's.
+        "evidence_ms": ans.timings.get("first_evidence_ms") or ans.timings.get("evidence_ms"),
         "total_ms": ans.timings.get("total_ms"),
         "answer": ans.text,
     }

@@ -332,3 +332,37 @@ def test_evidence_comes_before_the_first_token_and_stays_with_a_grounded_answer(
 ])
 def test_check_answer(text, below, status):
     assert check_answer(text, "红烧肉怎么做？", [hit()], below) == status
+
+
+class TranslatingChat(FakeChat):
+    """Translates (``invoke``) as well as answers (``stream``); records when it was asked to translate."""
+
+    def __init__(self, pieces: list[str], translation: str) -> None:
+        super().__init__(pieces)
+        self.translation, self.invoked = translation, []
+
+    def invoke(self, msgs, **kw):
+        self.invoked.append(msgs)
+        return SimpleNamespace(content=self.translation)
+
+
+def test_a_first_look_shows_evidence_before_the_model_translates_and_the_full_search_replaces_it(settings):
+    chat = TranslatingChat(["杠铃阅读法：一头读经典著作，一头读最新的书。"], "What is the barbell reading method?")
+    s = settings.with_overrides(llm="openai")
+    index = FakeIndex({"zh": 100, "en": 100})  # a bilingual library: the question is translated first
+    p = AnswerPipeline(s, index, FakeRetriever([hit()]), QueryPlanner(s, index, lambda: chat), chat_model=lambda: chat,
+                       describe_llm=lambda: ("openai", "m"))
+    events = p.run("杠铃阅读法是什么？")
+    first = next(events)
+    assert first.kind == "evidence" and first.evidence and not chat.invoked  # shown before the model was asked
+    rest = list(events)
+    assert chat.invoked and [e.kind for e in rest].count("evidence") == 1  # the full search's, after translating
+    ans = rest[-1].answer
+    assert ans.status == "ok" and ans.timings["first_evidence_ms"] <= ans.timings["evidence_ms"]
+
+
+def test_no_first_look_when_nothing_waits_for_the_model(settings):
+    # One language, no follow-up: the search runs at once, so a first look would only search twice.
+    p, retriever = pipeline(settings.with_overrides(llm="openai"), [hit()], FakeChat(["杠铃阅读法：两头读。"]))
+    kinds = [e.kind for e in p.run("杠铃阅读法是什么？")]
+    assert kinds.count("evidence") == 1 and len(retriever.calls) == 1

@@ -169,7 +169,7 @@ def respond(bot: StudyBot, message: Any, history: list | None, plan: Any = None,
     shown: list[dict] = []  # the evidence, once found: it stays above the answer
     try:
         for ev in bot.ask_stream(question, plain_history(history, bot.settings.max_question_chars), plan=plan):
-            if ev.kind == "evidence" and ev.evidence:
+            if ev.kind == "evidence" and ev.evidence:  # a first look, then the full search's: the last one stands
                 shown = [evidence_message(ev.evidence, ev.citations or [], lang)]
                 yield shown + [{"role": "assistant", "content": text or WRITING[lang]}]
             elif ev.kind == "token":

@@ -6,7 +6,8 @@
     retrieve  plan the query (standalone, translated or glossary terms), then search
     gate      the library does not cover it: say so instead of guessing
     cite      citations from the passages (the app writes them, not the model)
-    evidence  the one to three sentences that best answer it, shown before the model's first token
+    evidence  the one to three sentences that best answer it, shown before the model's first token (a
+              first look, searched without the model, fills the time the model spends translating)
     prompt    the passages clipped around the question, framed as data
     generate  stream the model's tokens (a failure: a message plus the passages)
     check     the model declined, restated the question, or answered from its own knowledge: an
@@ -129,6 +130,9 @@ def check_answer(text: str, question: str, hits: list[Hit], ungrounded_below: fl
 
 # --- the pipeline -------------------------------------------------------------------------------
 
+# A first look's excerpt must hold this share of the question's IDF weight (the full search's: 0.15).
+FIRST_LOOK_SHARE = 0.5
+
 
 @dataclass
 class Turn:
@@ -198,6 +202,7 @@ class AnswerPipeline:
         if len(turn.question) > self.settings.max_question_chars:
             yield from self.too_long(turn)
             return
+        yield from self.first_look(turn, r)
         self.retrieve(turn, r)
         if self.gate(turn):
             yield from turn.say(NOT_COVERED[turn.lang], "not_covered", [])
@@ -231,6 +236,23 @@ class AnswerPipeline:
         yield Event("token", text)
         yield Event("done", answer=Answer(text, [], turn.provider, turn.model, "too_long", turn.timings, [],
                                           turn.question[:200], []))
+
+    def first_look(self, turn: Turn, r: Route) -> Iterator[Event]:
+        """Evidence from a search without the model's help, shown while the model rewrites or translates
+        the question (a second or more on a laptop); the full search's evidence replaces it. Held to a
+        higher bar (``FIRST_LOOK_SHARE`` of the question's weighted words) since no gate has judged it."""
+        if not turn.question or not self.planner.calls_model(turn.question, turn.history, query=r.query, also=r.also):
+            return
+        from bot.retrieval.query_plan import contextual_query
+
+        query = (r.query or contextual_query(turn.question, turn.history))[: self.settings.max_question_chars]
+        terms = self.planner.glossary_terms(query)
+        hits = self.retriever.search(query, self.settings.top_k, [], terms)
+        focus, weight = " ".join([query, *terms]), self.index.bm25().idf_of
+        evidence = select_evidence(hits, focus, weight, min_share=FIRST_LOOK_SHARE)
+        if evidence:
+            turn.timings["first_evidence_ms"] = turn.ms()
+            yield Event("evidence", evidence=evidence, citations=citations_for(hits, focus, weight))
 
     def retrieve(self, turn: Turn, r: Route) -> None:
         qp = self.planner.plan(turn.question, turn.history, query=r.query, also=r.also, timings=turn.timings)

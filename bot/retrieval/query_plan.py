@@ -71,6 +71,21 @@ class QueryPlanner:
         terms = self.glossary_terms(query) if question and not also else []
         return QueryPlan(query, also, terms, failure)
 
+    def calls_model(self, question: str, history: list[dict] | None = None, *, query: str | None = None,
+                    also: list[str] | None = None) -> bool:
+        """Whether ``plan`` would ask the chat model first (to rewrite a follow-up or translate): the
+        seconds the learner waits before the search, which a first look without the model can fill."""
+        if not question or self.settings.llm in ("none", "fake"):
+            return False
+        standalone = query or contextual_query(question, history)
+        if query is None and standalone != question and self.settings.rewrite_followups:
+            return True
+        if also is None and self.settings.translate_queries:
+            from bot.retrieval.translate import target_language
+
+            return target_language(standalone, self.langs()) is not None
+        return False
+
     def rewritten(self, question: str, history: list[dict] | None, timings: dict | None = None) -> str | None:
         """The follow-up as a standalone question by the chat model; None without one or when it fails
         (the rule's query is used: a follow-up still gets an answer)."""
