@@ -130,7 +130,8 @@ def check_answer(text: str, question: str, hits: list[Hit], ungrounded_below: fl
 
 # --- the pipeline -------------------------------------------------------------------------------
 
-# A first look's excerpt must hold this share of the question's IDF weight (the full search's: 0.15).
+# A first look's excerpt must hold this share of the question's IDF weight (the full search's: 0.15):
+# no gate has judged it yet, and at a lower bar off-topic questions got a first look too (see README).
 FIRST_LOOK_SHARE = 0.5
 
 
