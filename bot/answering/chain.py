@@ -15,7 +15,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 
 from bot.answering.prompt_guard import guard_passage
 from bot.core.citation import cite_label
-from bot.core.text import question_lang, sentence_spans, tokenize
+from bot.core.text import question_lang, sentence_spans, squash, tokenize
 from bot.core.types import Citation, Hit
 
 # Every token here is read before the first answer token (~45 tokens/s for the 1.5B model on two
@@ -83,11 +83,11 @@ def best_quote(text: str, query: str, limit: int = 220, weight: Callable[[str], 
     """
     text = text.strip()
     if len(text) <= limit:
-        return _squash(text)
+        return squash(text)
     q = set(tokenize(query))
     spans = sentence_spans(text)
     if not spans:
-        return _squash(text[:limit]) + "…"
+        return squash(text[:limit]) + "…"
     w = {t: (weight(t) if weight else 1.0) for t in q}
     sent_tokens = [q & set(tokenize(text[a:b])) for a, b in spans]
     best_s, start, end = -1.0, 0, 0
@@ -103,11 +103,8 @@ def best_quote(text: str, query: str, limit: int = 220, weight: Callable[[str], 
     out = text[start:end].strip()
     prefix = "…" if start > 0 else ""
     suffix = "…" if end < len(text.rstrip()) else ""
-    return prefix + _squash(out) + suffix
+    return prefix + squash(out) + suffix
 
-
-def _squash(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip()
 
 
 def citations_for(hits: list[Hit], query: str, weight: Callable[[str], float] | None = None) -> list[Citation]:
@@ -147,7 +144,7 @@ def prompt_passages(hits: list[Hit], focus: str, context_chars: int, lang: str,
     for h, per in zip(hits, passage_budgets(context_chars, len(hits))):
         # The leaf heading says what the passage is about; the full path and title cost tokens the
         # model does not need (the learner sees them in the citations).
-        leaf = _squash(guard_passage((h.chunk.section or "").split(" > ")[-1] or h.chunk.title, lang))
+        leaf = squash(guard_passage((h.chunk.section or "").split(" > ")[-1] or h.chunk.title, lang))
         # The passage's most relevant stretch, not its head: same budget, more of the answer. It is
         # guarded before clipping (a clip cannot cut an injection into an unrecognisable half) and
         # flattened to one line, so only our own "[i]" headers start a line inside the frame.

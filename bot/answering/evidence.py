@@ -11,11 +11,10 @@ evidence: a highlighted sentence that says nothing about the question would read
 """
 from __future__ import annotations
 
-import re
 from dataclasses import asdict, dataclass
 from typing import Callable
 
-from bot.core.text import sentence_spans, tokenize
+from bot.core.text import sentence_spans, squash, tokenize
 from bot.core.types import Hit
 
 
@@ -36,9 +35,6 @@ class Evidence:
     def to_json(self) -> dict:
         return asdict(self)
 
-
-def _squash(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip()
 
 
 def select_evidence(hits: list[Hit], focus: str, weight: Callable[[str], float] | None = None, *,
@@ -77,9 +73,9 @@ def select_evidence(hits: list[Hit], focus: str, weight: Callable[[str], float] 
         text = hits[rank].chunk.text
         before, after = text[max(0, a - context):a], text[b:b + context]
         out.append(Evidence(
-            n=rank + 1, text=_squash(text[a:b]), start=a, end=b, score=round(score, 4),
-            before=("…" if a > context else "") + _squash(before) + (" " if before[-1:].isspace() else ""),
-            after=(" " if after[:1].isspace() else "") + _squash(after) + ("…" if b + context < len(text) else ""),
+            n=rank + 1, text=squash(text[a:b]), start=a, end=b, score=round(score, 4),
+            before=("…" if a > context else "") + squash(before) + (" " if before[-1:].isspace() else ""),
+            after=(" " if after[:1].isspace() else "") + squash(after) + ("…" if b + context < len(text) else ""),
         ))
         taken.append((rank, a, b))
         if len(out) == most:

@@ -72,6 +72,11 @@ def _sentence_ends(marks: str) -> re.Pattern[str]:
 _SENTENCE_ENDS = {True: _sentence_ends("。！？；!?;"), False: _sentence_ends("。！？!?")}
 
 
+def squash(text: str) -> str:
+    """Whitespace runs as one space, ends trimmed: a passage's text as it is shown or quoted."""
+    return re.sub(r"\s+", " ", text).strip()
+
+
 def sentence_spans(text: str, *, semicolons: bool = True) -> list[tuple[int, int]]:
     """``(start, end)`` of each sentence of ``text``, without the whitespace around it: slices, so a
     caller can map a sentence back to its place. ``semicolons=False`` keeps a clause after ；/; in

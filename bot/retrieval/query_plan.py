@@ -71,11 +71,16 @@ class QueryPlanner:
         terms = self.glossary_terms(query) if question and not also else []
         return QueryPlan(query, also, terms, failure)
 
+    @property
+    def model_at_hand(self) -> bool:
+        """A real chat model is configured (not retrieval-only, not the test echo)."""
+        return self.settings.llm not in ("none", "fake")
+
     def calls_model(self, question: str, history: list[dict] | None = None, *, query: str | None = None,
                     also: list[str] | None = None) -> bool:
         """Whether ``plan`` would ask the chat model first (to rewrite a follow-up or translate): the
         seconds the learner waits before the search, which a first look without the model can fill."""
-        if not question or self.settings.llm in ("none", "fake"):
+        if not question or not self.model_at_hand:
             return False
         standalone = query or contextual_query(question, history)
         if query is None and standalone != question and self.settings.rewrite_followups:
@@ -89,11 +94,11 @@ class QueryPlanner:
     def rewritten(self, question: str, history: list[dict] | None, timings: dict | None = None) -> str | None:
         """The follow-up as a standalone question by the chat model; None without one or when it fails
         (the rule's query is used: a follow-up still gets an answer)."""
-        if not self.settings.rewrite_followups or self.settings.llm in ("none", "fake"):
+        if not self.settings.rewrite_followups or not self.model_at_hand:
             return None
         from bot.retrieval.rewrite import rewrite_followup
 
-        prev = next((m["content"] for m in reversed(history or []) if m.get("role") == "user" and m.get("content")), "")
+        prev = last_question(history) or ""
         t = time.perf_counter()
         try:
             out = rewrite_followup(self.chat_model(), prev[:BORROW_CHARS], question)
@@ -106,7 +111,7 @@ class QueryPlanner:
 
     def translations(self, query: str, timings: dict | None = None) -> list[str]:
         """The query in the library's other language, when that helps and an LLM is at hand."""
-        if not self.settings.translate_queries or self.settings.llm in ("none", "fake"):
+        if not self.settings.translate_queries or not self.model_at_hand:
             return []
         from bot.retrieval.translate import target_language, translate
 
@@ -156,11 +161,16 @@ _REFERENTIAL = re.compile(
 BORROW_CHARS = 200
 
 
+def last_question(history: list[dict] | None) -> str | None:
+    """The learner's last question in the conversation, if any."""
+    return next((m.get("content") for m in reversed(history or []) if m.get("role") == "user" and m.get("content")), None)
+
+
 def contextual_query(question: str, history: list[dict] | None) -> str:
     """Rewrite a follow-up ("那第二阶段呢？") into a standalone retrieval query using the last user turn."""
     if not history:
         return question
-    prev = next((m.get("content") for m in reversed(history) if m.get("role") == "user" and m.get("content")), None)
+    prev = last_question(history)
     if not isinstance(prev, str) or not prev.strip():
         return question
     q = question.strip()

@@ -8,11 +8,10 @@ a short question in the follow-up's own language; otherwise the rule's query sta
 """
 from __future__ import annotations
 
-import re
-
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 
 from bot.core.text import has_cjk, question_lang
+from bot.retrieval.translate import first_line, short_reply
 
 _PROMPT = {
     "zh": "把用户的追问改写成一个独立、完整的问题，补上它指代的内容。只输出改写后的问题，不要回答，不要解释。",
@@ -29,11 +28,7 @@ _EXAMPLE = {
 
 def clean_rewrite(text: str, question: str, previous: str) -> str | None:
     """The first line of the model's output without labels or quotes; None when it is unusable."""
-    lines = [ln.strip() for ln in (text or "").strip().splitlines() if ln.strip()]
-    if not lines:
-        return None
-    out = re.sub(r"^(改写后的问题|改写|问题|rewritten question|question)\s*[:：]\s*", "", lines[0], flags=re.I)
-    out = out.strip(" \"'“”「」")
+    out = first_line(text, "改写后的问题|改写|问题|rewritten question|question")
     # An answer instead of a question runs long; a question in the other language would search the
     # wrong half of the library.
     if not out or len(out) > 2 * (len(question) + len(previous)) + 20 or has_cjk(out) != has_cjk(question):
@@ -48,6 +43,4 @@ def rewrite_followup(chat, previous: str, question: str, max_tokens: int = 64) -
     msgs = [SystemMessage(_PROMPT[lang]),
             HumanMessage(_TURN[lang].format(prev=ex_prev, q=ex_q)), AIMessage(ex_a),
             HumanMessage(_TURN[lang].format(prev=previous.strip(), q=question.strip()))]
-    kw = {"max_tokens": max_tokens, "temperature": 0.0} if getattr(chat, "_llm_type", "") == "llama-cpp" else {}
-    reply = chat.invoke(msgs, **kw)
-    return clean_rewrite(reply.content if isinstance(reply.content, str) else "", question, previous)
+    return clean_rewrite(short_reply(chat, msgs, max_tokens), question, previous)

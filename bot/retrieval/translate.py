@@ -32,12 +32,26 @@ def target_language(question: str, chunks_by_lang: dict[str, int]) -> str | None
     return target if chunks_by_lang.get(target, 0) / total >= MIN_SHARE else None
 
 
-def clean_translation(text: str, question: str, target: str) -> str | None:
-    """The first line of the model's output, without quotes or labels; None when it is unusable."""
+def first_line(text: str, labels: str) -> str:
+    """The first non-empty line of a model's short reply, without a leading label (``labels``: a regex
+    alternation such as "译文|translation") or the quotes small models wrap it in; "" when there is none."""
     lines = [ln.strip() for ln in (text or "").strip().splitlines() if ln.strip()]
     if not lines:
-        return None
-    out = re.sub(r"^(译文|翻译|translation)\s*[:：]\s*", "", lines[0], flags=re.I).strip(" \"'“”「」")
+        return ""
+    return re.sub(rf"^({labels})\s*[:：]\s*", "", lines[0], flags=re.I).strip(" \"'“”「」")
+
+
+def short_reply(chat, msgs, max_tokens: int) -> str:
+    """The text of one short model call. Raises what the chat model raises."""
+    # Only the in-process model takes per-call limits; remote ones stop at end of turn anyway.
+    kw = {"max_tokens": max_tokens, "temperature": 0.0} if getattr(chat, "_llm_type", "") == "llama-cpp" else {}
+    reply = chat.invoke(msgs, **kw)
+    return reply.content if isinstance(reply.content, str) else ""
+
+
+def clean_translation(text: str, question: str, target: str) -> str | None:
+    """The first line of the model's output, without quotes or labels; None when it is unusable."""
+    out = first_line(text, "译文|翻译|translation")
     # Small models sometimes answer instead of translating: an output far longer than the
     # question, or still in the question's language, would only add noise to retrieval.
     if not out or len(out) > 3 * len(question) + 20:
@@ -95,11 +109,7 @@ def translate(chat, question: str, target: str, max_tokens: int = 64,
             return out
     ex_q, ex_a = _EXAMPLE[target]
     msgs = [SystemMessage(_PROMPT[target]), HumanMessage(ex_q), AIMessage(ex_a), HumanMessage(question.strip())]
-    # Only the in-process model takes per-call limits; remote ones stop at end of turn anyway.
-    kw = {"max_tokens": max_tokens, "temperature": 0.0} if getattr(chat, "_llm_type", "") == "llama-cpp" else {}
-    reply = chat.invoke(msgs, **kw)
-    content = reply.content if isinstance(reply.content, str) else ""
-    out = clean_translation(content, question, target)
+    out = clean_translation(short_reply(chat, msgs, max_tokens), question, target)
     if cache is not None:
         cache.put(chat, question.strip(), target, out)
     return out
