@@ -143,7 +143,7 @@ def run_eval(bot: StudyBot, dataset: Path, k: int = 10, name: str | None = None,
         focus = " ".join([query, *also, *terms])
         out["prompt_hit"] = prompt_hit(q, hits, focus, budget, st.top_k, weight)
         if config != "baseline":  # the LangChain recipe returns plain passages, not the product's hits
-            out["evidence_hit"] = evidence_hit(q, select_evidence(hits[: st.top_k], focus, weight))
+            out["evidence_hit"] = evidence_hit(q, select_evidence(hits[: st.top_k], [query, *also, *terms], weight))
         if config != "baseline":  # refusal is scored on both sides: declining the unanswerable, not the rest
             out["refused"] = bot.refuses(query, hits, also)
         outputs[q["id"]] = out

@@ -67,3 +67,14 @@ def test_restating_the_question_is_told_from_a_short_or_a_real_answer():
     assert not restates("You should ask questions about the course on the HF forum under the Course category.",
                         "Where on the HF forum should I ask questions about the course?")
     assert not restates("大约一年。", "整个计划需要多久？")  # too short to judge
+
+
+def test_each_phrasing_is_judged_alone_so_an_english_question_finds_evidence_in_chinese_passages():
+    """Found in the browser: asked in English over a Chinese library, the English words (which never occur
+    in Chinese text) outweighed the translation's when pooled, and no excerpt reached the bar."""
+    zh = hit("学习计划：前三个月学习提示词基础和文本生成工具。之后再学图像生成。")
+    question, translation = "What does the study plan recommend in the first three months?", "学习计划前三个月推荐学什么？"
+    weight = lambda t: 8.0 if t.isascii() and t.isalpha() else 1.0  # noqa: E731 - words the library never uses weigh most
+    assert not select_evidence([zh], question + " " + translation, weight)  # pooled: nothing
+    ev = select_evidence([zh], [question, translation], weight)
+    assert ev and "前三个月" in ev[0].text

@@ -37,17 +37,22 @@ class Evidence:
 
 
 
-def select_evidence(hits: list[Hit], focus: str, weight: Callable[[str], float] | None = None, *,
+def select_evidence(hits: list[Hit], focus: str | list[str], weight: Callable[[str], float] | None = None, *,
                     passages: int = 5, most: int = 3, window: int = 2, max_chars: int = 300,
                     rank_step: float = 0.15, context: int = 90, min_share: float = 0.15) -> list[Evidence]:
-    """Up to ``most`` excerpts from the first ``passages`` hits, best first. ``focus``: the question
-    and what retrieval searched beside it (its translation, glossary terms), so a Chinese question
-    finds its words in an English passage through the translation."""
-    asked = set(tokenize(focus))
-    if not asked or not hits:
+    """Up to ``most`` excerpts from the first ``passages`` hits, best first. ``focus``: the phrasings
+    searched (the question, its translation, glossary terms). Each is judged on its own and a candidate
+    scores its best share: a Chinese passage is measured against the translation's words alone, as
+    the English question's words can never occur in it (pooled, they outweighed every Chinese word:
+    asked in English over a Chinese library, nothing reached the bar)."""
+    phrasings = [focus] if isinstance(focus, str) else list(focus)
+    bags = [set(tokenize(p)) for p in phrasings if p]
+    bags = [b for b in bags if b]
+    if not bags or not hits:
         return []
+    asked = set().union(*bags)
     w = {t: (weight(t) if weight else 1.0) for t in asked}
-    total = sum(w.values()) or 1.0
+    totals = [sum(w[t] for t in b) or 1.0 for b in bags]
     scored: list[tuple[float, int, int, int, int]] = []  # (score, hit, first sentence, start, end)
     for rank, hit in enumerate(hits[:passages]):
         text = hit.chunk.text
@@ -60,7 +65,7 @@ def select_evidence(hits: list[Hit], focus: str, weight: Callable[[str], float] 
                     break
                 words |= found[j]
                 end = spans[j][1]
-            share = sum(w[t] for t in words) / total
+            share = max(sum(w[t] for t in words & bag) / total for bag, total in zip(bags, totals))
             if share < min_share:
                 continue
             scored.append((share - rank_step * rank, rank, i, a, min(end, a + max_chars)))

@@ -250,7 +250,7 @@ class AnswerPipeline:
         terms = self.planner.glossary_terms(query)
         hits = self.retriever.search(query, self.settings.top_k, [], terms)
         focus, weight = " ".join([query, *terms]), self.index.bm25().idf_of
-        evidence = select_evidence(hits, focus, weight, min_share=FIRST_LOOK_SHARE)
+        evidence = select_evidence(hits, [query, *terms], weight, min_share=FIRST_LOOK_SHARE)
         if evidence:
             turn.timings["first_evidence_ms"] = turn.ms()
             yield Event("evidence", evidence=evidence, citations=citations_for(hits, focus, weight))
@@ -272,7 +272,7 @@ class AnswerPipeline:
 
     def find_evidence(self, turn: Turn) -> Iterator[Event]:
         """What the library says, before the model has read its prompt (seconds on a laptop)."""
-        turn.evidence = select_evidence(turn.hits, turn.focus, turn.weight)
+        turn.evidence = select_evidence(turn.hits, [turn.query, *turn.also, *turn.terms], turn.weight)
         turn.timings["evidence_ms"] = turn.ms()
         if turn.evidence:
             yield Event("evidence", evidence=turn.evidence, citations=turn.cites)
