@@ -80,3 +80,18 @@ def test_a_pasted_topic_is_refused_before_it_is_searched(site):
     with pytest.raises(StudyAidError, match="under 200"):
         make_quiz(site.bot, topic="杠铃阅读法" * 2000)
     assert len(site.searched) == before
+
+
+def test_the_ask_api_reads_a_sent_history_as_the_chat_does(site):
+    """``ask`` takes the history from the (anonymous) caller: a pasted page in it is not borrowed, and a
+    follow-up borrows at most a clipped turn, exactly as in the chat."""
+    import json
+
+    ask = next(e for e in app_events(site.url) if e["api_name"] == "ask")
+    history = [{"role": "user", "content": PASTED}, {"role": "assistant", "content": "太长了。"}] * 40
+    status, text = call_event(site.url, ask, ["为什么？", json.dumps(history, ensure_ascii=False)], session_hash="ask-1")
+    assert status == 200 and '"success":true' in text and 'answer' in text, text[-300:]
+    assert site.searched[-1] == "为什么？"
+    history = [{"role": "user", "content": "杠铃阅读法是一种什么样的阅读方法，" * 100}, {"role": "assistant", "content": "…"}]
+    call_event(site.url, ask, ["为什么？", json.dumps(history, ensure_ascii=False)], session_hash="ask-2")
+    assert site.searched[-1].endswith("为什么？") and len(site.searched[-1]) < 300, site.searched[-1][:80]
