@@ -23,7 +23,7 @@ $(VENV)/.installed: pyproject.toml evals/pyproject.toml
 	# The CPU wheel of torch lies on local disk; any other spec pulls a multi-GB CUDA build.
 	$(PY) -m pip install -q torch==2.13.0
 	# The product, and beside it the evaluation tools (a separate distribution: studybot-eval).
-	$(PY) -m pip install -q -e '.[local,st,dev]' -e ./evals
+	$(PY) -m pip install -q -e '.[local,st,dev,ocr]' -e ./evals
 	touch $@
 
 setup: $(VENV)/.installed

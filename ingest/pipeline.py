@@ -4,6 +4,9 @@ Incremental: a file whose size and mtime are unchanged is skipped without readin
 bytes are unchanged is skipped without parsing; identical bytes under two paths are stored once.
 Crash-safe: each file is one manifest transaction, Chroma is reconciled against the manifest at
 the start of every run, and BM25 is derived from the manifest.
+OCR last: pictures and PDFs with scanned pages are queued while the other files are parsed and read
+after them (stage "ocr", counted in pages), once BM25 holds the rest, so a slow OCR never holds
+back the search of the other files of the run.
 """
 from __future__ import annotations
 
@@ -125,16 +128,20 @@ def _parse_all(idx: Index, settings: Settings, paths: list[Path] | None, rep: In
     changed = False
     last_bm25 = time.monotonic()
     recut: set[str] | None = set() if rechunk else None  # file hashes already cut again in this run
+    # (path, pictures to read) for files only OCR can complete; None: no OCR here, load what has text.
+    queued: list[tuple[Path, int]] | None = [] if _ocr_usable(settings) else None
     for i, path in enumerate(files):
         if progress:
             progress("parsing", i, len(files))
-        changed |= _ingest_file(idx, settings, path, known.get(str(path)), registry, rep, recut)
+        changed |= _ingest_file(idx, settings, path, known.get(str(path)), registry, rep, recut, queue=queued)
         # Long runs publish BM25 as they go, so early files are searchable before the last is parsed.
         if changed and time.monotonic() - last_bm25 > BM25_COMMIT_S:
             idx.commit_bm25()
             last_bm25 = time.monotonic()
     if progress:
         progress("parsing", len(files), len(files))
+    if queued:
+        changed |= _ocr_queued(idx, settings, queued, known, registry, rep, recut, progress, changed)
 
     # Files that disappeared from the walked roots leave the index too.
     seen = {str(p) for p in files}
@@ -146,11 +153,55 @@ def _parse_all(idx: Index, settings: Settings, paths: list[Path] | None, rep: In
     return changed
 
 
+def _ocr_usable(settings: Settings) -> bool:
+    from ingest import ocr
+
+    return settings.ocr and ocr.available()
+
+
+def _ocr_queued(idx: Index, settings: Settings, queued: list[tuple[Path, int]], known: dict, registry: dict,
+                rep: IngestReport, recut: set[str] | None, progress: Progress | None, changed: bool) -> bool:
+    """Read the queued files with OCR, after the rest of the run is committed and searchable."""
+    from ingest.ocr import Ocr
+
+    if changed:
+        idx.commit_bm25()
+        idx.pending.set()  # a background embedder starts on the text files while OCR runs
+    total = sum(n for _, n in queued)
+    done = 0
+    last_bm25 = time.monotonic()
+
+    def page_read() -> None:
+        nonlocal done
+        done += 1
+        if progress:
+            progress("ocr", min(done, total), total)
+
+    if progress:
+        progress("ocr", 0, total)
+    any_change = False
+    with Ocr(on_page=page_read) as engine:
+        for path, pages in queued:
+            start = done
+            any_change |= _ingest_file(idx, settings, path, known.get(str(path)), registry, rep, recut, ocr=engine)
+            done = start + pages  # a file may hold more or fewer pictures than its pages: keep the total honest
+            if progress:
+                progress("ocr", min(done, total), total)
+            if any_change and time.monotonic() - last_bm25 > BM25_COMMIT_S:
+                idx.commit_bm25()
+                last_bm25 = time.monotonic()
+        if engine.pages:
+            log.info("OCR: %d pictures in %.1f s (%.1f s each)", engine.pages, engine.seconds, engine.seconds / engine.pages)
+    return any_change
+
+
 def _ingest_file(idx: Index, settings: Settings, path: Path, row, registry: dict, rep: IngestReport,
-                 recut: set[str] | None = None) -> bool:
+                 recut: set[str] | None = None, *, queue: list | None = None, ocr=None) -> bool:
     """One file, one manifest transaction. Returns True if the index changed. ``recut``: re-chunking
-    (the chunk settings changed), with the file hashes already cut again in this run."""
-    from ingest.loaders import LoadError, load_path
+    (the chunk settings changed), with the file hashes already cut again in this run.
+    ``queue``: OCR is possible; a file that needs it is appended there (path, pictures) and left for
+    later. ``ocr``: the engine to read such a file with now."""
+    from ingest.loaders import LoadError, NeedsOcr, load_path
 
     key = str(path)
     try:
@@ -176,7 +227,17 @@ def _ingest_file(idx: Index, settings: Settings, path: Path, row, registry: dict
             idx.manifest.replace_file(key, fh, st.st_size, st.st_mtime, [])  # same bytes elsewhere: stored once
             rep.indexed += 1
             return True
-        docs = load_path(path)
+        try:
+            docs = load_path(path, ocr=ocr)
+        except NeedsOcr as e:
+            if queue is None:
+                raise LoadError(f"{e} ({_ocr_off(settings)})") from e
+            queue.append((path, e.pages))
+            return False
+        scanned = sum(len(d.meta.get("ocr_pages") or ()) for d in docs)
+        if scanned and queue is not None:
+            queue.append((path, scanned))  # indexed whole, scans included, once OCR has read them
+            return False
         _apply_registry(docs, registry.get(key))
         payload = []
         for d in docs:
@@ -202,6 +263,12 @@ def _ingest_file(idx: Index, settings: Settings, path: Path, row, registry: dict
         log.exception("failed to ingest %s", path)
         _fail(idx, rep, path, f"{type(e).__name__}: {e}")
     return False
+
+
+def _ocr_off(settings: Settings) -> str:
+    from ingest.ocr import INSTALL_HINT
+
+    return "OCR is off: STUDYBOT_OCR=false" if not settings.ocr else INSTALL_HINT
 
 
 def _warning(docs) -> str | None:

@@ -72,13 +72,14 @@ def _merge_small_parts(parts: list[Part], size: int) -> list[Part]:
         if (
             merged
             and merged[-1].page == p.page
+            and merged[-1].ocr == p.ocr  # a passage is either read from pixels or not: its citation says which
             and len(merged[-1].text) + len(p.text) <= size
             and (len(merged[-1].text) < size // 3 or len(p.text) < size // 4)
         ):
             prev = merged[-1]
-            merged[-1] = Part(text=prev.text + "\n" + p.text, page=prev.page, section=_shared_section(prev, p))
+            merged[-1] = Part(text=prev.text + "\n" + p.text, page=prev.page, section=_shared_section(prev, p), ocr=p.ocr)
         else:
-            merged.append(Part(text=p.text, page=p.page, section=p.section))
+            merged.append(Part(text=p.text, page=p.page, section=p.section, ocr=p.ocr))
     return merged
 
 
@@ -119,6 +120,7 @@ def split_doc(doc: LoadedDoc, source_hash: str, size: int = 480, overlap: int = 
                     ordinal=ordinal,
                     lang=doc.lang,
                     source_hash=source_hash,
+                    ocr=part.ocr,
                 )
             )
     return chunks

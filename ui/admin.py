@@ -21,7 +21,8 @@ from ingest.uploads import UploadError, store_upload, supported_types
 
 POLL_SECONDS = 0.5
 LANGS = [("自动 / auto", ""), ("中文 zh", "zh"), ("English en", "en")]
-STAGES = {"starting": "准备 / starting", "parsing": "解析 / parsing", "embedding": "向量化 / embedding",
+STAGES = {"starting": "准备 / starting", "parsing": "解析 / parsing", "ocr": "文字识别 / OCR (pages)",
+          "embedding": "向量化 / embedding",
           "done": "完成 / done", "failed": "失败 / failed"}
 
 

@@ -85,7 +85,7 @@ def plain_history(history: list | None, max_question_chars: int | None = None) -
 
 def _where(c: Citation) -> str:
     # A passage without a title is named by its file.
-    return cite_label(c.title or os.path.basename(c.path), c.section, c.page)
+    return cite_label(c.title or os.path.basename(c.path), c.section, c.page, ocr=c.ocr)
 
 
 def sources_markdown(citations: list[Citation]) -> str:

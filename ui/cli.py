@@ -43,7 +43,7 @@ def progress_bar():
         return None
     from tqdm import tqdm
 
-    units = {"parsing": "file", "embedding": "chunk"}
+    units = {"parsing": "file", "ocr": "page", "embedding": "chunk"}
     state: dict = {"stage": None, "bar": None}
 
     def cb(stage: str, done: int, total: int) -> None:
@@ -110,7 +110,7 @@ def cmd_search(args) -> int:
         print_json([h.to_json() for h in hits])
     else:
         for i, h in enumerate(hits, 1):
-            where = cite_label(h.chunk.title, h.chunk.section, h.chunk.page)
+            where = cite_label(h.chunk.title, h.chunk.section, h.chunk.page, ocr=h.chunk.ocr)
             print(f"{i}. [{h.score:.3f}] {where}\n   {h.chunk.path}\n   {h.chunk.text[:200]!r}")
     return 0
 
@@ -137,7 +137,7 @@ def cmd_ask(args) -> int:
     if answer and answer.citations:
         print("\nSources:")
         for i, c in enumerate(answer.citations, 1):
-            print(f"  [{i}] {cite_label(c.title, c.section, c.page)} ({c.path})\n      “{c.quote}”")
+            print(f"  [{i}] {cite_label(c.title, c.section, c.page, ocr=c.ocr)} ({c.path})\n      “{c.quote}”")
     return 0
 
 

@@ -111,7 +111,7 @@ def citations_for(hits: list[Hit], query: str, weight: Callable[[str], float] | 
     return [
         Citation(
             path=h.chunk.path, title=h.chunk.title, page=h.chunk.page, section=h.chunk.section,
-            quote=best_quote(h.chunk.text, query, weight=weight), chunk_id=h.chunk.id,
+            quote=best_quote(h.chunk.text, query, weight=weight), chunk_id=h.chunk.id, ocr=h.chunk.ocr,
         )
         for h in hits
     ]
@@ -193,5 +193,5 @@ def retrieval_only_text(question: str, hits: list[Hit], cites: list[Citation] | 
     lang = answer_lang(question)
     lines = [RETRIEVAL_ONLY[lang], ""]
     for i, c in enumerate(cites if cites is not None else citations_for(hits, question), 1):
-        lines.append(f"{i}. **{cite_label(c.title, c.section, c.page)}**\n   > {c.quote}")
+        lines.append(f"{i}. **{cite_label(c.title, c.section, c.page, ocr=c.ocr)}**\n   > {c.quote}")
     return "\n".join(lines)

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 
 def cite_label(title: str | None, section: str | None = None, page: int | None = None, *,
-               page_label: str = "p.{p}") -> str:
+               page_label: str = "p.{p}", ocr: bool = False) -> str:
     """``title · section · p.N``, leaving out what the passage lacks (no section, no page number).
 
     Callers decorate the parts, not the format: a learner-facing title in 《》, Markdown escaped in a
     roadmap, the page in the roadmap's language through ``page_label``."""
-    return " · ".join(x for x in (title, section, page_label.format(p=page) if page else None) if x)
+    # "OCR": the passage was read from a scan or picture, so a character may be misread.
+    return " · ".join(x for x in (title, section, page_label.format(p=page) if page else None, "OCR" if ocr else None) if x)

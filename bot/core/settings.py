@@ -144,6 +144,8 @@ class Settings(BaseSettings):
     # --- ingest --------------------------------------------------------------
     max_file_mb: float = Field(25.0, gt=0, description="Larger files are skipped by ingest and refused by the admin upload.")
     max_depth: int = Field(64, ge=1, le=1000, description="Folders nested deeper are reported, not walked (guards against runaway trees).")
+    ocr: bool = Field(True, description="Read pictures (.png/.jpg) and scanned PDF pages by OCR (needs the `ocr` extra); "
+                                        "they are read after the other files of a run, so those are searchable first.")
     fetch_max_mb: float = Field(10.0, gt=0, description="A fetched feed or page larger than this is abandoned mid-download.")
     fetch_connect_timeout: float = Field(5.0, gt=0, description="Seconds to connect to a feed/page server.")
     fetch_read_timeout: float = Field(15.0, gt=0, description="Seconds to wait for the next bytes from that server.")

@@ -12,6 +12,7 @@ class Part:
     text: str
     page: int | None = None  # 1-based page number for PDFs
     section: str | None = None  # heading path, e.g. "学习路径 > 第一阶段"
+    ocr: bool = False  # read from pixels (a scan or a picture): may hold misread characters
 
 
 @dataclass
@@ -42,6 +43,7 @@ class Chunk:
     ordinal: int = 0  # position within its document
     lang: str | None = None
     source_hash: str = ""  # content hash of the whole document
+    ocr: bool = False  # text recognised from an image (its citation says so)
 
     def metadata(self) -> dict[str, Any]:
         """Chroma-safe metadata (no None values)."""
@@ -67,6 +69,7 @@ class Hit:
             "chunk_id": c.id,
             "page": c.page,
             "section": c.section,
+            "ocr": c.ocr,
             "text": c.text,
             "score": round(float(self.score), 6),
             "cosine": None if self.dense is None else round(float(self.dense), 4),
@@ -82,6 +85,8 @@ class Citation:
     section: str | None
     quote: str
     chunk_id: str = ""
+    ocr: bool = False
 
     def to_json(self) -> dict[str, Any]:
-        return {"path": self.path, "title": self.title, "page": self.page, "section": self.section, "quote": self.quote}
+        return {"path": self.path, "title": self.title, "page": self.page, "section": self.section, "quote": self.quote,
+                "ocr": self.ocr}

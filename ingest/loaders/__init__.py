@@ -4,6 +4,7 @@ applies the rules every document obeys (absolute path, kind, language, no empty 
 Usage::
 
     docs = load_path(Path("notes/学习计划.md"))   # raises LoadError with a one-line reason
+    docs = load_path(Path("scan.png"), ocr=Ocr())   # pictures and scanned PDF pages need an OCR engine
 """
 from __future__ import annotations
 
@@ -17,6 +18,15 @@ from bot.core.types import LoadedDoc
 
 class LoadError(Exception):
     """A file that cannot be turned into text; str(e) is a short reason meant for the user."""
+
+
+class NeedsOcr(LoadError):
+    """Loaded without an OCR engine, a file whose text only OCR can read (a picture, an all-scanned PDF).
+    The ingest queues such files after the rest; ``pages``: how many pictures there are to read."""
+
+    def __init__(self, reason: str, pages: int = 1) -> None:
+        super().__init__(reason)
+        self.pages = pages
 
 
 # suffix -> (module, function). Modules are imported on first use so that discovery (and a library
@@ -36,7 +46,15 @@ _DISPATCH: dict[str, tuple[str, str]] = {
     ".atom": ("feeds", "load"),
     ".eml": ("email", "load_eml"),
     ".mbox": ("email", "load_mbox"),
+    ".docx": ("office", "load_docx"),
+    ".pptx": ("office", "load_pptx"),
+    ".epub": ("epub", "load"),
+    ".png": ("image", "load"),
+    ".jpg": ("image", "load"),
+    ".jpeg": ("image", "load"),
 }
+# Loaders that can read pictures when given an OCR engine (ingest/ocr.py).
+_OCR_LOADERS = {"pdf", "image"}
 SUPPORTED_SUFFIXES: frozenset[str] = frozenset(_DISPATCH)
 
 KINDS = ("paper", "doc", "newsletter")
@@ -48,8 +66,11 @@ def is_newsletter_path(path: Path) -> bool:
     return any(_NEWSLETTER_DIR.search(part) for part in path.parent.parts)
 
 
-def load_path(path: Path | str, kind: str | None = None) -> list[LoadedDoc]:
-    """Load one file. ``kind`` ("paper" | "doc" | "newsletter") overrides the guessed kind."""
+def load_path(path: Path | str, kind: str | None = None, *, ocr=None) -> list[LoadedDoc]:
+    """Load one file. ``kind`` ("paper" | "doc" | "newsletter") overrides the guessed kind.
+
+    ``ocr``: an ``ingest.ocr.Ocr`` to read pictures and scanned PDF pages with. Without one a picture
+    raises NeedsOcr and a PDF's scanned pages are listed in ``meta["ocr_pages"]`` (left unread)."""
     path = Path(path).absolute()
     if kind is not None and kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
@@ -61,7 +82,7 @@ def load_path(path: Path | str, kind: str | None = None) -> list[LoadedDoc]:
     module, func = _DISPATCH[suffix]
     loader = getattr(importlib.import_module(f"{__name__}.{module}"), func)
     try:
-        docs = loader(path)
+        docs = loader(path, ocr=ocr) if module in _OCR_LOADERS else loader(path)
     except OSError as e:
         raise LoadError(f"cannot read file: {e.strerror or e}") from e
     return _finish(docs, path, kind)
@@ -87,4 +108,4 @@ def _finish(docs: list[LoadedDoc], path: Path, kind: str | None) -> list[LoadedD
     return out
 
 
-__all__ = ["LoadError", "SUPPORTED_SUFFIXES", "is_newsletter_path", "load_path"]
+__all__ = ["LoadError", "NeedsOcr", "SUPPORTED_SUFFIXES", "is_newsletter_path", "load_path"]

@@ -1,4 +1,5 @@
-"""PDF -> one Part per page. pypdf first (fast); pdfminer.six for the pages pypdf reads as garbage.
+"""PDF -> one Part per page. pypdf first (fast); pdfminer.six for the pages pypdf reads as garbage;
+OCR (ingest/ocr.py) for scanned pages when the caller passes an engine.
 
 pypdf maps glyphs to text only through a font's ToUnicode table. Chinese PDFs made with some TeX
 setups have none, so pypdf yields symbol soup while pdfminer.six still recovers the characters
@@ -12,7 +13,7 @@ import unicodedata
 from pathlib import Path
 
 from bot.core.types import LoadedDoc, Part
-from ingest.loaders import LoadError
+from ingest.loaders import LoadError, NeedsOcr
 from ingest.loaders.text import TITLE_MAX, tidy
 
 for _name in ("pypdf", "pdfminer"):  # both log every odd-but-harmless object at WARNING
@@ -35,7 +36,10 @@ _BAD_TITLE = re.compile(
 )
 
 
-def load(path: Path) -> list[LoadedDoc]:
+MAX_IMAGES_PER_PAGE = 8  # a scan is one picture, sometimes a few strips; more is decoration
+
+
+def load(path: Path, ocr=None) -> list[LoadedDoc]:
     from pypdf import PdfReader
 
     try:
@@ -77,18 +81,55 @@ def load(path: Path) -> list[LoadedDoc]:
         meta["pdfminer_pages"] = len(retry)
     parts = [Part(text=t, page=i + 1) for i, t in enumerate(texts) if t.strip()]
     scanned = [i + 1 for i, t in enumerate(texts) if not t.strip() and _image_only(reader, i)]
-    if scanned:
+    if scanned and ocr is not None:
+        read = _ocr_pages(reader, scanned, ocr, warnings)
+        parts = sorted(parts + [Part(text=t, page=p, ocr=True) for p, t in read.items()], key=lambda p: p.page)
+        meta["ocr_read"] = sorted(read)
+        unread = [p for p in scanned if p not in read]
         if not parts:
-            raise LoadError(
+            raise LoadError(f"no text found: OCR read nothing on the {len(scanned)} scanned page{'s' * (len(scanned) > 1)} "
+                            f"({'; '.join(warnings[:3]) or 'blank or unreadable pictures'})")
+        if unread:
+            meta["ocr_failed"] = unread
+    elif scanned:
+        if not parts:
+            raise NeedsOcr(
                 f"no text layer: an image-only (scanned) PDF of {n} page{'s' * (n > 1)} needs OCR; run it through OCR "
-                "(e.g. `ocrmypdf -l chi_sim+eng in.pdf out.pdf`) and re-add it"
+                "(e.g. `ocrmypdf -l chi_sim+eng in.pdf out.pdf`) and re-add it", pages=len(scanned)
             )
-        meta["ocr_pages"] = scanned
+        meta["ocr_pages"] = scanned  # still to read: the ingest queues this file for OCR when it can
         warnings.insert(0, f"{_page_list(scanned)} {'has' if len(scanned) == 1 else 'have'} no text layer "
                            f"(scanned image) and need OCR to be searchable")
     if warnings:
         meta["warnings"] = warnings[:20]
     return [LoadedDoc(path=str(path), title=_title(reader, texts, running, path), kind="paper", parts=parts, meta=meta)]
+
+
+def _ocr_pages(reader, pages: list[int], ocr, warnings: list[str]) -> dict[int, str]:
+    """page -> OCR'd text of its pictures; a page that fails is a warning, never the whole file."""
+    from ingest.ocr import OcrError
+
+    out: dict[int, str] = {}
+    for page in pages:
+        try:
+            images = [f.image for f in reader.pages[page - 1].images]
+        except Exception as e:  # noqa: BLE001 - an encoding pypdf/Pillow cannot decode (e.g. JBIG2)
+            warnings.append(f"page {page}: cannot decode the scanned picture for OCR: {_one_line(e)}")
+            continue
+        biggest = max((im.width * im.height for im in images), default=0)
+        texts = []
+        try:
+            for im in [im for im in images if im.width * im.height >= biggest / 20][:MAX_IMAGES_PER_PAGE]:
+                texts.append(ocr.read(im))
+        except OcrError as e:
+            warnings.append(f"page {page}: {e}")
+            continue
+        text = tidy("\n".join(t for t in texts if t.strip()))
+        if text.strip():
+            out[page] = text
+        else:
+            warnings.append(f"page {page}: OCR found no text on the scanned picture")
+    return out
 
 
 def is_garbage(text: str) -> bool:
