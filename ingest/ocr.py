@@ -67,9 +67,9 @@ class Ocr:
                     raise OcrError(INSTALL_HINT)
                 from rapidocr import RapidOCR
 
-                # Its default logger prints every call at INFO; the models are the ones in the wheel.
+                # Its default logger prints every call at INFO and warns on blank pictures (reported by us instead).
                 self._engine = RapidOCR(params={"Global.log_level": "warning"})
-                logging.getLogger("RapidOCR").setLevel(logging.WARNING)
+                logging.getLogger("RapidOCR").setLevel(logging.ERROR)  # "detection result is empty" on blank scans
             return self._engine
 
     def read(self, image) -> str:

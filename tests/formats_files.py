@@ -2,7 +2,6 @@
 of text rendered with Noto CJK (clean, and degraded like a scan), and image-only (scanned) PDFs."""
 from __future__ import annotations
 
-import random
 import re
 import unicodedata
 import zipfile
@@ -117,11 +116,12 @@ def scanned(img, scale: float = 0.5, angle: float = 0.8, noise: float = 18, seed
     """``img`` as a cheap scan would give it: half the resolution, a slight skew, blur and grain."""
     from PIL import Image, ImageFilter
 
-    rnd = random.Random(seed)
     g = img.convert("L").rotate(angle, expand=True, fillcolor=255, resample=Image.BICUBIC)
     g = g.resize((int(g.width * scale), int(g.height * scale)), Image.BILINEAR).filter(ImageFilter.GaussianBlur(0.6))
-    g.putdata([min(255, max(0, v + int(rnd.gauss(0, noise)))) for v in g.getdata()])
-    return g
+    import numpy as np
+
+    grain = np.random.default_rng(seed).normal(0, noise, (g.height, g.width))
+    return Image.fromarray(np.clip(np.asarray(g, dtype=float) + grain, 0, 255).astype("uint8"))
 
 
 def image_pdf(path: Path, pages: list) -> Path:
