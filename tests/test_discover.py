@@ -30,7 +30,7 @@ def reasons(skipped: list[dict]) -> dict[str, str]:
 def lib(tmp_path) -> Path:
     lib = tmp_path / "library"
     for rel in ("b.md", "a.txt", "sub/z.pdf", "sub/c.mdx", "Upper.html", "feeds/news.xml", "mail/x.eml",
-                "notes.docx", "image.png", "README", "sources.yaml",
+                "notes.doc", "image.gif", "README", "sources.yaml",
                 ".hidden.md", ".git/config.md", "sub/.cache/y.md", "__pycache__/m.md", "node_modules/pkg/readme.md"):
         touch(lib / rel)
     return lib
@@ -39,17 +39,17 @@ def lib(tmp_path) -> Path:
 def test_walks_sorted_and_ignores_hidden_junk_and_unsupported(lib):
     files, skipped = discover([lib], lib, 25)
     assert names(files, lib) == ["Upper.html", "a.txt", "b.md", "feeds/news.xml", "mail/x.eml", "sub/c.mdx", "sub/z.pdf"]
-    assert skipped == []  # .docx/.png/.yaml found by walking are not worth a complaint
+    assert skipped == []  # .doc/.gif/.yaml found by walking are not worth a complaint
     assert all(f.is_absolute() for f in files)
 
 
 def test_explicit_files_are_reported_when_unsupported(lib, tmp_path):
     hidden = lib / ".hidden.md"
-    files, skipped = discover([lib / "notes.docx", hidden, lib / "README"], lib, 25)
+    files, skipped = discover([lib / "notes.doc", hidden, lib / "README"], lib, 25)
     assert files == [hidden.resolve()]  # asked for by name, so hidden is fine
     r = reasons(skipped)
-    assert r["notes.docx"].startswith("unsupported file type .docx; supported: ")
-    assert ".pdf" in r["notes.docx"] and ".md" in r["notes.docx"]
+    assert r["notes.doc"].startswith("unsupported file type .doc; supported: ")
+    assert ".pdf" in r["notes.doc"] and ".md" in r["notes.doc"] and ".docx" in r["notes.doc"]
     assert r["README"].startswith("unsupported file type (no extension)")
 
 

@@ -112,8 +112,8 @@ def test_empty_and_blank_files_have_no_text(tmp_path):
 
 
 def test_unsupported_and_missing(tmp_path):
-    with pytest.raises(LoadError, match=r"^unsupported file type \.docx$"):
-        load_path(write(tmp_path / "a.docx", b"PK\x03\x04"))
+    with pytest.raises(LoadError, match=r"^unsupported file type \.doc$"):  # the old binary Word format
+        load_path(write(tmp_path / "a.doc", b"\xd0\xcf\x11\xe0"))
     with pytest.raises(LoadError, match="not found"):
         load_path(tmp_path / "missing.md")
     # Every suffix the library advertises (discovery and uploads trust the list) reaches its loader, in any

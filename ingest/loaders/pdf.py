@@ -128,7 +128,7 @@ def _ocr_pages(reader, pages: list[int], ocr, warnings: list[str]) -> dict[int, 
         if text.strip():
             out[page] = text
         else:
-            warnings.append(f"page {page}: OCR found no text on the scanned picture")
+            warnings.append(f"page {page}: scanned (no text layer), and OCR found no text on it")
     return out
 
 
