@@ -23,6 +23,9 @@ log = logging.getLogger("studybot.ocr")
 MAX_SIDE = 4000  # px; bigger pictures are shrunk first (the detector works at <= 2000 px anyway)
 MIN_SCORE = 0.5  # recognised lines below this confidence are noise (specks, ruled lines)
 INSTALL_HINT = "OCR is not installed: pip install 'studybot[ocr]' (or `make setup`)"
+# The models measured above, as the rapidocr wheel ships them. Naming the files means rapidocr never
+# reaches its download path (it fetches a default model it cannot find): a missing one is an error.
+MODELS = {"Det": "PP-OCRv6_det_small.onnx", "Rec": "PP-OCRv6_rec_small.onnx", "Cls": "ch_ppocr_mobile_v2.0_cls_mobile.onnx"}
 
 
 class OcrError(Exception):
@@ -65,10 +68,18 @@ class Ocr:
             if self._engine is None:
                 if not available():
                     raise OcrError(INSTALL_HINT)
-                from rapidocr import RapidOCR
+                import rapidocr
+                from pathlib import Path
 
+                folder = Path(rapidocr.__file__).parent / "models"
+                paths = {task: folder / name for task, name in MODELS.items()}
+                missing = [p.name for p in paths.values() if not p.is_file()]
+                if missing:
+                    raise OcrError(f"OCR models missing from the rapidocr install ({', '.join(missing)}): "
+                                   f"reinstall it with pip install 'studybot[ocr]'")
+                params = {"Global.log_level": "warning", **{f"{t}.model_path": str(p) for t, p in paths.items()}}
                 # Its default logger prints every call at INFO and warns on blank pictures (reported by us instead).
-                self._engine = RapidOCR(params={"Global.log_level": "warning"})
+                self._engine = rapidocr.RapidOCR(params=params)
                 logging.getLogger("RapidOCR").setLevel(logging.ERROR)  # "detection result is empty" on blank scans
             return self._engine
 

@@ -286,3 +286,14 @@ def test_uploads_take_the_new_formats_and_still_refuse_the_rest(tmp_path):
     for name in ("macro.docm", "macro.pptm", "old.doc", "old.ppt", "x.svg", "x.gif", "x.webp", "x.png.exe", "x.xlsx"):
         with pytest.raises(UploadError, match="unsupported file type"):
             store_upload(src, name, settings)
+
+
+def test_missing_ocr_models_are_an_error_not_a_download(tmp_path, monkeypatch):
+    """rapidocr fetches a default model it cannot find; naming the wheel's files rules that out (the
+    loopback-only fixture would also stop a download: every OCR test here runs offline)."""
+    from ingest import ocr
+    from ingest.loaders import LoadError, load_path
+
+    monkeypatch.setattr(ocr, "MODELS", {**ocr.MODELS, "Rec": "PP-OCRv99_rec.onnx"})
+    with ocr.Ocr() as engine, pytest.raises(LoadError, match="OCR models missing .*PP-OCRv99_rec.onnx"):
+        load_path(_save(render("图片"), tmp_path / "p.png"), ocr=engine)
