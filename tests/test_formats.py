@@ -297,3 +297,16 @@ def test_missing_ocr_models_are_an_error_not_a_download(tmp_path, monkeypatch):
     monkeypatch.setattr(ocr, "MODELS", {**ocr.MODELS, "Rec": "PP-OCRv99_rec.onnx"})
     with ocr.Ocr() as engine, pytest.raises(LoadError, match="OCR models missing .*PP-OCRv99_rec.onnx"):
         load_path(_save(render("图片"), tmp_path / "p.png"), ocr=engine)
+
+
+def test_drm_protected_epub_says_so(tmp_path):
+    from ingest.loaders import LoadError, load_path
+
+    path = make_epub(tmp_path / "drm.epub", "Locked", [("One", "One", ["secret words"])])
+    with zipfile.ZipFile(path, "a") as z:
+        z.writestr("META-INF/encryption.xml",
+                   '<encryption xmlns="urn:oasis:names:tc:opendocument:xmlns:container" '
+                   'xmlns:enc="http://www.w3.org/2001/04/xmlenc#"><enc:EncryptedData><enc:CipherData>'
+                   '<enc:CipherReference URI="OEBPS/text/ch1.xhtml"/></enc:CipherData></enc:EncryptedData></encryption>')
+    with pytest.raises(LoadError, match="DRM-protected EPUB"):
+        load_path(path)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import posixpath
 import zipfile
+import zlib
 from pathlib import Path
 from urllib.parse import unquote
 from xml.etree import ElementTree as ET
@@ -25,8 +26,17 @@ BROKEN = "broken EPUB"
 
 def load(path: Path) -> list[LoadedDoc]:
     check_zip(path, "EPUB")
+    try:
+        return _load(path)
+    except (zipfile.BadZipFile, zlib.error, EOFError) as e:  # a damaged member (CRC, truncated data)
+        raise LoadError(f"{BROKEN}: {' '.join(str(e).split())[:160]}") from e
+
+
+def _load(path: Path) -> list[LoadedDoc]:
     warnings: list[str] = []
     with zipfile.ZipFile(path) as z:
+        if _drm(z):
+            raise LoadError("DRM-protected EPUB: its chapters are encrypted; only a DRM-free copy can be read")
         opf_path = _rootfile(z)
         opf = _xml(z, opf_path, "package document")
         base = posixpath.dirname(opf_path)
@@ -54,6 +64,16 @@ def load(path: Path) -> list[LoadedDoc]:
         raise LoadError("no text found in the EPUB (only pictures, or DRM-protected)")
     meta = {"warnings": warnings[:20]} if warnings else {}
     return [LoadedDoc(path=str(path), title=title or path.stem, parts=parts, meta=meta)]
+
+
+def _drm(z: zipfile.ZipFile) -> bool:
+    """Encrypted chapters (not just obfuscated fonts, which EPUBs may legally carry)."""
+    try:
+        root = ET.fromstring(z.read("META-INF/encryption.xml"))
+    except (KeyError, ET.ParseError):
+        return False
+    uris = [el.get("URI", "") for el in root.iter() if el.tag.endswith("CipherReference")]
+    return any(u.lower().endswith((".xhtml", ".html", ".htm", ".xml")) for u in uris)
 
 
 def _rootfile(z: zipfile.ZipFile) -> str:
