@@ -310,3 +310,24 @@ def test_drm_protected_epub_says_so(tmp_path):
                    '<enc:CipherReference URI="OEBPS/text/ch1.xhtml"/></enc:CipherData></enc:EncryptedData></encryption>')
     with pytest.raises(LoadError, match="DRM-protected EPUB"):
         load_path(path)
+
+
+def test_a_manifest_from_before_ocr_gains_the_flag(tmp_path):
+    """Indexes built before this change open as they are: the column is added, old passages are not OCR."""
+    import sqlite3
+
+    from bot.core.types import Chunk
+    from bot.index.manifest import SCHEMA, Manifest
+
+    path = tmp_path / "manifest.sqlite"
+    old = sqlite3.connect(path)
+    old.executescript(SCHEMA.replace(",\n    ocr INTEGER NOT NULL DEFAULT 0", ""))
+    assert "ocr" not in {r[1] for r in old.execute("PRAGMA table_info(chunks)")}
+    old.execute("INSERT INTO docs(doc_hash, file_hash, path, title) VALUES('d0', 'f0', '/old.md', 'Old')")
+    old.execute("INSERT INTO chunks(id, doc_hash, ordinal, text, tokens) VALUES('c0', 'd0', 0, 'old text', 'old')")
+    old.commit()
+    old.close()
+    m = Manifest(path)
+    new = Chunk(id="c1", text="scanned words", path="/scan.png", title="scan", ordinal=0, ocr=True)
+    m.replace_file("/scan.png", "f1", 1, 0.0, [("d1", {"title": "scan"}, [new], [["scanned"]])])
+    assert {c.id: c.ocr for c in m.all_chunks()} == {"c0": False, "c1": True}
