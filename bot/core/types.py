@@ -12,6 +12,8 @@ class Part:
     text: str
     page: int | None = None  # 1-based page number for PDFs
     section: str | None = None  # heading path, e.g. "学习路径 > 第一阶段"
+    link: str | None = None  # a newsletter item's own link (the URL its headline points at)
+    item: bool = False  # one item of a newsletter issue: never merged with its neighbours
 
 
 @dataclass
@@ -42,6 +44,8 @@ class Chunk:
     ordinal: int = 0  # position within its document
     lang: str | None = None
     source_hash: str = ""  # content hash of the whole document
+    date: str | None = None  # the document's date (a newsletter issue's), ISO 8601
+    link: str | None = None  # the item's or document's web address, when it has one
 
     def metadata(self) -> dict[str, Any]:
         """Chroma-safe metadata (no None values)."""
@@ -67,6 +71,8 @@ class Hit:
             "chunk_id": c.id,
             "page": c.page,
             "section": c.section,
+            "date": c.date,
+            "link": c.link,
             "text": c.text,
             "score": round(float(self.score), 6),
             "cosine": None if self.dense is None else round(float(self.dense), 4),
@@ -82,6 +88,9 @@ class Citation:
     section: str | None
     quote: str
     chunk_id: str = ""
+    date: str | None = None
+    link: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"path": self.path, "title": self.title, "page": self.page, "section": self.section, "quote": self.quote}
+        return {"path": self.path, "title": self.title, "page": self.page, "section": self.section, "quote": self.quote,
+                "date": self.date, "link": self.link}
