@@ -289,3 +289,85 @@ def test_real_weekly_issue_is_cut_into_dated_linked_items():
     assert gitui.link == "https://github.com/extrawurst/gitui" and "Outline" not in gitui.text
     dates = [load_path(WEEKLY / f"issue-{n}.md")[0].meta["date"] for n in (1, 6, 10, 100, 200, 308, 309, 407)]
     assert dates == sorted(dates) and dates[0].startswith("2018-04")
+
+
+# --- re-ingest: older indexes -----------------------------------------------------------------------
+
+
+def test_an_index_cut_by_the_previous_chunker_is_cut_again_and_gains_dates_and_links(tmp_path):
+    from bot.components import Components
+    from ingest.pipeline import ingest
+    from ingest.splitter import CHUNKER_VERSION
+
+    lib = tmp_path / "library"
+    write(lib / "newsletters" / "issue-1.md", issue(1, "20230106", FILLER))
+    write(lib / "notes.md", "# 笔记\n\n间隔重复是一种复习方法。")
+    s = make_settings(lib, tmp_path / "index", embedder="fake")
+    idx = Components().index(s)
+    ingest(None, s, index=idx)
+    ids = idx.manifest.chunk_ids()
+    # White-box: what an index from before CHUNKER_VERSION 3 holds (no dates, no links).
+    with idx.manifest._tx() as c:
+        c.execute("UPDATE chunks SET date=NULL, link=NULL")
+        c.execute("UPDATE meta SET value=? WHERE key='chunking'", (f"{s.chunk_size}/{s.chunk_overlap}/2",))
+    assert not any(c.date for c in idx.manifest.all_chunks())
+    rep = ingest(None, s, index=idx)
+    assert rep.indexed == 2 and rep.chunks_embedded == 0  # same passages keep their vectors
+    assert idx.manifest.get_meta("chunking").endswith(f"/{CHUNKER_VERSION}") and idx.manifest.chunk_ids() == ids
+    items = [c for c in idx.manifest.all_chunks() if c.path.endswith("issue-1.md") and c.section.startswith("工具 > ")]
+    assert len(items) == 3 and all(c.date == "2023-01-06" and c.link for c in items)
+    assert ingest(None, s, index=idx).indexed == 0  # recorded: not cut a third time
+
+
+def test_a_manifest_from_before_dated_passages_gains_the_columns(tmp_path):
+    import sqlite3
+
+    from bot.index.manifest import Manifest
+
+    path = tmp_path / "manifest.sqlite"
+    old = sqlite3.connect(path)
+    old.execute("CREATE TABLE chunks (id TEXT PRIMARY KEY, doc_hash TEXT NOT NULL, ordinal INTEGER, text TEXT NOT NULL,"
+                " page INTEGER, section TEXT, tokens TEXT NOT NULL, embedded INTEGER NOT NULL DEFAULT 0)")
+    old.execute("INSERT INTO chunks VALUES ('a', 'd', 0, 'old text', NULL, NULL, 'old text', 1)")
+    old.commit()
+    old.close()
+    m = Manifest(path)
+    assert m.dates_of(["a"]) == {} and m.chunk_ids() == {"a"}
+
+
+def test_an_items_site_is_searchable_though_its_text_shows_only_the_link_words(weekly_index):
+    hits = _search(weekly_index, "css.example")
+    assert hits and hits[0].chunk.link == "https://css.example" and "css.example" not in hits[0].chunk.text
+
+
+def test_the_retriever_searches_the_topic_without_its_time_words(monkeypatch, weekly_index):
+    from bot.retrieval.retriever import Retriever
+
+    seen = []
+    real = Retriever.candidates
+    monkeypatch.setattr(Retriever, "candidates", lambda self, queries, bm, depth=None: seen.append((queries, depth))
+                        or real(self, queries, bm, depth))
+    _search(weekly_index, "最近几期推荐了哪些开源 RAG 工具？")
+    _search(weekly_index, "推荐了哪些开源 RAG 工具？")
+    # "最近" in a passage is no sign it answers; a date question searches deeper.
+    assert seen == [(["推荐了哪些开源 RAG 工具？"], 160), (["推荐了哪些开源 RAG 工具？"], 40)]
+
+
+def test_by_date_counts_only_passages_naming_the_topics_most_specific_word():
+    """Everyday words ("推荐 介绍 新 内容") must not make a newer passage about something else count
+    as the latest about promptingguide.ai."""
+    from types import SimpleNamespace
+
+    from bot.core.types import Chunk
+    from bot.retrieval.dates import date_intent
+    from bot.retrieval.retriever import Fusion, Retriever
+
+    toks = {"best": ["promptingguide.ai", "推荐", "介绍"], "filler": ["推荐", "介绍", "新", "内容"], "old": ["promptingguide.ai"]}
+    dates = {"best": "2023-06-02", "filler": "2024-03-01", "old": "2023-01-06"}
+    manifest = SimpleNamespace(chunk_tokens=lambda ids: [toks[i] for i in ids])
+    r = Retriever(SimpleNamespace(manifest=manifest))
+    idf = {"promptingguide.ai": 2.0, "推荐": 0.5, "介绍": 0.5, "新": 1.0, "内容": 0.6}
+    bm = SimpleNamespace(idf_of=lambda t: idf.get(t, 3.0))
+    chunks = {c: Chunk(id=c, text=c, path=c, title=c, date=dates[c]) for c in toks}
+    intent = date_intent("最近推荐 promptingguide.ai 介绍 新 内容")
+    assert r.by_date(["best", "filler", "old"], chunks, intent, bm, Fusion()) == ["best", "old", "filler"]

@@ -146,14 +146,12 @@ def date_order(order: list[str], dates: dict[str, str], relevance: dict[str, flo
     best = max(relevance.values())
     if best <= 0:
         return order
-    rank = {c: i for i, c in enumerate(order)}
     relevant = [c for c in order if relevance.get(c, 0.0) >= share * best]
     dated = [c for c in relevant if c in dates]
     if not dated:
         return order
     newest = intent.order == NEWEST
-    # Two stable sorts: by rank, then by date (reverse=True is stable too: ties stay best-first).
-    dated.sort(key=lambda c: rank[c])
+    # ``dated`` is in ranked order and the sort is stable (reverse=True too): ties stay best-first.
     dated.sort(key=lambda c: dates[c], reverse=newest)
     chosen = set(relevant)
     return dated + [c for c in relevant if c not in dates] + [c for c in order if c not in chosen]
