@@ -14,7 +14,23 @@ from bot.core.types import Chunk, LoadedDoc, Part
 # Bump when a change here cuts the same text differently: ingest then re-chunks every indexed file.
 # 2: a run of end marks ends one sentence ("(reward!)." was stored as "(reward!) ."), and the one
 # sentence splitter and CJK range of bot.core.text are used.
-CHUNKER_VERSION = "2"
+# 3: a newsletter issue is cut at its items (each item its own passages), and passages carry the
+# issue's date and the item's link.
+CHUNKER_VERSION = "3"
+
+_DATE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})")
+
+
+def day(value) -> str | None:
+    """A document's date as YYYY-MM-DD (what the retriever sorts and filters by), or None when it
+    does not hold a full date. Times are dropped: an issue is dated by its day."""
+    m = _DATE.search(str(value or ""))
+    if not m:
+        return None
+    y, mo, d = (int(x) for x in m.groups())
+    if not (1 <= mo <= 12 and 1 <= d <= 31):
+        return None
+    return f"{y:04d}-{mo:02d}-{d:02d}"
 
 
 def _join(sents: list[str]) -> str:
@@ -71,6 +87,7 @@ def _merge_small_parts(parts: list[Part], size: int) -> list[Part]:
             continue
         if (
             merged
+            and not (p.item or merged[-1].item)  # a newsletter item stays its own passage
             and merged[-1].page == p.page
             and merged[-1].ocr == p.ocr  # a passage is either read from pixels or not: its citation says which
             and len(merged[-1].text) + len(p.text) <= size
@@ -79,7 +96,7 @@ def _merge_small_parts(parts: list[Part], size: int) -> list[Part]:
             prev = merged[-1]
             merged[-1] = Part(text=prev.text + "\n" + p.text, page=prev.page, section=_shared_section(prev, p), ocr=p.ocr)
         else:
-            merged.append(Part(text=p.text, page=p.page, section=p.section, ocr=p.ocr))
+            merged.append(Part(text=p.text, page=p.page, section=p.section, ocr=p.ocr, link=p.link, item=p.item))
     return merged
 
 
@@ -104,6 +121,8 @@ def chunk_id(source_hash: str, ordinal: int, text: str) -> str:
 
 def split_doc(doc: LoadedDoc, source_hash: str, size: int = 480, overlap: int = 80) -> list[Chunk]:
     chunks: list[Chunk] = []
+    date = day(doc.meta.get("date"))
+    doc_link = doc.meta.get("link") if isinstance(doc.meta.get("link"), str) else None
     for part in _merge_small_parts(doc.parts, size):
         sentences = [part.text[a:b] for a, b in sentence_spans(part.text)]
         for text in _pack(sentences, size, overlap):
@@ -121,6 +140,8 @@ def split_doc(doc: LoadedDoc, source_hash: str, size: int = 480, overlap: int = 
                     lang=doc.lang,
                     source_hash=source_hash,
                     ocr=part.ocr,
+                    date=date,
+                    link=part.link or doc_link,
                 )
             )
     return chunks

@@ -85,14 +85,30 @@ def plain_history(history: list | None, max_question_chars: int | None = None) -
 
 def _where(c: Citation) -> str:
     # A passage without a title is named by its file.
-    return cite_label(c.title or os.path.basename(c.path), c.section, c.page, ocr=c.ocr)
+    return cite_label(c.title or os.path.basename(c.path), c.section, c.page, date=c.date, ocr=c.ocr)
+
+
+_WEB_LINK = re.compile(r"https?://[^\s<>\"'`]+\Z", re.I)
+
+
+def link_markdown(url: str | None) -> str:
+    """A passage's web address as a Markdown link (a newsletter item's article), or "" for anything
+    but a plain http(s) address: library text must not plant javascript: or data: links."""
+    if not url or not _WEB_LINK.match(url):
+        return ""
+    target = url.replace("(", "%28").replace(")", "%29")
+    shown = re.sub(r"^https?://(www\.)?", "", url, flags=re.I).rstrip("/")
+    shown = shown if len(shown) <= 60 else shown[:59] + "…"
+    return f"[{_md(shown)}]({target})"
 
 
 def sources_markdown(citations: list[Citation]) -> str:
     lines = []
     for i, c in enumerate(citations, 1):
         quote = c.quote.replace("\n", " ").strip()
-        lines.append(f"**[{i}] {_where(c)}**  \n> {quote}  \n<sub>`{os.path.basename(c.path)}`</sub>")
+        link = link_markdown(c.link)
+        where = f"`{os.path.basename(c.path)}`" + (f" · {link}" if link else "")
+        lines.append(f"**[{i}] {_where(c)}**  \n> {quote}  \n<sub>{where}</sub>")
     return "\n\n".join(lines)
 
 

@@ -137,7 +137,7 @@ def cmd_ask(args) -> int:
     if answer and answer.citations:
         print("\nSources:")
         for i, c in enumerate(answer.citations, 1):
-            print(f"  [{i}] {cite_label(c.title, c.section, c.page, ocr=c.ocr)} ({c.path})\n      “{c.quote}”")
+            print(f"  [{i}] {cite_label(c.title, c.section, c.page, date=c.date, ocr=c.ocr)} ({c.link or c.path})\n      “{c.quote}”")
     return 0
 
 

@@ -112,6 +112,7 @@ def citations_for(hits: list[Hit], query: str, weight: Callable[[str], float] | 
         Citation(
             path=h.chunk.path, title=h.chunk.title, page=h.chunk.page, section=h.chunk.section,
             quote=best_quote(h.chunk.text, query, weight=weight), chunk_id=h.chunk.id, ocr=h.chunk.ocr,
+            date=h.chunk.date, link=h.chunk.link,
         )
         for h in hits
     ]
@@ -145,6 +146,8 @@ def prompt_passages(hits: list[Hit], focus: str, context_chars: int, lang: str,
         # The leaf heading says what the passage is about; the full path and title cost tokens the
         # model does not need (the learner sees them in the citations).
         leaf = squash(guard_passage((h.chunk.section or "").split(" > ")[-1] or h.chunk.title, lang))
+        if h.chunk.date:  # a newsletter item: which issue and when, for "when was X first recommended?"
+            leaf = f"{leaf} · {squash(guard_passage(h.chunk.title, lang))} · {h.chunk.date}"
         # The passage's most relevant stretch, not its head: same budget, more of the answer. It is
         # guarded before clipping (a clip cannot cut an injection into an unrecognisable half) and
         # flattened to one line, so only our own "[i]" headers start a line inside the frame.
@@ -193,5 +196,5 @@ def retrieval_only_text(question: str, hits: list[Hit], cites: list[Citation] | 
     lang = answer_lang(question)
     lines = [RETRIEVAL_ONLY[lang], ""]
     for i, c in enumerate(cites if cites is not None else citations_for(hits, question), 1):
-        lines.append(f"{i}. **{cite_label(c.title, c.section, c.page, ocr=c.ocr)}**\n   > {c.quote}")
+        lines.append(f"{i}. **{cite_label(c.title, c.section, c.page, date=c.date, ocr=c.ocr)}**\n   > {c.quote}")
     return "\n".join(lines)

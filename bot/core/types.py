@@ -13,6 +13,8 @@ class Part:
     page: int | None = None  # 1-based page number for PDFs
     section: str | None = None  # heading path, e.g. "学习路径 > 第一阶段"
     ocr: bool = False  # read from pixels (a scan or a picture): may hold misread characters
+    link: str | None = None  # a newsletter item's own link (the URL its headline points at)
+    item: bool = False  # one item of a newsletter issue: never merged with its neighbours
 
 
 @dataclass
@@ -44,6 +46,8 @@ class Chunk:
     lang: str | None = None
     source_hash: str = ""  # content hash of the whole document
     ocr: bool = False  # text recognised from an image (its citation says so)
+    date: str | None = None  # the document's date (a newsletter issue's), ISO 8601
+    link: str | None = None  # the item's or document's web address, when it has one
 
     def metadata(self) -> dict[str, Any]:
         """Chroma-safe metadata (no None values)."""
@@ -70,6 +74,8 @@ class Hit:
             "page": c.page,
             "section": c.section,
             "ocr": c.ocr,
+            "date": c.date,
+            "link": c.link,
             "text": c.text,
             "score": round(float(self.score), 6),
             "cosine": None if self.dense is None else round(float(self.dense), 4),
@@ -86,7 +92,9 @@ class Citation:
     quote: str
     chunk_id: str = ""
     ocr: bool = False
+    date: str | None = None
+    link: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {"path": self.path, "title": self.title, "page": self.page, "section": self.section, "quote": self.quote,
-                "ocr": self.ocr}
+                "ocr": self.ocr, "date": self.date, "link": self.link}

@@ -35,7 +35,7 @@ CREATE INDEX IF NOT EXISTS docs_file ON docs(file_hash);
 CREATE TABLE IF NOT EXISTS chunks (
     id TEXT PRIMARY KEY, doc_hash TEXT NOT NULL, ordinal INTEGER, text TEXT NOT NULL,
     page INTEGER, section TEXT, tokens TEXT NOT NULL, embedded INTEGER NOT NULL DEFAULT 0,
-    ocr INTEGER NOT NULL DEFAULT 0
+    ocr INTEGER NOT NULL DEFAULT 0, date TEXT, link TEXT
 );
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_hash);
 CREATE INDEX IF NOT EXISTS chunks_embedded ON chunks(embedded);
@@ -44,14 +44,15 @@ CREATE TABLE IF NOT EXISTS reports (id INTEGER PRIMARY KEY AUTOINCREMENT, starte
 
 # A passage with its document's fields: the one query and the one conversion every Chunk read
 # from the manifest goes through.
-_CHUNKS = ("SELECT c.id, c.text, c.page, c.section, c.ordinal, c.doc_hash, c.ocr, d.path, d.title, d.kind, d.lang"
+_CHUNKS = ("SELECT c.id, c.text, c.page, c.section, c.ordinal, c.doc_hash, c.ocr, c.date, c.link, d.path, d.title,"
+           " d.kind, d.lang"
            " FROM chunks c JOIN docs d ON d.doc_hash=c.doc_hash")
 
 
 def _chunk(r: sqlite3.Row) -> Chunk:
     return Chunk(id=r["id"], text=r["text"], path=r["path"], title=r["title"] or "", kind=r["kind"] or "doc",
                  page=r["page"], section=r["section"], ordinal=r["ordinal"] or 0, lang=r["lang"],
-                 source_hash=r["doc_hash"], ocr=bool(r["ocr"]))
+                 source_hash=r["doc_hash"], ocr=bool(r["ocr"]), date=r["date"], link=r["link"])
 
 
 class Manifest:
@@ -68,9 +69,14 @@ class Manifest:
         if "warning" not in cols:  # manifests written before warnings existed
             with self._tx() as c:
                 c.execute("ALTER TABLE files ADD COLUMN warning TEXT")
-        if "ocr" not in {r["name"] for r in self._q("PRAGMA table_info(chunks)")}:  # written before OCR existed
+        cols = {r["name"] for r in self._q("PRAGMA table_info(chunks)")}
+        if "ocr" not in cols:  # written before OCR existed
             with self._tx() as c:
                 c.execute("ALTER TABLE chunks ADD COLUMN ocr INTEGER NOT NULL DEFAULT 0")
+        if "date" not in cols:  # manifests written before passages carried a date and a link (re-chunked by ingest)
+            with self._tx() as c:
+                c.execute("ALTER TABLE chunks ADD COLUMN date TEXT")
+                c.execute("ALTER TABLE chunks ADD COLUMN link TEXT")
 
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
@@ -210,11 +216,11 @@ class Manifest:
                         ),
                     )
                     c.executemany(
-                        "INSERT OR REPLACE INTO chunks(id, doc_hash, ordinal, text, page, section, tokens, embedded, ocr)"
-                        " VALUES(?,?,?,?,?,?,?,?,?)",
+                        "INSERT OR REPLACE INTO chunks(id, doc_hash, ordinal, text, page, section, tokens, embedded, ocr,"
+                        " date, link) VALUES(?,?,?,?,?,?,?,?,?,?,?)",
                         [
                             (ch.id, doc_hash, ch.ordinal, ch.text, ch.page, ch.section, " ".join(tk), int(ch.id in kept),
-                             int(ch.ocr))
+                             int(ch.ocr), ch.date, ch.link)
                             for ch, tk in zip(chunks, tokens)
                         ],
                     )
@@ -377,6 +383,15 @@ class Manifest:
                 f" WHERE c.id IN ({','.join('?' * len(part))})", part,
             ):
                 out[r["id"]] = r["lang"] or "en"
+        return out
+
+    def dates_of(self, ids: list[str]) -> dict[str, str]:
+        """The date of each dated chunk among ``ids`` (undated ones are left out)."""
+        out: dict[str, str] = {}
+        for i in range(0, len(ids), 500):
+            part = ids[i : i + 500]
+            for r in self._q(f"SELECT id, date FROM chunks WHERE date IS NOT NULL AND id IN ({','.join('?' * len(part))})", part):
+                out[r["id"]] = r["date"]
         return out
 
     def chunks_by_lang(self) -> dict[str, int]:

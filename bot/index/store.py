@@ -1,6 +1,7 @@
 """The library index: manifest (truth) + Chroma vectors + BM25, kept consistent with each other."""
 from __future__ import annotations
 
+import re
 import threading
 import time
 from pathlib import Path
@@ -20,9 +21,15 @@ Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
 
 def index_text(chunk: Chunk) -> str:
-    """What gets embedded and BM25-indexed: the passage with its title and section as context."""
-    head = " · ".join(x for x in (chunk.title, chunk.section) if x)
+    """What gets embedded and BM25-indexed: the passage with its title and section as context, and
+    a newsletter item's site ("promptingguide.ai"): its headline shows only the link's words."""
+    head = " · ".join(x for x in (chunk.title, chunk.section, _site(chunk.link)) if x)
     return f"{head}\n{chunk.text}" if head else chunk.text
+
+
+def _site(link: str | None) -> str | None:
+    m = re.match(r"https?://(?:www\.)?([^/:?#\s]+)", link or "", re.I)
+    return m.group(1).lower() if m else None
 
 
 class Index:

@@ -13,6 +13,9 @@ after BM25): dense search ranks what has a vector.
     prefer_language   optional bonus for passages in the question's language
     rescore           re-order the top by how well they match (bot/retrieval/rescore.py)
     rerank            optional cross-encoder (bot/retrieval/rerank.py)
+    by_date           the question's time words (bot/retrieval/dates.py): a period keeps the passages
+                      dated in it (before they are read); "first time / latest" sorts the relevant
+                      ones by date
     dedupe            drop near-repeats, keep the first k
 
 Planning what to search comes before (bot/retrieval/query_plan.py), the relevance gate after
@@ -27,12 +30,13 @@ from typing import Callable
 
 import numpy as np
 
-from bot.core.text import detect_lang, has_cjk, question_lang
+from bot.core.text import detect_lang, has_cjk, question_lang, tokenize
 from bot.core.types import Chunk, Hit
 from bot.index.lexical import BM25
 from bot.index.store import Index
 # Query planning lives in query_plan.py; evals and tests import these from here.
 from bot.retrieval.query_plan import BORROW_CHARS, contextual_query  # noqa: F401
+from bot.retrieval.dates import DateIntent, date_intent, date_order, in_period
 from bot.retrieval.rerank import Reranker, rerank
 from bot.retrieval.rescore import RescoreWeights, rescore
 
@@ -66,6 +70,13 @@ class FusionConfig:
     same_lang: float = 0.0  # score bonus (fraction) for passages in the question's language
     rescore: RescoreWeights | None = field(default_factory=RescoreWeights)  # None: fused order only
     rerank: Reranker | None = None  # a cross-encoder after the re-scorer (STUDYBOT_RERANKER); None: off
+    # Time words in the question ("最近 / first time / 2024年", bot/retrieval/dates.py) filter and sort
+    # dated passages. Such a question searches deeper (``date_depth`` x candidates, ``date_read``
+    # passages read): the earliest mention of X is rarely among the 40 best-worded ones.
+    dates: bool = True
+    date_depth: int = 4
+    date_read: int = 60
+    date_share: float = 0.6  # relevant to the topic: at least this share of the best passage's
 
 
 @dataclass
@@ -210,22 +221,28 @@ class Retriever:
                 terms: list[str] | tuple[str, ...]) -> tuple[list[Hit], bool]:
         """The hits, and whether candidates vanished from the manifest before they could be read."""
         cfg = self.cfg
+        intent = date_intent(query) if cfg.dates else None
+        if intent is not None and intent.topic:
+            query = intent.topic  # "最近" or "2024年" in a passage is no sign it answers
         queries = phrasings(query, also)
         if not queries:
             return [], False
         bm = self._bm25()
-        runs = self.candidates(queries, bm)
+        runs = self.candidates(queries, bm, cfg.candidates * cfg.date_depth if intent else cfg.candidates)
         weights = self.phrasing_weights(runs)
         fusion = fuse(runs, weights, cfg, self.index.manifest.unembedded_among)
         fuse_terms(fusion, self.term_rankings(runs[0], terms, bm), cfg)
         order = fusion.order()
-        chunks, lost = self.read(order, k)
+        if intent is not None and intent.period:
+            order = in_period(order, self.index.manifest.dates_of(order), intent)
+        chunks, lost = self.read(order, k, cfg.date_read if intent else 0)
         order = prefer_language(order, chunks, fusion.score, detect_lang(query), cfg.same_lang)
         # Only phrasings that carry weight judge the passages: a translation the gate turned
         # down would otherwise pull the question's other-language twin back up.
         strong = [run for run, w in zip(runs, weights) if w >= 0.5]
         order, evidence = self.rescore(order, chunks, strong, fusion, bm)
         order = self.rerank(order, chunks, strong)
+        order = self.by_date(order, chunks, intent, bm, fusion)
         return [self._hit(c, chunks[c], fusion, evidence) for c in dedupe(order, chunks, cfg.dedupe, k)], lost
 
     # --- the stages --------------------------------------------------------------------------------
@@ -238,17 +255,18 @@ class Retriever:
             self.index.check_embedder()
         return self.index.bm25() if cfg.mode in ("hybrid", "bm25") or cfg.rescore is not None else None
 
-    def candidates(self, queries: list[str], bm: BM25 | None) -> list[Run]:
-        """Each phrasing's dense and BM25 rankings, ``cfg.candidates`` deep."""
+    def candidates(self, queries: list[str], bm: BM25 | None, depth: int | None = None) -> list[Run]:
+        """Each phrasing's dense and BM25 rankings, ``depth`` (default ``cfg.candidates``) deep."""
         cfg = self.cfg
+        depth = depth or cfg.candidates
         runs = []
         for q in queries:
             run = Run(q)
             if cfg.mode in ("hybrid", "dense"):
                 run.vector = self.index.embedder.embed_query_np(q)
-                run.dense = self.index.dense_search(run.vector, cfg.candidates)
+                run.dense = self.index.dense_search(run.vector, depth)
             if cfg.mode in ("hybrid", "bm25"):
-                run.lexical = bm.search(q, cfg.candidates)
+                run.lexical = bm.search(q, depth)
             runs.append(run)
         return runs
 
@@ -273,11 +291,12 @@ class Retriever:
             out.append((bm.search(t, cfg.candidates), w_t))
         return out
 
-    def read(self, order: list[str], k: int) -> tuple[dict[str, Chunk], bool]:
+    def read(self, order: list[str], k: int, at_least: int = 0) -> tuple[dict[str, Chunk], bool]:
         """The passages of the best candidates (enough for the re-rankers and for dedupe to keep
-        ``k``), and whether some vanished from the manifest since they were found."""
+        ``k``; ``at_least`` more for sorting by date), and whether some vanished from the manifest
+        since they were found."""
         rr = self.cfg.rerank
-        wanted = order[: max(k * 4, 20, rr.top if rr else 0)]
+        wanted = order[: max(k * 4, 20, rr.top if rr else 0, at_least)]
         chunks = self.index.manifest.load_chunks(wanted)
         return chunks, len(chunks) < len(wanted)
 
@@ -302,6 +321,31 @@ class Retriever:
         if rr is None or not chunks:
             return order
         return rerank(order, {c: chunks[c].text for c in order[: rr.top] if c in chunks}, [r.query for r in strong], rr)
+
+    def by_date(self, order: list[str], chunks: dict[str, Chunk], intent: DateIntent | None, bm: BM25 | None,
+                fusion: Fusion) -> list[str]:
+        """"First time X" / "latest X": the read passages about the topic, sorted by date
+        (``dates.date_order``). About the topic: the share of the topic's IDF weight a passage holds
+        (its title and section count); without BM25, its fused score."""
+        if intent is None or intent.order is None or not chunks:
+            return order
+        pool = [c for c in order if c in chunks]
+        dates = {c: chunks[c].date for c in pool if chunks[c].date}
+        if not dates:
+            return order
+        if bm is not None and intent.topic:
+            toks = dict(zip(pool, (set(t) for t in self.index.manifest.chunk_tokens(pool))))
+            # A word no read passage holds tells none of them apart ("时", "怎么" in a small library).
+            weights = {t: bm.idf_of(t) for t in set(tokenize(intent.topic)) if any(t in have for have in toks.values())}
+            total = sum(weights.values())
+            # About the topic means naming its most specific word that the best passage holds
+            # ("promptingguide.ai", "RAG"): everyday words ("新", "内容") must not make a passage relevant.
+            anchor = max((t for t in weights if t in toks[pool[0]]), key=weights.get, default=None)
+            relevance = {c: sum(w for t, w in weights.items() if t in have) / total
+                         if total and (anchor is None or anchor in have) else 0.0 for c, have in toks.items()}
+        else:
+            relevance = {c: fusion.score.get(c, 0.0) for c in pool}
+        return date_order(pool, dates, relevance, intent, self.cfg.date_share) + [c for c in order if c not in chunks]
 
     @staticmethod
     def _hit(cid: str, chunk: Chunk, fusion: Fusion, evidence: dict[str, tuple[float, float]]) -> Hit:

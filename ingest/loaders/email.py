@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import email
 import mailbox
+import re
 from email import policy
 from email.message import EmailMessage
 from email.utils import parsedate_to_datetime
@@ -55,8 +56,30 @@ def _body(msg: EmailMessage, title: str) -> list[Part]:
     if not isinstance(content, str):
         return []
     if part.get_content_subtype() == "html":
-        return html_to_parts(content, title)
-    return paragraph_parts(tidy(content.replace("\r\n", "\n")))
+        return html_to_parts(content, title, items=True)
+    text = tidy(content.replace("\r\n", "\n"))
+    return text_items(text) or paragraph_parts(text)
+
+
+_URL = re.compile(r"https?://[^\s<>()\[\]\"']+")
+
+
+def text_items(text: str) -> list[Part]:
+    """A plain-text digest cut at its items: an item starts at a paragraph with a web address in
+    its first two lines ("1. Title\nhttps://..."), and runs until the next one. The address is the
+    item's link, its first line (without the address) its section. [] when fewer than two items:
+    then it is a letter, not a digest."""
+    paras = [p.strip() for p in re.split(r"\n\s*\n", text) if p.strip()]
+    starts = [i for i, p in enumerate(paras) if _URL.search("\n".join(p.split("\n")[:2]))]
+    if len(starts) < 2:
+        return []
+    parts = paragraph_parts("\n\n".join(paras[: starts[0]])) if starts[0] else []
+    for a, b in zip(starts, [*starts[1:], len(paras)]):
+        body = "\n\n".join(paras[a:b])
+        head = re.sub(r"[(（]\s*[)）]", "", _URL.sub("", paras[a].split("\n")[0])).strip(" -–—:|.。") or None
+        parts.append(Part(text=body, section=head[:120] if head else None, link=_URL.search(paras[a]).group(0).rstrip(".,;"),
+                          item=True))
+    return parts
 
 
 def _header(msg: EmailMessage, name: str) -> str:

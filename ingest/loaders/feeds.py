@@ -57,7 +57,7 @@ def _body(entry, title: str) -> list[Part]:
         if not value:
             continue
         if "html" in (c.get("type") or "text/html"):
-            parts = html_to_parts(value, title)
+            parts = html_to_parts(value, title, items=True)
         else:
             parts = [Part(text=value)]
         if parts:

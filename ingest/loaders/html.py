@@ -51,8 +51,10 @@ def decode_html(data: bytes) -> str:
     return decode_bytes(data)
 
 
-def html_to_parts(html: str, title: str | None = None) -> list[Part]:
-    return _parts(HTMLParser(html), title)
+def html_to_parts(html: str, title: str | None = None, items: bool = False) -> list[Part]:
+    """``items``: the HTML is a newsletter (a feed entry, an e-mail): a heading that links somewhere
+    starts an item, its own Part carrying that link."""
+    return _parts(HTMLParser(html), title, items)
 
 
 def html_to_text(html: str) -> str:
@@ -69,15 +71,21 @@ def _title(tree: HTMLParser) -> str | None:
     return None
 
 
-def _parts(tree: HTMLParser, title: str | None) -> list[Part]:
+def _parts(tree: HTMLParser, title: str | None, items: bool = False) -> list[Part]:
     tree.strip_tags(_DROP)
     root = tree.body or tree.root
     if root is None:
         return []
-    return sectioned_parts(_blocks(root), title)
+    return sectioned_parts(_blocks(root, items), title)
 
 
-def _blocks(root):
+def _heading_link(node) -> str | None:
+    a = node.css_first("a[href]") or (node.parent if node.parent is not None and node.parent.tag == "a" else None)
+    href = (a.attributes.get("href") or "").strip() if a is not None else ""
+    return href if href.startswith(("http://", "https://")) else None
+
+
+def _blocks(root, items: bool = False):
     """Walk the tree in document order without recursion (deeply nested pages exist) and yield
     (level, text): headings as (1-4, text), runs of body text as (0, line)."""
     line: list[str] = []
@@ -102,7 +110,9 @@ def _blocks(root):
             continue
         if tag in _HEADINGS:
             yield from _flush(line)
-            yield _HEADINGS[tag], " ".join(item.text(deep=True).split())
+            text = " ".join(item.text(deep=True).split())
+            link = _heading_link(item) if items else None
+            yield (_HEADINGS[tag], text, link) if link else (_HEADINGS[tag], text)
             continue
         if tag == "br":
             yield from _flush(line)

@@ -140,15 +140,20 @@ def paragraph_parts(text: str, size: int = PARAGRAPH_GROUP) -> list[Part]:
     return parts
 
 
-def sectioned_parts(blocks: Iterable[tuple[int, str]], title: str | None) -> list[Part]:
+ITEM_LEVEL = 7  # below every heading: one item of a newsletter issue ("1、[Title](url)")
+
+
+def sectioned_parts(blocks: Iterable[tuple], title: str | None) -> list[Part]:
     """Blocks in reading order -> Parts split at headings.
 
-    ``blocks`` are (level, text): level 1-6 is a heading, 0 is body text. ``section`` is the heading
-    path ("学习路径 > 第一阶段"); the first H1 equal to ``title`` is the document title, not a section.
-    A heading with no body before the next heading is carried into the next Part's text.
+    ``blocks`` are (level, text) or (level, text, link): level 1-6 is a heading, ``ITEM_LEVEL`` a
+    newsletter item's headline, 0 is body text. ``section`` is the heading path ("学习路径 > 第一阶段");
+    the first H1 equal to ``title`` is the document title, not a section. A heading with no body
+    before the next heading is carried into the next Part's text; an item's headline is its own Part.
+    A heading or item that carries a link makes its Parts items (``Part.item``, ``Part.link``).
     """
     parts: list[Part] = []
-    stack: list[tuple[int, str]] = []
+    stack: list[tuple[int, str, str | None]] = []
     heads: list[str] = []  # headings waiting for body text
     body: list[str] = []
     section: str | None = None
@@ -156,12 +161,16 @@ def sectioned_parts(blocks: Iterable[tuple[int, str]], title: str | None) -> lis
 
     def flush() -> None:
         text = _join_body(body)
-        if text.strip():
-            parts.append(Part(text="\n".join([*heads, text]), section=section))
+        is_item = bool(stack) and (stack[-1][0] == ITEM_LEVEL or stack[-1][2] is not None)
+        if text.strip() or (is_item and heads):
+            link = next((lk for _, _, lk in reversed(stack) if lk), None)
+            parts.append(Part(text="\n".join(x for x in (*heads, text) if x), section=section, link=link, item=is_item))
             heads.clear()
         body.clear()
 
-    for level, text in blocks:
+    for block in blocks:
+        level, text = block[0], block[1]
+        link = block[2] if len(block) > 2 else None
         if level == 0:
             body.append(text)
             continue
@@ -176,8 +185,8 @@ def sectioned_parts(blocks: Iterable[tuple[int, str]], title: str | None) -> lis
             continue
         while stack and stack[-1][0] >= level:
             stack.pop()
-        stack.append((level, text))
-        section = " > ".join(t for _, t in stack)
+        stack.append((level, text, link))
+        section = " > ".join(t for _, t, _ in stack)
         heads.append(text)
     flush()
     return parts
