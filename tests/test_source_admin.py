@@ -172,7 +172,7 @@ def test_viewer_shows_neighbours_meta_and_the_quote(world):
     seed = next(h for h in bot.search("第三阶段 图像生成 GAN", 5) if h.chunk.path.endswith(".txt"))
     v = load_view(bot.index.manifest, seed.chunk.id)
     assert len(v.passages) > 1 and seed.chunk.id in [p.id for p in v.passages]
-    assert source_url(seed.chunk.id, "a  b…") == f"source/{seed.chunk.id}?q=a%20b"
+    assert source_url(seed.chunk.id, "a  b…") == f"source/{seed.chunk.id}?q=a%20b#cited"
     assert source_url("../etc/passwd") == "" and load_view(bot.index.manifest, "0" * 24) is None
 
 

@@ -72,7 +72,8 @@ def source_url(chunk_id: str, quote: str = "") -> str:
     if not valid_id(chunk_id):
         return ""
     q = squash_quote(quote)
-    return f"source/{chunk_id}" + (f"?q={urllib.parse.quote(q)}" if q else "")
+    # "#cited": the page opens scrolled to the passage, its neighbours above and below.
+    return f"source/{chunk_id}" + (f"?q={urllib.parse.quote(q)}" if q else "") + "#cited"
 
 
 def squash_quote(quote: str) -> str:
