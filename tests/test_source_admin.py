@@ -219,3 +219,36 @@ def test_cli_disable_passages_delete(world, capsys, monkeypatch):
     assert "not an indexed source" in capsys.readouterr().err
     assert main(["sources", "--delete", "uploads/distill.md", *common]) == 0  # as the console shows it
     assert json.loads(capsys.readouterr().out)["file_deleted"] is True and not Path(upload).exists()
+
+
+def test_chat_roadmap_and_quiz_link_their_citations_to_the_viewer(seed_index, components):
+    """Each place that cites links to the passage it cites (and only a valid id makes a link)."""
+    import re
+
+    from bot.core.types import Citation
+    from bot.features.roadmap.models import Profile
+    from bot.features.study_aids import make_quiz
+    from bot.service import StudyBot
+    from ui.chat import sources_markdown
+    from ui.roadmap_tab import sources_md
+    from ui.study_tab import grade
+    from ui.viewer import load_view
+
+    bot = StudyBot(seed_index, components=components)
+    manifest = bot.index.manifest
+
+    def linked(text: str) -> list[str]:
+        ids = re.findall(r"\]\(source/([0-9a-f]+)[?#]", text)
+        assert ids and all(load_view(manifest, i) is not None for i in ids), text
+        return ids
+
+    hit = bot.search("什么是杠铃阅读法？", 1)[0]
+    c = Citation(path=hit.chunk.path, title=hit.chunk.title, page=None, section=None, quote="杠铃", chunk_id=hit.chunk.id)
+    assert linked(sources_markdown([c])) == [hit.chunk.id]
+    assert "source/" not in sources_markdown([Citation(path="p", title="t", page=None, section=None, quote="q")])
+    rm = bot.roadmap(Profile(goal="用AI做小红书内容", background="内容创作者，不会编程", hours_per_week=5, months=3),
+                     prose=False)
+    assert len(linked(sources_md(rm))) >= len(rm.stages)
+    quiz = make_quiz(bot, topic="杠铃阅读法", n=2)
+    lines, _ = grade(quiz, [None] * len(quiz.questions))
+    assert linked("\n".join(lines))
