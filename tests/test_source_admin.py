@@ -57,6 +57,7 @@ def test_disable_leaves_search_at_once_and_enable_brings_it_back(world):
     from bot.features import admin
     from bot.features.study_aids import documents
     from bot.index.store import Index
+    from ingest.pipeline import reparse_source
 
     settings, bot, lib = world
     upload = str(lib / "uploads" / "distill.md")
@@ -72,6 +73,9 @@ def test_disable_leaves_search_at_once_and_enable_brings_it_back(world):
     other = Index(settings, embedder=bot.index.embedder)
     assert other.manifest.disabled_among([c.id for c in other.manifest.file_passages(upload)])
     assert admin.source_rows(bot.index, settings)[-1][-1] == "⏸ disabled"
+    # Indexing the file again (re-parse, or a re-index after an edit) keeps the admin's choice.
+    reparse_source(upload, settings, index=bot.index)
+    assert upload not in _paths(bot, "Zorblax 纠缠蒸馏", 10)
     admin.set_source_enabled(bot.index, settings, upload, True)
     assert _paths(bot, "Zorblax 纠缠蒸馏")[0] == upload
     with pytest.raises(admin.SourceNotFound):
