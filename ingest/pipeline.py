@@ -317,3 +317,79 @@ def _fail(idx: Index, rep: IngestReport, path: Path, reason: str) -> None:
         idx.manifest.mark_failed(str(path), reason, st.st_size, st.st_mtime)
     except OSError:
         idx.manifest.mark_failed(str(path), reason)
+
+
+# --- one source at a time (the admin console's and `studybot sources`' actions) ------------------------
+
+class SourceError(ValueError):
+    """A per-source action refused; str(e) is a short reason meant for the admin."""
+
+
+def remove_source(path: str, settings: Settings, *, index: Index | None = None) -> int:
+    """Drop the indexed source at ``path`` (as the manifest names it) from the index at once: its passages
+    leave the manifest and BM25, their vectors leave the vector store. The file itself is not touched.
+    Returns how many passages left (0 when another path holds the same bytes and keeps them)."""
+    idx = index or Index(settings)
+    with _index_file_lock(idx.dir):
+        if idx.manifest.file_row(path) is None:
+            raise SourceError(f"not an indexed source: {path}")
+        ids = [c.id for c in idx.manifest.file_passages(path)]
+        # Manifest first, then vectors: a crash in between leaves orphan vectors, which ``reconcile`` drops.
+        idx.manifest.remove_file(path)
+        gone = sorted(set(ids) - idx.manifest.existing(ids))
+        if gone:
+            idx.vectors.delete(gone)
+        idx.commit_bm25()
+    return len(gone)
+
+
+def reparse_source(path: str, settings: Settings, *, index: Index | None = None, embed: bool = True) -> IngestReport:
+    """Parse and chunk the indexed file at ``path`` again even if it did not change (a loader was fixed, a
+    failed file should be retried). Passages that come out the same keep their vectors."""
+    idx = index or Index(settings)
+    p = Path(path)
+    t0 = time.time()
+    with _index_file_lock(idx.dir):
+        row = idx.manifest.file_row(path)
+        if row is None:
+            raise SourceError(f"not an indexed source: {path}")
+        if not p.is_file():
+            raise SourceError(f"the file is gone: {path} (re-index to drop it from the index)")
+        idx.check_embedder(for_write=True)
+        rep = IngestReport(files_seen=1)
+        registry = by_path(load_registry(Path(settings.library_dir).resolve()))
+        # recut: cut again whatever the size and time say; a failed row is parsed as a new file.
+        if _ingest_file(idx, settings, p, row if row["status"] == "ok" else None, registry, rep, recut=set()):
+            idx.reconcile()
+        idx.commit_bm25()
+        idx.pending.set()
+        if embed:
+            rep.chunks_embedded = idx.embed_pending()
+        rep.chunks_total = idx.manifest.stats()["chunks"]
+        rep.seconds = time.time() - t0
+    return rep
+
+
+FILE_POLICIES = ("auto", "keep", "delete")
+
+
+def delete_source(path: str, settings: Settings, *, index: Index | None = None, file: str = "auto") -> dict:
+    """Remove a source from the index at once, and its file as ``file`` says: ``auto`` deletes the file
+    only when it was uploaded through the console (``<library>/uploads/``), ``keep`` never, ``delete``
+    whenever it is inside the library (never a file elsewhere). A kept file inside the library comes back
+    at the next re-index: the result says so (``returns``); disabling the source keeps it out for good.
+    Returns {"passages": n, "file_deleted": bool, "returns": bool}."""
+    from ingest.uploads import is_upload
+
+    if file not in FILE_POLICIES:
+        raise SourceError(f"file must be one of {', '.join(FILE_POLICIES)}")
+    lib = Path(settings.library_dir).resolve()
+    p = Path(path)
+    inside = p.is_relative_to(lib)
+    drop_file = inside and not p.is_symlink() and (file == "delete" or (file == "auto" and is_upload(p, settings)))
+    n = remove_source(path, settings, index=index)
+    deleted = False
+    if drop_file and p.is_file():
+        p.unlink()
+        deleted = True
+    return {"passages": n, "file_deleted": deleted, "returns": inside and p.exists()}

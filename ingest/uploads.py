@@ -113,3 +113,12 @@ def _publish(src: Path, target: Path) -> bool:
         return False
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def is_upload(path: Path, settings: Settings) -> bool:
+    """Whether ``path`` is a file the console's upload put into the library (``<library>/uploads/``)."""
+    uploads = Path(settings.library_dir).resolve() / UPLOADS_DIR
+    try:
+        return Path(path).resolve().is_relative_to(uploads)
+    except OSError:
+        return False

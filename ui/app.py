@@ -168,6 +168,10 @@ def build_server(settings: Settings | None = None, bot: StudyBot | None = None):
         door = AdminDoor(_mounted(server, "/admin"))
     else:
         log.warning("admin console is off: set STUDYBOT_ADMIN_PASSWORD_FILE to serve it at /admin")
+    # The source viewer (read-only, from the index): registered before "/", which would swallow it.
+    from ui.viewer import add_viewer_route
+
+    add_viewer_route(server, lambda: bot.index.manifest)
     learner = build_app(settings, bot)
     learner.queue(default_concurrency_limit=2, api_open=False, max_size=LEARNER_QUEUE_SIZE)
     # Learners upload nothing (the gate refuses /upload), and the library's files are never served raw.

@@ -18,6 +18,7 @@ from bot.core.citation import cite_label
 from bot.core.types import Citation
 from bot.service import Answer, StudyBot
 from ui.answer_log import AnswerLog
+from ui.viewer import source_url
 
 logger = logging.getLogger("studybot")
 
@@ -102,12 +103,23 @@ def link_markdown(url: str | None) -> str:
     return f"[{_md(shown)}]({target})"
 
 
+VIEW = "🔎 查看原文 / view in source"
+
+
+def view_link(chunk_id: str, quote: str = "", label: str = VIEW) -> str:
+    """A Markdown link to the source viewer (ui/viewer.py), or "" without a chunk id. Gradio's chat opens
+    Markdown links in a new tab, so the conversation stays where it was."""
+    url = source_url(chunk_id, quote)
+    return f"[{label}]({url})" if url else ""
+
+
 def sources_markdown(citations: list[Citation]) -> str:
     lines = []
     for i, c in enumerate(citations, 1):
         quote = c.quote.replace("\n", " ").strip()
-        link = link_markdown(c.link)
-        where = f"`{os.path.basename(c.path)}`" + (f" · {link}" if link else "")
+        web = link_markdown(c.link)
+        view = view_link(c.chunk_id, quote)
+        where = " · ".join(x for x in (f"`{os.path.basename(c.path)}`", web, view) if x)
         lines.append(f"**[{i}] {_where(c)}**  \n> {quote}  \n<sub>{where}</sub>")
     return "\n\n".join(lines)
 
@@ -125,7 +137,7 @@ def evidence_markdown(evidence: list[Evidence], citations: list[Citation]) -> st
     lines = []
     for e in evidence:
         c = citations[e.n - 1] if 0 < e.n <= len(citations) else None
-        label = f"[{e.n}] " + (_md(_where(c)) if c is not None else "")
+        label = f"[{e.n}] " + (_md(_where(c)) + " " + view_link(c.chunk_id, e.text, "🔎") if c is not None else "")
         lines.append(f"> {_md(e.before)}**{_md(e.text)}**{_md(e.after)}  \n> <sub>{label}</sub>")
     return "\n\n".join(lines)
 

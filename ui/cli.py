@@ -201,16 +201,55 @@ def cmd_eval(args) -> int:
     return 2
 
 
+def cmd_source_action(args, settings: Settings, idx) -> int:
+    """One source's action (--disable/--enable/--delete/--reparse/--passages): the console's functions."""
+    from bot.features import admin
+    from ingest.pipeline import SourceError, delete_source, reparse_source
+
+    name = args.disable or args.enable or args.delete or args.reparse or args.passages
+    try:
+        path = admin.find_source(idx, settings, name)
+        if args.disable or args.enable:
+            admin.set_source_enabled(idx, settings, path, bool(args.enable))
+            out = {"path": path, "disabled": bool(args.disable)}
+        elif args.delete:
+            out = {"path": path, **delete_source(path, settings, index=idx, file=args.file)}
+        elif args.reparse:
+            rep = reparse_source(path, settings, index=idx)
+            out = {"path": path, **rep.to_json()}
+            if rep.failed:
+                print(f"error: re-parse failed: {rep.failed[0]['reason']}", file=sys.stderr)
+                return 1
+        else:
+            rows = admin.passage_rows(idx, settings, path)
+            out = {"path": path, "passages": [dict(zip(admin.PASSAGE_COLUMNS, r)) for r in rows]}
+    except (admin.SourceNotFound, SourceError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    if args.json:
+        print_json(out)
+    elif args.passages:
+        for r in out["passages"]:
+            where = " · ".join(str(x) for x in (r["page"] and f"p.{r['page']}", r["section"]) if x)
+            print(f"[{r['#']}] {where}  ({r['id']}, vector {r['vector']})\n{r['passage']}\n")
+    else:
+        print(json.dumps(out, ensure_ascii=False))
+    return 0
+
+
 def cmd_sources(args) -> int:
     from bot.index.store import Index
 
-    idx = Index(settings_from(args))
+    settings = settings_from(args)
+    idx = Index(settings)
+    if args.disable or args.enable or args.delete or args.reparse or args.passages:
+        return cmd_source_action(args, settings, idx)
     rows = idx.manifest.sources()
     if args.json:
         print_json({"sources": rows, "status": idx.status()})
     else:
         for r in rows:
-            print(f"{r['status']:<7} {r['chunks'] or 0:>5} chunks  {r['kind'] or '-':<10} {r['title'] or ''}  ({r['path']})"
+            print(f"{r['status']:<7}{' (disabled)' if r.get('disabled') else ''} {r['chunks'] or 0:>5} chunks  {r['kind'] or '-':<10} {r['title'] or ''}  ({r['path']})"
                   + (f"  ERROR: {r['error']}" if r["error"] else "") + (f"  WARNING: {r['warning']}" if r.get("warning") else ""))
         st = idx.status()
         print(f"\n{st['files_ok']} files ok, {st['files_failed']} failed, {st['chunks']} chunks, vectors {st['vectors_ready']:.0%} ready")
@@ -373,8 +412,16 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("rest", nargs="*")  # any flags at all: the command only says where it went
     sp.set_defaults(fn=cmd_eval)
 
-    sp = sub.add_parser("sources", help="list indexed sources and their status")
+    sp = sub.add_parser("sources", help="list indexed sources and their status; or act on one source")
     common(sp)
+    act = sp.add_mutually_exclusive_group()
+    act.add_argument("--disable", metavar="PATH", help="take a source out of search at once (nothing is re-embedded)")
+    act.add_argument("--enable", metavar="PATH", help="put a disabled source back into search")
+    act.add_argument("--delete", metavar="PATH", help="remove a source from the index (see --file)")
+    act.add_argument("--reparse", metavar="PATH", help="parse and chunk one indexed file again")
+    act.add_argument("--passages", metavar="PATH", help="print a source's indexed passages")
+    sp.add_argument("--file", choices=["auto", "keep", "delete"], default="auto",
+                    help="with --delete: auto deletes the file only if it was uploaded via the console (default)")
     sp.set_defaults(fn=cmd_sources)
 
     for name, expect, what in (("add-feed", "feed", "an RSS/Atom feed"), ("fetch", "any", "a feed or a web page")):

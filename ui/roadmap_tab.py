@@ -16,7 +16,9 @@ from bot.features.admin import short_path
 from bot.features.roadmap.build import RoadmapError, Roadmap
 from bot.features.roadmap.export import timeline_figure, to_ics
 from bot.features.roadmap.forms import FormProblems, check_request, message_lang, save_exports
+from bot.features.roadmap.render import citation_line
 from bot.service import StudyBot
+from ui.chat import view_link
 
 LEVELS = [("入门 / beginner", "beginner"), ("中级 / intermediate", "intermediate"), ("高级 / advanced", "advanced")]
 LANGS = [("自动（按目标的语言）/ auto", ""), ("中文", "zh"), ("English", "en")]
@@ -43,6 +45,21 @@ ROADMAP_CSS = """
 def _fields(goal: Any, background: Any, level: Any, hours_per_week: Any, months: Any, lang: Any) -> dict[str, Any]:
     return dict(goal=goal, background=background, level=level, hours_per_week=hours_per_week, months=months,
                 lang=lang)
+
+
+SOURCES_HEAD = "### 📖 出处原文 / Cited passages"
+
+
+def sources_md(rm: Roadmap) -> str:
+    """Each stage's citations as links to the source viewer (the plan's own Markdown, which the
+    downloads share, keeps plain citations)."""
+    lang = rm.profile.lang or "en"
+    lines = []
+    for i, s in enumerate(rm.stages, 1):
+        links = [view_link(c.chunk_id, "", citation_line(c, lang)) for c in s.citations if c.chunk_id]
+        if links:
+            lines.append(f"- **{i}.** " + " · ".join(links))
+    return "\n\n" + SOURCES_HEAD + "\n\n" + "\n".join(lines) if lines else ""
 
 
 def _problems_md(lang: str, head: str, lines: list[str]) -> str:
@@ -108,7 +125,7 @@ def build_roadmap_tab(bot: StudyBot, plan_state) -> None:
 
     def shown(rm: Roadmap, start, note: str) -> tuple:
         md_path, ics_path = save_exports(rm, tempfile.mkdtemp(prefix="studybot-roadmap-"), start)
-        return (gr.update(visible=False), note, timeline_figure(rm), rm.markdown,
+        return (gr.update(visible=False), note, timeline_figure(rm), rm.markdown + sources_md(rm),
                 gr.update(value=str(md_path), visible=True), gr.update(value=str(ics_path), visible=True),
                 learner_json(rm, bot))
 

@@ -12,6 +12,7 @@ import tempfile
 from pathlib import Path
 
 from bot.features.admin import short_path
+from ui.chat import view_link
 from bot.service import StudyBot
 from bot.features.study_aids import (MAX_ITEMS, Deck, Quiz, StudyAidError, documents, make_flashcards, make_quiz,
                             match_source)
@@ -91,7 +92,9 @@ def grade(quiz: Quiz, picks: list) -> tuple[list[str], str]:
         else:
             head = (t["unanswered"] if pick is None else t["wrong"]).format(o=correct)
         # The file name only: a nested library path overflows a phone screen (exports keep it).
-        out.append(f"{head}  \n{q.explanation}  \n> {q.source.quote}  \n<sub>`{os.path.basename(q.source.path)}`</sub>")
+        link = view_link(q.source.chunk_id, q.source.quote)
+        out.append(f"{head}  \n{q.explanation}  \n> {q.source.quote}  \n<sub>`{os.path.basename(q.source.path)}`"
+                   + (f" · {link}" if link else "") + "</sub>")
     return out, t["score"].format(k=right, n=len(quiz.questions))
 
 
@@ -183,7 +186,7 @@ def build_study_tab(bot: StudyBot) -> None:
                  _write("cards", f"cards-{stem_}.txt", deck.to_tsv()),
                  _write("cards", f"cards-{stem_}.csv", deck.to_csv())]
         body = "\n\n".join(f"<details><summary><b>{i}. {c.front}</b></summary>\n\n{c.back}\n\n"
-                           f"<sub>{c.source.where()}</sub>\n\n</details>" for i, c in enumerate(deck.cards, 1))
+                           f"<sub>{c.source.where()} {view_link(c.source.chunk_id, c.source.quote)}</sub>\n\n</details>" for i, c in enumerate(deck.cards, 1))
         return [TEXT[deck.lang]["cards"].format(n=len(deck.cards)), body,
                 *[gr.update(value=f, visible=True) for f in files]]
 

@@ -64,6 +64,7 @@ class Hit:
     dense: float | None = None  # cosine similarity when known
     lexical: float | None = None  # raw BM25 score when known
     match: float | None = None  # share of the question's IDF weight in the passage's best stretch
+    found: tuple[str, ...] = ()  # which retrievers ranked it: "dense", "bm25" (or both)
 
     def to_json(self) -> dict[str, Any]:
         c = self.chunk

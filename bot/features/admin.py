@@ -10,7 +10,7 @@ from pathlib import Path
 from bot.core.settings import Settings
 from bot.index.store import Index
 
-SOURCE_COLUMNS = ["kind", "title", "status", "chunks", "last indexed", "error", "file"]
+SOURCE_COLUMNS = ["kind", "title", "status", "chunks", "last indexed", "error", "file", "search"]
 REPORT_COLUMNS = ["started", "seconds", "files", "indexed", "unchanged", "removed", "failed", "chunks", "why failed"]
 FEEDBACK_COLUMNS = ["time", "vote", "question", "comment", "answer", "provider"]
 
@@ -35,7 +35,7 @@ def short_path(path: str, library_dir: Path, *, learner: bool = False) -> str:
 def source_rows(index: Index, settings: Settings) -> list[list]:
     rows = index.manifest.sources()
     return [[r["kind"] or "", r["title"] or "", r["status"], r["chunks"] or 0, when(r["updated_at"]), r["error"] or "",
-             short_path(r["path"], settings.library_dir)] for r in rows]
+             short_path(r["path"], settings.library_dir), "⏸ disabled" if r.get("disabled") else "on"] for r in rows]
 
 
 def report_rows(index: Index, settings: Settings, limit: int = 20) -> list[list]:
@@ -69,3 +69,69 @@ def feedback_rows(settings: Settings, limit: int = 100) -> list[list]:
         out.append([when(ts) if isinstance(ts, (int, float)) else str(ts or ""), r.get("vote"), r.get("question") or "",
                     r.get("comment") or "", (r.get("answer") or "")[:300], r.get("provider") or ""])
     return out
+
+
+# --- one source: find it, disable/enable it, read its passages; the search test ------------------------
+
+PASSAGE_COLUMNS = ["#", "page", "section", "passage", "vector", "id"]
+SEARCH_COLUMNS = ["rank", "score", "found by", "cosine", "BM25", "title", "file", "passage", "id"]
+
+
+class SourceNotFound(ValueError):
+    pass
+
+
+def source_choices(index: Index, settings: Settings) -> list[tuple[str, str]]:
+    """(label, value) for a picker: value is the path as the console shows it; disabled ones say so."""
+    out = []
+    for r in index.manifest.sources():
+        shown = short_path(r["path"], settings.library_dir)
+        out.append((("⏸ " if r.get("disabled") else "") + f"{shown} — {r['title'] or ''}".rstrip(" —"), shown))
+    return out
+
+
+def find_source(index: Index, settings: Settings, name: str) -> str:
+    """The indexed path ``name`` means: an indexed path itself, or the path as the console shows it
+    (relative to the library), or a path that resolves to an indexed one. Only a path taken from the
+    manifest is ever returned: ``name`` is matched, never joined onto a directory."""
+    name = (name or "").strip()
+    if not name:
+        raise SourceNotFound("choose a source first")
+    paths = [r["path"] for r in index.manifest.sources()]
+    if name in paths:
+        return name
+    for p in paths:
+        if short_path(p, settings.library_dir) == name:
+            return p
+    resolved = str(Path(name).expanduser().resolve())
+    if resolved in paths:
+        return resolved
+    raise SourceNotFound(f"not an indexed source: {name[:200]}")
+
+
+def set_source_enabled(index: Index, settings: Settings, name: str, enabled: bool) -> str:
+    """Disable (or enable) a source: it leaves search (or comes back) at once, nothing is re-embedded.
+    Returns the indexed path."""
+    path = find_source(index, settings, name)
+    if not index.manifest.set_disabled(path, not enabled):
+        raise SourceNotFound(f"not an indexed source: {name[:200]}")
+    return path
+
+
+def passage_rows(index: Index, settings: Settings, name: str) -> list[list]:
+    path = find_source(index, settings, name)
+    pending = index.manifest.unembedded_among([c.id for c in index.manifest.file_passages(path)])
+    return [[c.ordinal, c.page or "", c.section or "", c.text, "pending" if c.id in pending else "ok", c.id]
+            for c in index.manifest.file_passages(path)]
+
+
+def search_rows(hits, settings: Settings) -> list[list]:
+    """The search test's table: each hit's fused score, which retrievers found it, its cosine and BM25."""
+    rows = []
+    for i, h in enumerate(hits, 1):
+        c = h.chunk
+        found = " + ".join({"dense": "dense", "bm25": "BM25"}[f] for f in h.found) or "—"
+        rows.append([i, round(h.score, 4), found, "" if h.dense is None else round(float(h.dense), 4),
+                     "" if h.lexical is None else round(float(h.lexical), 3), c.title,
+                     short_path(c.path, settings.library_dir), c.text[:400], c.id])
+    return rows

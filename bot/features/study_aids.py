@@ -305,13 +305,13 @@ class FactPool:
     the UI's sessions, hence the lock."""
 
     def __init__(self) -> None:
-        self._by_manifest: dict[str, tuple[int, list[Fact]]] = {}
+        self._by_manifest: dict[str, tuple[tuple[int, int], list[Fact]]] = {}
         self._lock = threading.Lock()
 
     def facts(self, index: Index) -> list[Fact]:
         m = index.manifest
         key = str(m.path)
-        gen = m.generation()
+        gen = (m.generation(), m.disabled_version())  # a source disabled or enabled changes the pool too
         with self._lock:
             hit = self._by_manifest.get(key)
             if hit and hit[0] == gen:
@@ -330,7 +330,7 @@ def library_facts(bot: LibraryBot) -> list[Fact]:
 def _extract_pool(index: Index) -> list[Fact]:
     m = index.manifest
     facts: dict[str, Fact] = {}
-    chunks = m.all_chunks()
+    chunks = m.all_chunks(enabled_only=True)
     heads: dict[str, set[str]] = {}
     for c in chunks:
         for h in (c.section or "").split(" > "):

@@ -24,7 +24,7 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS files (
     path TEXT PRIMARY KEY, file_hash TEXT, size INTEGER, mtime REAL,
-    status TEXT NOT NULL, error TEXT, updated_at REAL, warning TEXT
+    status TEXT NOT NULL, error TEXT, updated_at REAL, warning TEXT, disabled INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS files_hash ON files(file_hash);
 CREATE TABLE IF NOT EXISTS docs (
@@ -49,6 +49,11 @@ _CHUNKS = ("SELECT c.id, c.text, c.page, c.section, c.ordinal, c.doc_hash, c.ocr
            " FROM chunks c JOIN docs d ON d.doc_hash=c.doc_hash")
 
 
+# A document is searchable while some file holding its bytes is not disabled by the admin (two paths
+# with identical bytes share one document: disabling one of them leaves it reachable by the other).
+_ENABLED = "EXISTS (SELECT 1 FROM files f WHERE f.file_hash=d.file_hash AND f.disabled=0)"
+
+
 def _chunk(r: sqlite3.Row) -> Chunk:
     return Chunk(id=r["id"], text=r["text"], path=r["path"], title=r["title"] or "", kind=r["kind"] or "doc",
                  page=r["page"], section=r["section"], ordinal=r["ordinal"] or 0, lang=r["lang"],
@@ -69,6 +74,9 @@ class Manifest:
         if "warning" not in cols:  # manifests written before warnings existed
             with self._tx() as c:
                 c.execute("ALTER TABLE files ADD COLUMN warning TEXT")
+        if "disabled" not in cols:  # ... and before an admin could disable a source
+            with self._tx() as c:
+                c.execute("ALTER TABLE files ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0")
         cols = {r["name"] for r in self._q("PRAGMA table_info(chunks)")}
         if "ocr" not in cols:  # written before OCR existed
             with self._tx() as c:
@@ -196,11 +204,12 @@ class Manifest:
                     kept |= {r["id"] for r in c.execute("SELECT id FROM chunks WHERE doc_hash=? AND embedded=1", (d,))}
                     c.execute("DELETE FROM chunks WHERE doc_hash=?", (d,))
                 c.execute("DELETE FROM docs WHERE file_hash=?", (file_hash,))
-            old = c.execute("SELECT file_hash FROM files WHERE path=?", (path,)).fetchone()
+            old = c.execute("SELECT file_hash, disabled FROM files WHERE path=?", (path,)).fetchone()
+            # A source the admin disabled stays disabled when its file changes and is indexed again.
             c.execute(
-                "INSERT OR REPLACE INTO files(path, file_hash, size, mtime, status, error, updated_at, warning)"
-                " VALUES(?,?,?,?,?,?,?,?)",
-                (path, file_hash, size, mtime, "ok", None, time.time(), warning),
+                "INSERT OR REPLACE INTO files(path, file_hash, size, mtime, status, error, updated_at, warning, disabled)"
+                " VALUES(?,?,?,?,?,?,?,?,?)",
+                (path, file_hash, size, mtime, "ok", None, time.time(), warning, old["disabled"] if old else 0),
             )
             if old and old["file_hash"] and old["file_hash"] != file_hash:
                 self._drop_hash_if_unreferenced(c, old["file_hash"], path)
@@ -229,10 +238,12 @@ class Manifest:
     def mark_failed(self, path: str, reason: str, size: int | None = None, mtime: float | None = None) -> None:
         """Record a failure; a previously good version of the file stays indexed (nothing is lost)."""
         with self._tx() as c:
-            old = c.execute("SELECT file_hash FROM files WHERE path=?", (path,)).fetchone()
+            old = c.execute("SELECT file_hash, disabled FROM files WHERE path=?", (path,)).fetchone()
             c.execute(
-                "INSERT OR REPLACE INTO files(path, file_hash, size, mtime, status, error, updated_at) VALUES(?,?,?,?,?,?,?)",
-                (path, old["file_hash"] if old else None, size, mtime, "failed", reason, time.time()),
+                "INSERT OR REPLACE INTO files(path, file_hash, size, mtime, status, error, updated_at, disabled)"
+                " VALUES(?,?,?,?,?,?,?,?)",
+                (path, old["file_hash"] if old else None, size, mtime, "failed", reason, time.time(),
+                 old["disabled"] if old else 0),
             )
 
     def touch(self, path: str, size: int, mtime: float) -> None:
@@ -339,9 +350,11 @@ class Manifest:
                 out[r["id"]] = _chunk(r)
         return out
 
-    def all_chunks(self) -> list[Chunk]:
-        """Every chunk, in document order (by path, then place in the document)."""
-        return [_chunk(r) for r in self._q(_CHUNKS + " ORDER BY d.path, c.ordinal")]
+    def all_chunks(self, enabled_only: bool = False) -> list[Chunk]:
+        """Every chunk, in document order (by path, then place in the document); ``enabled_only``:
+        without the passages of sources the admin disabled."""
+        where = " WHERE " + _ENABLED if enabled_only else ""
+        return [_chunk(r) for r in self._q(_CHUNKS + where + " ORDER BY d.path, c.ordinal")]
 
     def retokenize(self, tokens_of: Callable[[Chunk], list[str]], tokenizer_version: str) -> None:
         """Recompute every chunk's stored BM25 tokens (an index built by an older tokenizer) and record
@@ -352,8 +365,9 @@ class Manifest:
             self._set_meta(c, "tokenizer", tokenizer_version)
 
     def documents(self) -> list[dict]:
-        """Indexed documents by title: path, title, lang, n_chunks."""
-        return [dict(r) for r in self._q("SELECT path, title, lang, n_chunks FROM docs ORDER BY title, path")]
+        """Indexed documents by title: path, title, lang, n_chunks (disabled sources left out)."""
+        return [dict(r) for r in self._q("SELECT path, title, lang, n_chunks FROM docs d WHERE " + _ENABLED
+                                         + " ORDER BY title, path")]
 
     def neighbours(self, chunk: Chunk) -> tuple[Chunk | None, Chunk | None]:
         rows = self._q(
@@ -400,13 +414,80 @@ class Manifest:
 
     def sources(self) -> list[dict]:
         rows = self._q(
-            "SELECT f.path, f.status, f.error, f.warning, f.updated_at, d.title, d.kind, d.lang,"
+            "SELECT f.path, f.status, f.error, f.warning, f.updated_at, f.disabled, d.title, d.kind, d.lang,"
             " (SELECT count(*) FROM chunks c JOIN docs d2 ON d2.doc_hash=c.doc_hash WHERE d2.file_hash=f.file_hash) AS chunks,"
             " (SELECT count(*) FROM docs d3 WHERE d3.file_hash=f.file_hash) AS docs"
             " FROM files f LEFT JOIN docs d ON d.file_hash=f.file_hash AND d.doc_hash=(SELECT min(doc_hash) FROM docs WHERE file_hash=f.file_hash)"
             " ORDER BY f.path"
         )
         return [dict(r) for r in rows]
+
+    # --- the admin's per-source control, and the source viewer ---------------------------------------
+    def set_disabled(self, path: str, disabled: bool) -> bool:
+        """Take the source at ``path`` out of search (or back in), without touching its passages or
+        vectors. False when no such source is indexed. Not a new generation: BM25 and the exact dense
+        copy stay as they are, the retriever drops disabled passages (``disabled_among``)."""
+        with self._tx() as c:
+            cur = c.execute("UPDATE files SET disabled=? WHERE path=?", (int(bool(disabled)), path))
+            if cur.rowcount:
+                # Readers that cache "is anything disabled" (``disabled_version``) look again.
+                v = c.execute("SELECT value FROM meta WHERE key='disabled_version'").fetchone()
+                self._set_meta(c, "disabled_version", str(int(v[0] if v else 0) + 1))
+            return bool(cur.rowcount)
+
+    def disabled_version(self) -> int:
+        return int(self.get_meta("disabled_version") or 0)
+
+    def count_disabled_chunks(self) -> int:
+        """Passages of disabled documents (0 on a library where nothing is disabled: one cheap query)."""
+        if not self._q("SELECT 1 FROM files WHERE disabled=1 LIMIT 1"):
+            return 0
+        # From the disabled files to their documents to their chunks, by index: every search asks this.
+        return self._q("SELECT count(*) AS n FROM chunks WHERE doc_hash IN (SELECT d.doc_hash FROM docs d WHERE"
+                       " d.file_hash IN (SELECT file_hash FROM files WHERE disabled=1) AND NOT " + _ENABLED + ")")[0]["n"]
+
+    def disabled_among(self, ids: list[str]) -> set[str]:
+        """Which of ``ids`` belong to a disabled document."""
+        out: set[str] = set()
+        for i in range(0, len(ids), 500):
+            part = ids[i : i + 500]
+            out |= {r["id"] for r in self._q(
+                "SELECT c.id FROM chunks c JOIN docs d ON d.doc_hash=c.doc_hash"
+                f" WHERE c.id IN ({','.join('?' * len(part))}) AND NOT " + _ENABLED, part)}
+        return out
+
+    def source_view(self, chunk_id: str) -> dict | None:
+        """One passage for the source viewer, with its document's fields (title, kind, lang, meta) and
+        whether the document is enabled; None for an unknown id."""
+        rows = self._q(_CHUNKS.replace(" FROM chunks", ", d.meta_json, (" + _ENABLED + ") AS enabled FROM chunks")
+                       + " WHERE c.id=?", (chunk_id,))
+        if not rows:
+            return None
+        r = rows[0]
+        try:
+            meta = json.loads(r["meta_json"] or "{}")
+        except ValueError:
+            meta = {}
+        return {"chunk": _chunk(r), "meta": meta if isinstance(meta, dict) else {}, "enabled": bool(r["enabled"])}
+
+    def document_passages(self, doc_hash: str, *, page: int | None = None, around: int | None = None,
+                          radius: int = 3) -> list[Chunk]:
+        """A document's passages in reading order: those of one ``page`` (a PDF), or the ``radius``
+        passages either side of ordinal ``around``, or all of them."""
+        sql, args = _CHUNKS + " WHERE c.doc_hash=?", [doc_hash]
+        if page is not None:
+            sql += " AND c.page=?"
+            args.append(page)
+        if around is not None:
+            sql += " AND c.ordinal BETWEEN ? AND ?"
+            args += [around - radius, around + radius]
+        return [_chunk(r) for r in self._q(sql + " ORDER BY c.ordinal", args)]
+
+    def file_passages(self, path: str) -> list[Chunk]:
+        """Every passage of the source at ``path`` (all its documents: a feed has one per item), in order."""
+        return [_chunk(r) for r in self._q(
+            _CHUNKS + " WHERE d.file_hash=(SELECT file_hash FROM files WHERE path=?) ORDER BY d.path, d.doc_hash,"
+            " c.ordinal", (path,))]
 
     def add_report(self, started_at: float, report: dict) -> None:
         with self._tx() as c:

@@ -196,6 +196,10 @@ def dedupe(order: list[str], chunks: dict[str, Chunk], threshold: float, k: int)
 
 # One search, plus a retry for each ingest that commits while it runs (rare: only during a re-index).
 SEARCH_ATTEMPTS = 3
+# Passages of sources the admin disabled stay in BM25 and the vector store (enabling them again is
+# instant, nothing is re-embedded): each ranking asks for as many more candidates as there are
+# disabled passages, up to this many times ``candidates``, drops them and keeps ``candidates``.
+DISABLED_EXTRA = 10
 
 
 class Retriever:
@@ -228,10 +232,11 @@ class Retriever:
         if not queries:
             return [], False
         bm = self._bm25()
-        runs = self.candidates(queries, bm, cfg.candidates * cfg.date_depth if intent else cfg.candidates)
+        hidden = self.index.manifest.count_disabled_chunks()
+        runs = self.candidates(queries, bm, cfg.candidates * cfg.date_depth if intent else cfg.candidates, hidden)
         weights = self.phrasing_weights(runs)
         fusion = fuse(runs, weights, cfg, self.index.manifest.unembedded_among)
-        fuse_terms(fusion, self.term_rankings(runs[0], terms, bm), cfg)
+        fuse_terms(fusion, self.term_rankings(runs[0], terms, bm, hidden), cfg)
         order = fusion.order()
         if intent is not None and intent.period:
             order = in_period(order, self.index.manifest.dates_of(order), intent)
@@ -255,20 +260,35 @@ class Retriever:
             self.index.check_embedder()
         return self.index.bm25() if cfg.mode in ("hybrid", "bm25") or cfg.rescore is not None else None
 
-    def candidates(self, queries: list[str], bm: BM25 | None, depth: int | None = None) -> list[Run]:
-        """Each phrasing's dense and BM25 rankings, ``depth`` (default ``cfg.candidates``) deep."""
+    def candidates(self, queries: list[str], bm: BM25 | None, depth: int | None = None, hidden: int = 0) -> list[Run]:
+        """Each phrasing's dense and BM25 rankings, ``depth`` (default ``cfg.candidates``) deep, without
+        passages of disabled sources (``hidden``: how many passages those have)."""
         cfg = self.cfg
         depth = depth or cfg.candidates
+        fetch = self._depth(hidden, depth)
         runs = []
         for q in queries:
             run = Run(q)
             if cfg.mode in ("hybrid", "dense"):
                 run.vector = self.index.embedder.embed_query_np(q)
-                run.dense = self.index.dense_search(run.vector, depth)
+                run.dense = self._visible(self.index.dense_search(run.vector, fetch), hidden, depth)
             if cfg.mode in ("hybrid", "bm25"):
-                run.lexical = bm.search(q, depth)
+                run.lexical = self._visible(bm.search(q, fetch), hidden, depth)
             runs.append(run)
         return runs
+
+    def _depth(self, hidden: int, depth: int | None = None) -> int:
+        """How deep to search so that ``depth`` (default ``cfg.candidates``) remain once the ``hidden``
+        passages of disabled sources are dropped."""
+        depth = depth or self.cfg.candidates
+        return depth + min(hidden, DISABLED_EXTRA * depth)
+
+    def _visible(self, ranking: Ranking, hidden: int, keep: int | None = None) -> Ranking:
+        """``ranking`` without passages of disabled sources, ``keep`` (default ``cfg.candidates``) deep."""
+        if not hidden or not ranking:
+            return ranking
+        off = self.index.manifest.disabled_among([c for c, _ in ranking])
+        return [(c, s) for c, s in ranking if c not in off][: keep or self.cfg.candidates]
 
     def phrasing_weights(self, runs: list[Run]) -> list[float]:
         """1 for the question; for each translation, ``w_also`` scaled by how much better it
@@ -279,7 +299,8 @@ class Retriever:
         own, others = self._own_and_other(runs[0], [r.dense for r in runs[1:]])
         return [1.0] + [translation_weight(own, other, cfg) for other in others]
 
-    def term_rankings(self, question: Run, terms: list[str] | tuple[str, ...], bm: BM25 | None) -> list[tuple[Ranking, float]]:
+    def term_rankings(self, question: Run, terms: list[str] | tuple[str, ...], bm: BM25 | None,
+                      hidden: int = 0) -> list[tuple[Ranking, float]]:
         """Each glossary keyword list's BM25 ranking and its weight. Only with a dense side to gate
         them: ungated, the terms outweigh same-language answers."""
         cfg = self.cfg
@@ -287,8 +308,8 @@ class Retriever:
             return []
         out = []
         for t in terms:
-            w_t = cfg.w_terms * self._terms_weight(question, t)
-            out.append((bm.search(t, cfg.candidates), w_t))
+            w_t = cfg.w_terms * self._terms_weight(question, t, hidden)
+            out.append((self._visible(bm.search(t, self._depth(hidden)), hidden), w_t))
         return out
 
     def read(self, order: list[str], k: int, at_least: int = 0) -> tuple[dict[str, Chunk], bool]:
@@ -351,8 +372,11 @@ class Retriever:
     def _hit(cid: str, chunk: Chunk, fusion: Fusion, evidence: dict[str, tuple[float, float]]) -> Hit:
         match, cos = evidence.get(cid, (None, None))
         cos = fusion.dense.get(cid) if cos is None else cos
+        # Which retrievers ranked it (the admin's search test shows it): a cosine read back by the
+        # re-scorer does not count as found by dense search.
+        found = tuple(name for name, ranks in (("dense", fusion.dense), ("bm25", fusion.lexical)) if cid in ranks)
         return Hit(chunk=chunk, score=fusion.score[cid] / (fusion.best_possible or 1.0), dense=cos,
-                   lexical=fusion.lexical.get(cid), match=match)
+                   lexical=fusion.lexical.get(cid), match=match, found=found)
 
     # --- helpers -----------------------------------------------------------------------------------
 
@@ -368,10 +392,11 @@ class Retriever:
         m = np.stack([got[i] for i in ids]) @ np.stack(qvecs).T
         return dict(zip(ids, m.max(axis=1).tolist()))
 
-    def _terms_weight(self, question: Run, terms: str) -> float:
+    def _terms_weight(self, question: Run, terms: str, hidden: int = 0) -> float:
         """Near 1 when the terms match other-language passages better than the question matches
         its own language's (as for a translation, see ``translation_weight``), near 0 when worse."""
-        dense = self.index.dense_search(self.index.embedder.embed_query_np(terms), self.cfg.candidates)
+        dense = self._visible(self.index.dense_search(self.index.embedder.embed_query_np(terms), self._depth(hidden)),
+                              hidden)
         own, (other,) = self._own_and_other(question, [dense])
         return _gate(other - own - self.cfg.terms_gate, self.cfg.also_temp)
 

@@ -80,5 +80,5 @@ def ground_stage(t: Template, search: SearchFn, k: int, used: set[str],
             break
         seen.add(key)
         used.add(c.id)
-        out.append(StageCitation(path=c.path, title=c.title, page=c.page, section=c.section))
+        out.append(StageCitation(path=c.path, title=c.title, page=c.page, section=c.section, chunk_id=c.id))
     return out

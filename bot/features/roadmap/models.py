@@ -130,6 +130,7 @@ class StageCitation(BaseModel):
     title: str
     page: int | None = None
     section: str | None = None
+    chunk_id: str = ""  # the cited passage in the index (the source viewer opens it)
 
 
 class Stage(BaseModel):
