@@ -345,8 +345,8 @@ def test_the_retriever_searches_the_topic_without_its_time_words(monkeypatch, we
 
     seen = []
     real = Retriever.candidates
-    monkeypatch.setattr(Retriever, "candidates", lambda self, queries, bm, depth=None: seen.append((queries, depth))
-                        or real(self, queries, bm, depth))
+    monkeypatch.setattr(Retriever, "candidates", lambda self, queries, bm, depth=None, hidden=0:
+                        seen.append((queries, depth)) or real(self, queries, bm, depth, hidden))
     _search(weekly_index, "最近几期推荐了哪些开源 RAG 工具？")
     _search(weekly_index, "推荐了哪些开源 RAG 工具？")
     # "最近" in a passage is no sign it answers; a date question searches deeper.
