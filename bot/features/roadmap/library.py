@@ -51,7 +51,9 @@ _GENERIC_ZH = ("学习", "学会", "学", "了解", "掌握", "成为", "提升"
 _GENERIC_EN = frozenset(
     "learn learning study studying understand become get good better how to the a an and or of for with in on at my "
     "our me i want become basics basic beginner advanced intro introduction course skills skill use using make build "
-    "improve master start started".split())
+    "improve master start started".split()
+    # "AI" names a whole field (every seed says it): a goal must share more than that with a syllabus.
+    + ["ai"])
 _SPLIT = re.compile(r"\s*(?:和|与|以及|及|并且|并|、|,|，|;|；|&|\+|/|\band\b)\s*", re.I)
 CODE_WORDS = ("python", "pytorch", "代码", "编程", "coding", "programming", "api", "transformer", "fastapi", "数学",
               "math", "算法")
@@ -65,7 +67,7 @@ def _terms(text: str) -> set[str]:
     for g in sorted(_GENERIC_ZH, key=len, reverse=True):
         t = t.replace(g, " ")
     out = {w for w in re.findall(r"[a-z][a-z0-9+#.-]*[a-z0-9+#]|[a-z]{2}", t) if w not in _GENERIC_EN and len(w) >= 2}
-    out = {w for w in out if len(w) >= 3 or w in ("ai", "k8s")}
+    out = {w for w in out if len(w) >= 3 or w == "k8s"}
     for run in re.findall(rf"[{CJK_CHARS}]+", t):
         if len(run) == 1:
             continue
