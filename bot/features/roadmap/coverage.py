@@ -56,14 +56,16 @@ def stage_template(c: dict[str, Any], s: dict[str, Any], weight: float) -> Templ
     """A curriculum stage as a template: its words as written (both languages show the source's),
     tasks from the stage's own task list or one per topic, each with a deliverable."""
     topics = tuple((t, t) for t in s["topics"]) or ((s["title"], s["title"]),)
-    tasks = [(f"完成：{t}", "完成记录与笔记", f"Do: {t}", "a record of the result and notes") for t in s["tasks"]]
-    tasks += [(f"学习「{t}」并用自己的话整理要点", "一页笔记", f"Study “{t}” and sum it up in your own words",
-               "a one-page note") for t, _ in topics]
-    tasks.append((f"用本阶段所学完成一个小练习：{s['title']}", "练习记录", f"Apply this stage in a small exercise: {s['title']}",
-                  "an exercise log"))
+    tasks = [(f"完成：{t}", "完成记录与笔记", f"Do: {t}", "a record of the result and notes")
+             for t in s["tasks"]]
+    tasks += [(f"学习「{t}」并用自己的话整理要点", "一页笔记",
+               f"Study “{t}” and sum it up in your own words", "a one-page note") for t, _ in topics]
+    tasks.append((f"用本阶段所学完成一个小练习：{s['title']}", "练习记录",
+                  f"Apply this stage in a small exercise: {s['title']}", "an exercise log"))
     # Passages elsewhere in the library back the stage when they name one of its topics' pieces
     # ("Pod、Deployment 与 ReplicaSet" -> Pod, Deployment, ReplicaSet).
-    pieces = [p.strip() for t in [s["title"], *s["topics"]] for p in re.split(r"[、，,/；;：:()（）]|\s与\s?|\band\b|和", t)]
+    pieces = [p.strip() for t in [s["title"], *s["topics"]]
+              for p in re.split(r"[、，,/；;：:()（）]|\s与\s?|\band\b|和", t)]
     keywords = tuple(dict.fromkeys(p for p in pieces if len(p) >= 2))
     return Template(id=_stage_id(c, s), title=(s["title"], s["title"]), topics=topics, tasks=tuple(tasks),
                     queries=(f"{s['title']} {' '.join(s['topics'][:4])}",), keywords=keywords,

@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from bot.core.text import CJK_CHARS, has_cjk
+from bot.core.text import CJK_CHARS
 
 MARGIN_WITH_WORDS = 0.02
 MARGIN_ALONE = 0.09
@@ -75,13 +75,9 @@ def _terms(text: str) -> set[str]:
     return out
 
 
-def _hay(text: str) -> str:
-    return text.lower()
-
-
 def term_hits(goal_text: str, hay: str) -> list[str]:
     """The goal's distinctive terms that occur in ``hay`` (English words as whole words)."""
-    h = _hay(hay)
+    h = hay.lower()
     hits = []
     for term in sorted(_terms(goal_text)):
         if term.isascii():
@@ -204,7 +200,3 @@ def gap_for(part: str, lang: str) -> dict[str, str]:
     return {"topic": part, "missing": f"The library has no study plan or material on “{part}”.",
             "add": f"Ask an admin to add a syllabus or study plan for “{part}” (stages or weeks with durations and "
                    "topics) plus tutorials or reference material (Markdown, PDF or HTML), then re-index."}
-
-
-def has_zh(text: str) -> bool:
-    return has_cjk(text)
