@@ -312,10 +312,10 @@ def test_english_markdown_pdf_and_html_curricula(ops_bot):
 
 
 def test_a_goal_the_library_does_not_cover_gets_no_stages_and_says_what_to_add(ops_bot):
-    for goal, lang in (("learn piano", "en"), ("学钢琴", "zh")):
+    for goal, lang, topic in (("learn piano", "en", "piano"), ("学钢琴", "zh", "钢琴")):
         out = plan(ops_bot, goal)
         assert out["covered"] is False and out["stages"] == [] and out["total_hours"] == 0
-        assert [g["topic"] for g in out["gaps"]] == [goal]
+        assert [g["topic"] for g in out["gaps"]] == [topic]
         assert ("课程大纲" if lang == "zh" else "syllabus") in out["gaps"][0]["add"]
         assert ("资料库目前没有覆盖" if lang == "zh" else "does not cover this goal") in out["markdown"]
         Roadmap.model_validate(out)
@@ -369,3 +369,17 @@ def test_without_an_embedder_words_alone_decide():
     assert [s.origin.stage for s in rm.stages] == [1, 4] or len(rm.stages) == 2
     assert rm.stages[0].citations[0].path == "/lib/k8s.md"
     assert json.loads(json.dumps(rm.to_json()))["stages"][0]["from"]["path"] == "/lib/k8s.md"
+
+
+def test_the_catalogue_is_data_read_from_yaml(tmp_path):
+    """knowledge/catalogue.yaml is the catalogue: an edited copy loads with the edit, no code involved."""
+    from bot.features.roadmap.catalog import CATALOGUE_PATH, TEMPLATES, load_catalogue
+
+    text = CATALOGUE_PATH.read_text(encoding="utf-8")
+    assert "生成式AI全景地图与最小必要知识 | The GenAI map" in text
+    edited = tmp_path / "catalogue.yaml"
+    edited.write_text(text.replace("  - 自媒体\n", "  - 自媒体\n  - 钢琴\n").replace(
+        "The GenAI map and the minimum necessary knowledge", "A map of the field"), encoding="utf-8")
+    templates, tracks, scope = load_catalogue(edited)
+    assert templates["genai_map"].title[1] == "A map of the field" != TEMPLATES["genai_map"].title[1]
+    assert "钢琴" in scope and set(tracks) == {"creator", "builder", "educator", "domain_expert", "general"}

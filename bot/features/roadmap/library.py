@@ -191,8 +191,13 @@ def catalogue_hits(goal: str, scope: Sequence[str]) -> list[str]:
     return out
 
 
+_LEAD = re.compile(r"^(?:(?:i want to|how to|learn(?:ing)?|study(?:ing)?|get better at|become|master|"
+                   r"学习|学会|想学|学|了解|掌握|成为|精通)\s*)+", re.I)
+
+
 def gap_for(part: str, lang: str) -> dict[str, str]:
-    """What is missing for one goal part, and what kind of source would fill it."""
+    """What is missing for one goal part ("learn piano" -> piano), and what kind of source would fill it."""
+    part = _LEAD.sub("", part).strip() or part
     if lang == "zh":
         return {"topic": part, "missing": f"资料库里没有关于「{part}」的学习路线或资料。",
                 "add": f"请管理员添加一份「{part}」的课程大纲或学习计划（分阶段/周，写明时长和主题），以及相关教程或参考资料"
