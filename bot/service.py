@@ -105,7 +105,9 @@ class StudyBot:
         plan: an admin's new curriculum counts from the next roadmap on)."""
         from bot.features.roadmap.library import Library, embedder_similarity
 
-        return Library(self.index.manifest.curricula(), embedder_similarity(self.index.embedder))
+        embedder = self.index.embedder
+        vectors = self.components.shared(("roadmap-passage-vectors", getattr(embedder, "model_id", "")), dict)
+        return Library(self.index.manifest.curricula(), embedder_similarity(embedder, vectors))
 
     # --- answering -----------------------------------------------------------
     def ask_stream(self, question: str, history: list[dict] | None = None, plan=None) -> Iterator[Event]:

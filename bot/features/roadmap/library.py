@@ -107,16 +107,22 @@ def curriculum_words(c: dict[str, Any]) -> str:
                                              for s in c["stages"])])
 
 
-def embedder_similarity(embedder: Any) -> Similarity | None:
+def embedder_similarity(embedder: Any, vectors: dict[str, np.ndarray] | None = None) -> Similarity | None:
     """Query-vs-passages cosine from the index's embedder; None for the hashing test embedder (its
-    scores mean nothing on the margins above, so words alone decide)."""
+    scores mean nothing on the margins above, so words alone decide). ``vectors``: passage vectors
+    by text, kept between roadmaps (the anchors and curricula are the same every time; embedding
+    them again cost seconds per plan on a busy machine)."""
     if embedder is None or str(getattr(embedder, "model_id", "")).startswith("fake"):
         return None
+    cache = {} if vectors is None else vectors
 
     def sim(query: str, texts: Sequence[str]) -> np.ndarray:
         q = np.asarray(embedder.embed_query_np(query), dtype=np.float32)
-        p = np.asarray(embedder.embed_passages(list(texts)), dtype=np.float32)
-        return p @ q
+        missing = list(dict.fromkeys(t for t in texts if t not in cache))
+        if missing:
+            for t, v in zip(missing, np.asarray(embedder.embed_passages(missing), dtype=np.float32)):
+                cache[t] = v
+        return np.stack([cache[t] for t in texts]) @ q
 
     return sim
 
