@@ -93,14 +93,15 @@ def ingest(
         # once, the way a chunk-settings change does it: unchanged chunks keep their vectors.
         stale_curricula = (idx.manifest.get_meta("curricula") != CURRICULA_VERSION
                            and idx.manifest.stats()["chunks"] > 0)
-        if stale_curricula and not rechunk:
+        if rechunk:
+            log.warning("chunk settings changed (%s -> %s): re-chunking every indexed file", stored or "unrecorded", chunking)
+        elif stale_curricula:
             log.warning("curriculum detection changed: reading every indexed file again (vectors are kept)")
         rechunk = rechunk or stale_curricula
         if rechunk:
             # Chunks cut with other settings would stay as they were (unchanged files are skipped):
             # every indexed file is cut again, whatever was asked for. Chunks that come out the same
             # keep their vectors; the rest are embedded anew.
-            log.warning("chunk settings changed (%s -> %s): re-chunking every indexed file", stored or "unrecorded", chunking)
             known = [Path(p) for p, row in idx.manifest.all_files().items() if row["status"] == "ok" and Path(p).exists()]
             paths = [*(paths or [Path(settings.library_dir)]), *known]
         changed = _parse_all(idx, settings, paths, rep, progress, rechunk=rechunk)

@@ -384,3 +384,24 @@ def test_the_catalogue_is_data_read_from_yaml(tmp_path):
     templates, tracks, scope = load_catalogue(edited)
     assert templates["genai_map"].title[1] == "A map of the field" != TEMPLATES["genai_map"].title[1]
     assert "钢琴" in scope and set(tracks) == {"creator", "builder", "educator", "domain_expert", "general"}
+
+
+def test_an_index_from_before_curricula_gets_them_on_the_next_ingest_without_new_vectors(tmp_path, monkeypatch):
+    import ingest.pipeline as pipeline
+    from bot.index.store import Index
+
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    (lib / "k8s.md").write_text(K8S_ZH, encoding="utf-8")
+    settings = make_settings(lib, tmp_path / "index", embedder="fake")
+    # An older version: nothing detected, no detector version recorded.
+    monkeypatch.setattr(pipeline, "detect_curriculum", lambda doc, chunks: None)
+    idx = Index(settings)
+    first = pipeline.ingest(None, settings, index=idx)
+    assert first.chunks_embedded > 0 and idx.manifest.curricula() == []
+    idx.manifest.set_meta("curricula", "0")
+    monkeypatch.undo()
+    again = pipeline.ingest(None, settings, index=idx)
+    assert [len(c["stages"]) for c in idx.manifest.curricula()] == [4]
+    assert again.chunks_embedded == 0, "unchanged passages keep their vectors"
+    assert pipeline.ingest(None, settings, index=idx).indexed == 0  # and it happens once
