@@ -95,7 +95,7 @@ def _prefer_catalogue(profile: Profile, library: Library, track: str, best_margi
     """Both could serve: the catalogue track wins only when the goal is closer to it."""
     if best_margin is None:
         return True  # words alone cannot weigh a role-specific track against a syllabus: keep the track
-    cat = library._margins(profile.goal, [_track_text(track)])[0]
+    cat = library.margins(profile.goal, [_track_text(track)])[0]
     return cat is not None and cat > best_margin
 
 

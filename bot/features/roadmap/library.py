@@ -150,7 +150,7 @@ class Library:
     similarity: Similarity | None = None
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
-    def _margins(self, query: str, texts: list[str]) -> list[float | None]:
+    def margins(self, query: str, texts: list[str]) -> list[float | None]:
         if self.similarity is None or not texts:
             return [None] * len(texts)
         key = ("m", query, tuple(texts))
@@ -161,7 +161,7 @@ class Library:
         return self._cache[key]
 
     def score(self, query: str, texts: list[str], words: list[str]) -> list[Score]:
-        margins = self._margins(query, texts)
+        margins = self.margins(query, texts)
         return [Score(m, term_hits(query, w)) for m, w in zip(margins, words)]
 
     def match(self, query: str) -> list[tuple[dict[str, Any], Score]]:
@@ -173,7 +173,7 @@ class Library:
 
     def stage_relevance(self, query: str, c: dict[str, Any]) -> list[float]:
         texts = [f"{s['title']}：{'、'.join(s['topics'][:5])}" for s in c["stages"]]
-        margins = self._margins(query, texts)
+        margins = self.margins(query, texts)
         hits = [len(term_hits(query, f"{s['heading']} {' '.join(s['topics'])}")) for s in c["stages"]]
         return [(m or 0.0) + 0.01 * h for m, h in zip(margins, hits)]
 
