@@ -91,13 +91,23 @@ class StudyBot:
         from bot.features.roadmap.build import build_roadmap
 
         return build_roadmap(profile, self.search, self.prose_model() if prose else None,
-                             prose_timeout=self.settings.roadmap_prose_timeout)
+                             prose_timeout=self.settings.roadmap_prose_timeout, library=self.roadmap_library())
 
     def reword_roadmap(self, rm):
         """The same plan with the model's prose (unchanged when there is no model)."""
         from bot.features.roadmap.build import reword_roadmap
 
-        return reword_roadmap(rm, self.prose_model(), prose_timeout=self.settings.roadmap_prose_timeout)
+        return reword_roadmap(rm, self.prose_model(), prose_timeout=self.settings.roadmap_prose_timeout,
+                              library=self.roadmap_library())
+
+    def roadmap_library(self):
+        """The curricula ingest found in this library, matched with the index's embedder (read per
+        plan: an admin's new curriculum counts from the next roadmap on)."""
+        from bot.features.roadmap.library import Library, embedder_similarity
+
+        embedder = self.index.embedder
+        vectors = self.components.shared(("roadmap-passage-vectors", getattr(embedder, "model_id", "")), dict)
+        return Library(self.index.manifest.curricula(), embedder_similarity(embedder, vectors))
 
     # --- answering -----------------------------------------------------------
     def ask_stream(self, question: str, history: list[dict] | None = None, plan=None) -> Iterator[Event]:

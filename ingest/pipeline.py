@@ -23,6 +23,7 @@ from bot.core.hashing import file_sha256
 from bot.core.settings import Settings
 from bot.core.text import tokenize
 from bot.index.store import Index, Progress, index_text
+from ingest.curricula import CURRICULA_VERSION, detect_curriculum
 from ingest.sources import Source, by_path, load_registry
 from ingest.splitter import CHUNKER_VERSION, split_doc
 
@@ -91,16 +92,25 @@ def ingest(
         chunking = f"{settings.chunk_size}/{settings.chunk_overlap}/{CHUNKER_VERSION}"
         stored = idx.manifest.get_meta("chunking")
         rechunk = stored != chunking and idx.manifest.stats()["chunks"] > 0
+        # Documents indexed before curricula were detected (or by an older detector) are read again
+        # once, the way a chunk-settings change does it: unchanged chunks keep their vectors.
+        stale_curricula = (idx.manifest.get_meta("curricula") != CURRICULA_VERSION
+                           and idx.manifest.stats()["chunks"] > 0)
+        if rechunk:
+            log.warning("chunk settings changed (%s -> %s): re-chunking every indexed file", stored or "unrecorded", chunking)
+        elif stale_curricula:
+            log.warning("curriculum detection changed: reading every indexed file again (vectors are kept)")
+        rechunk = rechunk or stale_curricula
         if rechunk:
             # Chunks cut with other settings would stay as they were (unchanged files are skipped):
             # every indexed file is cut again, whatever was asked for. Chunks that come out the same
             # keep their vectors; the rest are embedded anew.
-            log.warning("chunk settings changed (%s -> %s): re-chunking every indexed file", stored or "unrecorded", chunking)
             known = [Path(p) for p, row in idx.manifest.all_files().items() if row["status"] == "ok" and Path(p).exists()]
             paths = [*(paths or [Path(settings.library_dir)]), *known]
         changed = _parse_all(idx, settings, paths, rep, progress, rechunk=rechunk)
         if rechunk or stored is None:
             idx.manifest.set_meta("chunking", chunking)
+        idx.manifest.set_meta("curricula", CURRICULA_VERSION)
         if changed:
             idx.reconcile()
         idx.commit_bm25()
@@ -245,7 +255,8 @@ def _ingest_file(idx: Index, settings: Settings, path: Path, row, registry: dict
             chunks = split_doc(d, dh, settings.chunk_size, settings.chunk_overlap)
             if not chunks:
                 continue
-            info = {"title": d.title, "kind": d.kind, "lang": d.lang, "meta": d.meta}
+            info = {"title": d.title, "kind": d.kind, "lang": d.lang, "meta": d.meta,
+                    "curriculum": _curriculum(d, chunks)}
             payload.append((dh, info, chunks, [tokenize(index_text(c)) for c in chunks]))
         if not payload:
             raise LoadError("no text found")
@@ -269,6 +280,15 @@ def _ocr_off(settings: Settings) -> str:
     from ingest.ocr import INSTALL_HINT
 
     return "OCR is off: STUDYBOT_OCR=false" if not settings.ocr else INSTALL_HINT
+
+
+def _curriculum(doc, chunks) -> dict | None:
+    """The learning path the document lays out, if any; a detector bug must not cost the file its index."""
+    try:
+        return detect_curriculum(doc, chunks)
+    except Exception:  # noqa: BLE001
+        log.exception("curriculum detection failed for %s", doc.path)
+        return None
 
 
 def _warning(docs) -> str | None:

@@ -32,6 +32,9 @@ def test_roadmap_endpoint_returns_a_grounded_plan(app_url, seed_index):
     indexed = {short_path(r["path"], seed_index.library_dir, learner=True)
                for r in Manifest(seed_index.index_dir / "manifest.sqlite").sources()}
     assert all(c["path"] in indexed and c["path"].startswith("seeds/") for s in out["stages"] for c in s["citations"])
+    # Stages taken from a curriculum in the library name it, by the same learner path.
+    assert all(s["from"] == "catalogue" or s["from"]["path"] in indexed for s in out["stages"])
+    assert out["covered"] is True and out["gaps"] == []
     assert out["markdown"].startswith("# 学习路线图：")
     assert "DTSTART;VALUE=DATE:20250303" in out["ics"] and out["timeline_svg"].startswith("<svg")
     # The chat endpoint keeps its one-argument call: the plan state has a default.
@@ -112,3 +115,29 @@ def test_browser_builds_a_chinese_plan_then_asks_about_stage_two(app_url):
         page.screenshot(path=str(ARTIFACTS / "ui_roadmap_followup.png"))
     assert (ARTIFACTS / "ui_roadmap_zh.png").stat().st_size > 10_000
     assert (ARTIFACTS / "ui_roadmap_followup.png").stat().st_size > 10_000
+
+
+def test_roadmap_endpoint_says_when_the_library_does_not_cover_a_goal(app_url):
+    from gradio_client import Client
+
+    out = json.loads(Client(app_url, verbose=False).predict(goal="学钢琴", hours_per_week=3, months=3,
+                                                            api_name="/roadmap"))
+    assert out["errors"] == [] and out["covered"] is False and out["stages"] == []
+    assert [g["topic"] for g in out["gaps"]] == ["钢琴"] and "课程大纲" in out["gaps"][0]["add"]
+    assert out["ics"] == "" and out["timeline_svg"] == ""
+
+
+@pytest.mark.parametrize("goal,said", [("学钢琴", "资料库目前没有覆盖这个目标"),
+                                       ("learn piano", "The library does not cover this goal yet")])
+def test_browser_says_an_uncovered_goal_has_no_stages_in_the_learners_language(app_url, goal, said):
+    from playwright.sync_api import expect
+
+    with browser_page(app_url) as page:
+        page.get_by_role("tab", name="路线").click()
+        page.locator("#rm-goal textarea").fill(goal)
+        page.locator("#rm-go").click()
+        errors = page.locator("#rm-errors")
+        expect(errors).to_contain_text(said, timeout=60_000)
+        expect(errors).to_contain_text("课程大纲" if goal == "学钢琴" else "syllabus")
+        expect(page.locator("#rm-chart svg")).to_have_count(0)
+        expect(page.locator("#rm-md")).to_be_hidden()

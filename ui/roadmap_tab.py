@@ -27,13 +27,19 @@ TEXT = {
     "zh": {"working": "⏳ 正在检索资料、安排阶段…",
            "drafting": "✍️ 计划已可使用（下方）；语言模型正在撰写导语和各阶段说明，本地模型约需 20–60 秒…",
            "done": "✅ 路线图已生成（日历从 {start} 开始）。可到「💬 问答」页追问，例如：“第二阶段具体学什么？”",
-           "errors": "**⚠️ 请修改以下内容：**", "failed": "**⚠️ 无法生成路线图：**"},
+           "errors": "**⚠️ 请修改以下内容：**", "failed": "**⚠️ 无法生成路线图：**",
+           "uncovered": "**📭 资料库目前没有覆盖这个目标，所以没有生成阶段**（不会用不相关领域的内容凑数）。缺少：",
+           "partial": "⚠️ 资料库只覆盖了目标的一部分：下面的阶段只针对已覆盖的部分。尚未覆盖：{gaps}"},
     "en": {"working": "⏳ Searching the library and scheduling the stages…",
            "drafting": "✍️ The plan below is ready to use; the language model is drafting the intro and stage notes "
                        "(20–60 s with the local model)…",
            "done": "✅ Roadmap ready (the calendar starts on {start}). Ask about it in the 💬 Chat tab, e.g. "
                    "“What do I do in stage 2?”",
-           "errors": "**⚠️ Please fix:**", "failed": "**⚠️ Could not build the roadmap:**"},
+           "errors": "**⚠️ Please fix:**", "failed": "**⚠️ Could not build the roadmap:**",
+           "uncovered": "**📭 The library does not cover this goal yet, so there are no stages** (none are borrowed "
+                        "from unrelated fields). Missing:",
+           "partial": "⚠️ The library covers only part of this goal: the stages below serve that part. Not covered: "
+                      "{gaps}"},
 }
 
 ROADMAP_CSS = """
@@ -73,7 +79,14 @@ def learner_json(rm: Roadmap, bot: StudyBot) -> dict[str, Any]:
     for stage in out["stages"]:
         for c in stage["citations"]:
             c["path"] = short_path(c["path"], bot.settings.library_dir, learner=True)
+        if isinstance(stage.get("from"), dict):
+            stage["from"]["path"] = short_path(stage["from"]["path"], bot.settings.library_dir, learner=True)
     return out
+
+
+def coverage_lines(rm: Roadmap) -> list[str]:
+    """One line per gap: what is missing and what kind of source to add (in the plan's language)."""
+    return [f"{g.missing} {g.add}" for g in rm.gaps]
 
 
 def roadmap_result(bot: StudyBot, goal: str, background: str = "", level: str = "beginner",
@@ -88,6 +101,8 @@ def roadmap_result(bot: StudyBot, goal: str, background: str = "", level: str = 
         return {"errors": e.lines}
     except RoadmapError as e:
         return {"errors": [str(e)]}
+    if not rm.covered:  # nothing to put in a calendar or a timeline
+        return {**learner_json(rm, bot), "errors": [], "start_date": start.isoformat(), "ics": "", "timeline_svg": ""}
     return {**learner_json(rm, bot), "errors": [], "start_date": start.isoformat(), "ics": to_ics(rm, start),
             "timeline_svg": timeline_figure(rm)}
 
@@ -148,9 +163,19 @@ def build_roadmap_tab(bot: StudyBot, plan_state) -> None:
             yield (gr.update(value=_problems_md(ui_lang, "failed", [str(e)]), visible=True), "", gr.skip(),
                    gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.update(interactive=True))
             return
+        if not rm.covered:
+            # Said in the learner's language; the previous plan (if any) stays where it was.
+            yield (gr.update(value=_problems_md(ui_lang, "uncovered", coverage_lines(rm)), visible=True), "",
+                   gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.update(interactive=True))
+            return
         done = t["done"].format(start=start_day.isoformat())
+        partial = ""
+        if rm.gaps:  # partly covered: say what the stages leave out
+            partial = t["partial"].format(gaps=("、" if ui_lang == "zh" else ", ").join(g.topic for g in rm.gaps))
+            done = f"{partial}\n\n{done}"
         drafting = bot.settings.llm != "none"
-        yield (*shown(rm, start_day, t["drafting"] if drafting else done), gr.update(interactive=not drafting))
+        yield (*shown(rm, start_day, f"{partial}\n\n{t['drafting']}".strip() if drafting else done),
+               gr.update(interactive=not drafting))
         if drafting:
             yield (*shown(bot.reword_roadmap(rm), start_day, done), gr.update(interactive=True))
 

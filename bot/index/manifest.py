@@ -40,6 +40,7 @@ CREATE TABLE IF NOT EXISTS chunks (
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_hash);
 CREATE INDEX IF NOT EXISTS chunks_embedded ON chunks(embedded);
 CREATE TABLE IF NOT EXISTS reports (id INTEGER PRIMARY KEY AUTOINCREMENT, started_at REAL, report_json TEXT);
+CREATE TABLE IF NOT EXISTS curricula (doc_hash TEXT PRIMARY KEY, curriculum_json TEXT NOT NULL);
 """
 
 # A passage with its document's fields: the one query and the one conversion every Chunk read
@@ -155,7 +156,7 @@ class Manifest:
         it, and a rebuilt index must not look like the one they hold."""
         with self._tx() as c:
             gen = c.execute("SELECT value FROM meta WHERE key='generation'").fetchone()
-            for t in ("chunks", "docs", "files", "meta"):
+            for t in ("curricula", "chunks", "docs", "files", "meta"):
                 c.execute(f"DELETE FROM {t}")
             self._set_meta(c, "generation", str(int(gen[0] if gen else 0) + 1))
 
@@ -203,6 +204,7 @@ class Manifest:
                 for d in old_docs:
                     kept |= {r["id"] for r in c.execute("SELECT id FROM chunks WHERE doc_hash=? AND embedded=1", (d,))}
                     c.execute("DELETE FROM chunks WHERE doc_hash=?", (d,))
+                    c.execute("DELETE FROM curricula WHERE doc_hash=?", (d,))
                 c.execute("DELETE FROM docs WHERE file_hash=?", (file_hash,))
             old = c.execute("SELECT file_hash, disabled FROM files WHERE path=?", (path,)).fetchone()
             # A source the admin disabled stays disabled when its file changes and is indexed again.
@@ -233,6 +235,9 @@ class Manifest:
                             for ch, tk in zip(chunks, tokens)
                         ],
                     )
+                    if info.get("curriculum"):  # a learning path found in the document (ingest.curricula)
+                        c.execute("INSERT OR REPLACE INTO curricula(doc_hash, curriculum_json) VALUES(?, ?)",
+                                  (doc_hash, json.dumps(info["curriculum"], ensure_ascii=False)))
             self._bump_generation(c)
 
     def mark_failed(self, path: str, reason: str, size: int | None = None, mtime: float | None = None) -> None:
@@ -271,6 +276,7 @@ class Manifest:
         docs = [r["doc_hash"] for r in c.execute("SELECT doc_hash FROM docs WHERE file_hash=?", (file_hash,))]
         for d in docs:
             c.execute("DELETE FROM chunks WHERE doc_hash=?", (d,))
+            c.execute("DELETE FROM curricula WHERE doc_hash=?", (d,))
         c.execute("DELETE FROM docs WHERE file_hash=?", (file_hash,))
 
     # --- chunks ------------------------------------------------------------------
@@ -488,6 +494,19 @@ class Manifest:
         return [_chunk(r) for r in self._q(
             _CHUNKS + " WHERE d.file_hash=(SELECT file_hash FROM files WHERE path=?) ORDER BY d.path, d.doc_hash,"
             " c.ordinal", (path,))]
+
+    # --- curricula ------------------------------------------------------------------
+    def curricula(self) -> list[dict]:
+        """Every learning path found in an indexed document, with the document's current path,
+        title and language (the path follows the file: renamed copies keep their curriculum)."""
+        rows = self._q("SELECT k.doc_hash, k.curriculum_json, d.path, d.title, d.lang FROM curricula k"
+                       " JOIN docs d ON d.doc_hash=k.doc_hash ORDER BY d.path, k.doc_hash")
+        out = []
+        for r in rows:
+            cur = json.loads(r["curriculum_json"])
+            out.append({**cur, "doc_hash": r["doc_hash"], "path": r["path"], "title": cur.get("title") or r["title"],
+                        "lang": cur.get("lang") or r["lang"]})
+        return out
 
     def add_report(self, started_at: float, report: dict) -> None:
         with self._tx() as c:

@@ -133,8 +133,27 @@ class StageCitation(BaseModel):
     chunk_id: str = ""  # the cited passage in the index (the source viewer opens it)
 
 
+class StageOrigin(BaseModel):
+    """The curriculum in the library a stage was taken from (``"from"`` in the JSON)."""
+
+    path: str
+    section: str | None = None
+    title: str = ""
+    stage: int = Field(..., ge=1, description="The stage's number in that curriculum.")
+
+
+class Gap(BaseModel):
+    """Part of the goal the library does not cover, and what kind of source would."""
+
+    topic: str
+    missing: str
+    add: str
+
+
 class Stage(BaseModel):
-    id: str = Field(..., description="The catalogue template this stage came from.")
+    model_config = ConfigDict(populate_by_name=True)
+
+    id: str = Field(..., description="The catalogue template or library curriculum stage this stage came from.")
     title: str
     start_week: int = Field(..., ge=1)
     end_week: int = Field(..., ge=1)
@@ -143,6 +162,8 @@ class Stage(BaseModel):
     tasks: list[str] = Field(..., min_length=1, description="Each task names its deliverable.")
     citations: list[StageCitation] = Field(..., min_length=1)
     rationale: str = ""
+    origin: StageOrigin | Literal["catalogue"] = Field("catalogue", alias="from",
+                                                       description="A curriculum in the library, or the catalogue.")
 
     @property
     def weeks(self) -> int:
@@ -160,8 +181,10 @@ class Roadmap(BaseModel):
     profile: Profile
     track: Track
     total_weeks: int = Field(..., ge=1)
-    stages: list[Stage] = Field(..., min_length=1)
-    total_hours: int = Field(..., ge=1)
+    stages: list[Stage] = Field(default_factory=list)
+    total_hours: int = Field(..., ge=0)
+    covered: bool = Field(True, description="False: the library does not cover the goal (no stages; see gaps).")
+    gaps: list[Gap] = Field(default_factory=list, description="Parts of the goal the library does not cover.")
     intro: str = ""
     prose: Literal["llm", "template"] = "template"
     markdown: str = ""
@@ -169,6 +192,12 @@ class Roadmap(BaseModel):
     @model_validator(mode="after")
     def _time_is_consistent(self) -> Roadmap:
         p = self.profile
+        if not self.stages:
+            if self.covered or not self.gaps or self.total_hours:
+                raise ValueError("a roadmap without stages must be marked not covered, with its gaps and 0 hours")
+            return self
+        if not self.covered:
+            raise ValueError("a roadmap with stages is covered (partly, when it lists gaps)")
         if self.total_weeks != p.weeks:
             raise ValueError(f"total_weeks {self.total_weeks} != {p.weeks} weeks in {p.months} months")
         expected_start = 1
@@ -188,7 +217,7 @@ class Roadmap(BaseModel):
         return self
 
     def to_json(self) -> dict[str, Any]:
-        return self.model_dump(mode="json")
+        return self.model_dump(mode="json", by_alias=True)
 
 
 def format_profile_errors(err: ValidationError) -> list[str]:

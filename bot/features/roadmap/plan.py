@@ -95,12 +95,18 @@ def _shown(items: list[str], n: int) -> list[str]:
 
 
 def plan_stages(profile: Profile, track: str, no_code: bool = False) -> list[PlannedStage]:
-    lang = profile.lang or "en"
-    weeks_total = profile.weeks
-    n = stage_count(weeks_total, profile.budget_hours)
+    n = stage_count(profile.weeks, profile.budget_hours)
     chosen = choose_templates(track, profile.level, no_code, profile.goal, n)
     if not chosen:
         raise ValueError(f"no stage templates for track {track!r} at level {profile.level!r}")
+    return schedule(profile, chosen)
+
+
+def schedule(profile: Profile, chosen: list[Template]) -> list[PlannedStage]:
+    """Weeks, hours, topics and tasks for stages already chosen (catalogue templates or curriculum
+    stages): the same allocation whatever they came from."""
+    lang = profile.lang or "en"
+    weeks_total = profile.weeks
     spans = allocate_weeks([t.weight for t in chosen], weeks_total)
     stages, start = [], 1
     for t, w in zip(chosen, spans):

@@ -27,6 +27,9 @@ L = {
         "table": "| # | 阶段 | 周次 | 小时 |", "weeks": "第 {a}–{b} 周", "week": "第 {a} 周",
         "stage": "阶段 {i}：{title}", "meta": "{span} · {w} 周 · {h} 小时",
         "topics": "学习主题", "tasks": "任务与交付物", "sources": "参考资料", "page": "第 {p} 页",
+        "from": "依据资料库中的学习路线：{src}",
+        "uncovered": "**资料库目前没有覆盖这个目标**，因此不生成阶段（不会拿不相关领域的内容凑数）。",
+        "gaps": "资料库尚未覆盖", "partial": "以下阶段只覆盖了目标的一部分；缺少的内容见文末。",
     },
     "en": {
         "title": "Learning roadmap: {goal}", "background": "Background", "track": "Track", "level": "Level",
@@ -35,6 +38,11 @@ L = {
         "table": "| # | Stage | Weeks | Hours |", "weeks": "weeks {a}–{b}", "week": "week {a}",
         "stage": "Stage {i}: {title}", "meta": "{span} · {w} weeks · {h} hours",
         "topics": "Topics", "tasks": "Tasks and deliverables", "sources": "Sources", "page": "p.{p}",
+        "from": "From the library's study plan: {src}",
+        "uncovered": "**The library does not cover this goal yet**, so there are no stages (none are borrowed from "
+                     "unrelated fields).",
+        "gaps": "Not covered by the library", "partial": "These stages cover only part of the goal; what is missing "
+                                                         "is listed at the end.",
     },
 }
 
@@ -90,8 +98,12 @@ def render_markdown(rm: Roadmap) -> str:
     meta.append(f"{t['track']}{sep}{TRACK_LABELS[rm.track][li]}")
     meta.append(f"{t['level']}{sep}{LEVEL_LABELS[p.level][li]}")
     out = [f"# {t['title'].format(goal=_inline(p.goal))}", "", "> " + " · ".join(meta), ""]
+    if not rm.covered:
+        return "\n".join(out + [t["uncovered"], "", *_gaps(rm, t)]) + "\n"
     if rm.intro:
         out += [_para(rm.intro), ""]
+    if rm.gaps:
+        out += [t["partial"], ""]
     out += [t["overview"].format(weeks=rm.total_weeks, months=p.months, hpw=p.hours_per_week,
                                  total=rm.total_hours, n=len(rm.stages)), "", t["table"], "|---|---|---|---|"]
     for i, s in enumerate(rm.stages, 1):
@@ -101,7 +113,21 @@ def render_markdown(rm: Roadmap) -> str:
                 f"*{t['meta'].format(span=week_span(s.start_week, s.end_week, lang), w=s.weeks, h=s.hours)}*", ""]
         if s.rationale:
             out += [_para(s.rationale), ""]
+        if s.origin != "catalogue":
+            src = short_section(s.origin.section, s.origin.title) or s.origin.title
+            out += ["*" + _inline(t["from"].format(src=f"{s.origin.title} › {src}" if src != s.origin.title else src))
+                    + "*", ""]
         out += [f"**{t['topics']}**", ""] + [f"- {_inline(x)}" for x in s.topics]
         out += ["", f"**{t['tasks']}**", ""] + [f"- [ ] {_inline(x)}" for x in s.tasks]
         out += ["", f"**{t['sources']}**", ""] + [f"- {citation_line(c, lang)}" for c in s.citations]
+    if rm.gaps:
+        out += ["", *_gaps(rm, t)]
     return "\n".join(out) + "\n"
+
+
+def _gaps(rm: Roadmap, t: dict[str, str]) -> list[str]:
+    out = [f"## {t['gaps']}", ""]
+    for g in rm.gaps:
+        out += [f"- **{_inline(g.topic)}**：{_inline(g.missing)} {_inline(g.add)}" if rm.profile.lang == "zh" else
+                f"- **{_inline(g.topic)}**: {_inline(g.missing)} {_inline(g.add)}"]
+    return out
