@@ -265,6 +265,14 @@ def test_ingest_stores_the_curricula_and_forgets_removed_files(ops_library, comp
     # A second run reads nothing and keeps them; a removed file takes its curriculum along.
     again = ingest(None, ops_library, embed=False, index=idx)
     assert again.indexed == 0 and len(idx.manifest.curricula()) == 6
+    # A source the admin disabled lays out no path until it is enabled again.
+    k8s = str(next(p for p in found.values() if Path(p["path"]).name == "k8s_en.md")["path"])
+    assert idx.manifest.set_disabled(k8s, True)
+    try:
+        assert "k8s_en.md" not in {Path(c["path"]).name for c in idx.manifest.curricula()}
+    finally:
+        idx.manifest.set_disabled(k8s, False)
+    assert len(idx.manifest.curricula()) == 6
     baking = ops_library.library_dir / "baking.html"
     saved = baking.read_text(encoding="utf-8")
     baking.unlink()

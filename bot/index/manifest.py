@@ -499,8 +499,9 @@ class Manifest:
     def curricula(self) -> list[dict]:
         """Every learning path found in an indexed document, with the document's current path,
         title and language (the path follows the file: renamed copies keep their curriculum)."""
+        # A source the admin disabled lays out no path either.
         rows = self._q("SELECT k.doc_hash, k.curriculum_json, d.path, d.title, d.lang FROM curricula k"
-                       " JOIN docs d ON d.doc_hash=k.doc_hash ORDER BY d.path, k.doc_hash")
+                       " JOIN docs d ON d.doc_hash=k.doc_hash WHERE " + _ENABLED + " ORDER BY d.path, k.doc_hash")
         out = []
         for r in rows:
             cur = json.loads(r["curriculum_json"])
