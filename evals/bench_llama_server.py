@@ -1,5 +1,5 @@
 """N learners on one `python -m llama_cpp.server` (STUDYBOT_LLM=openai): first-token times, aggregate
-tokens/s, and whether every stream ended properly, for 1 request alone and N streaming requests at once.
+tokens/s, and whether every stream ended properly, for N requests one after another and N at once.
 
     python -m evals.bench_llama_server [--model PATH] [--concurrent 4] [--max-tokens 48]
 
@@ -74,6 +74,22 @@ def at_once(url: str, n: int, max_tokens: int) -> dict:
             "aggregate_tok_per_s": round(sum(r.get("tokens", 0) for r in rows) / wall, 1)}
 
 
+def one_after_another(url: str, n: int, max_tokens: int) -> dict:
+    """The same n requests, each alone: the first-token time of a learner who does not wait."""
+    rows, tokens, wall = [], 0, 0.0
+    for i in range(n):
+        t0 = time.perf_counter()
+        r = one_stream(url, PROMPTS[i % len(PROMPTS)], max_tokens, t0)
+        wall += r["end_s"]
+        rows.append(r)
+        tokens += r["tokens"]
+    ttft = [r["ttft_s"] for r in rows if r["ttft_s"]]
+    return {"requests": n, "completed": sum(r["finished"] for r in rows),
+            "ttft_median_s": round(statistics.median(ttft), 2) if ttft else None,
+            "ttft_max_s": round(max(ttft), 2) if ttft else None, "tokens": tokens, "wall_s": round(wall, 1),
+            "aggregate_tok_per_s": round(tokens / wall, 1)}
+
+
 def run_server(model: Path, extra: list[str], n: int, max_tokens: int, threads: int) -> dict:
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
@@ -89,7 +105,8 @@ def run_server(model: Path, extra: list[str], n: int, max_tokens: int, threads: 
             except httpx.HTTPError:
                 time.sleep(0.5)
         one_stream(url, "hi", 4, time.perf_counter())  # warm
-        return {"alone": at_once(url, 1, max_tokens), f"{n}_at_once": at_once(url, n, max_tokens)}
+        return {f"{n}_one_after_another": one_after_another(url, n, max_tokens),
+                f"{n}_at_once": at_once(url, n, max_tokens)}
     finally:
         proc.terminate()
         proc.wait(30)
