@@ -211,7 +211,7 @@ def measure(n: int, work: Path, seed: int = 0) -> dict:
     return out
 
 
-def run_sizes(sizes: list[int], timeout_s: float = 900.0) -> list[dict]:
+def run_sizes(sizes: list[int], timeout_s: float = 3600.0) -> list[dict]:
     """Each size in a fresh process (clean memory figures); a size that fails or runs out of time is
     reported as where today's design breaks, and larger sizes are not tried."""
     rows = []
@@ -258,7 +258,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m evals.bench_scale")
     ap.add_argument("--size", type=int, help="one size, in this process")
     ap.add_argument("--scale", type=int, default=1_000_000, help="sizes 10k, 100k ... up to this")
-    ap.add_argument("--timeout", type=float, default=900.0, help="seconds per size before it counts as broken")
+    ap.add_argument("--timeout", type=float, default=3600.0, help="seconds per size before it counts as broken")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
     if args.size:
