@@ -55,6 +55,8 @@ test-fast: $(VENV)/.installed
 
 bench: setup
 	$(PY) -m evals.bench
+	# First-token time for 1/4/8 learners at once and during a re-index, as ratios to one learner alone.
+	$(PY) -m evals.bench_concurrency
 
 # Retrieval quality on the dev set: the library plus the corpus sample (when ../shared is present),
 # indexed once into data/evalidx; product vs dense/BM25 vs the plain LangChain recipe, with a report.

@@ -9,6 +9,7 @@ With ../shared/corpus present it also measures ingest at scale (evals/bench_corp
 throughput, embedding pipeline vs embedder alone on a sample, no-change and one-file re-index.
 
     python -m evals.bench [--llm-size 1.5b|0.5b|PATH] [--skip-llm] [--skip-corpus] [--embed-sample N] [--json]
+    python -m evals.bench --scale 1000000   # the index at 10k/100k/1M synthetic passages (evals/bench_scale.py)
 """
 from __future__ import annotations
 
@@ -227,8 +228,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--embed-sample", type=int, default=100, help="corpus chunks to embed (0: none)")
     ap.add_argument("--search-index", type=Path, default=None,
                     help="also time search on this existing index (e.g. the whole corpus)")
+    ap.add_argument("--scale", type=int, default=None,
+                    help="instead: today's index at 10k/100k/... up to N synthetic passages (evals/bench_scale.py)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
+    if args.scale:
+        from evals.bench_scale import main as scale_main
+
+        return scale_main(["--scale", str(args.scale)] + (["--json"] if args.json else []))
 
     from bot.components import Components
     from bot.service import StudyBot
