@@ -147,6 +147,11 @@ def build_server(settings: Settings | None = None, bot: StudyBot | None = None):
     bot = bot or StudyBot(settings)
     secret = admin_secret(settings)
     server = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    # The OpenAI-compatible API (off without a key): registered first, since the mounts below, "/" above
+    # all, take every path they match. It shares the learner queue's limits but not its queue.
+    from ui.openai_api import add_openai_api
+
+    add_openai_api(server, bot, settings, running=LEARNER_CONCURRENCY, waiting=LEARNER_QUEUE_SIZE)
     where = dict(server_name=settings.host, server_port=settings.port, css=CSS, footer_links=["api", "settings"])
     # Never served, whatever an event returns: the library's raw files, the index (manifest, feedback,
     # vectors), the secret's file and .env.
@@ -173,14 +178,17 @@ def build_server(settings: Settings | None = None, bot: StudyBot | None = None):
 
     add_viewer_route(server, lambda: bot.index.manifest)
     learner = build_app(settings, bot)
-    learner.queue(default_concurrency_limit=2, api_open=False, max_size=LEARNER_QUEUE_SIZE)
+    learner.queue(default_concurrency_limit=LEARNER_CONCURRENCY, api_open=False, max_size=LEARNER_QUEUE_SIZE)
     # Learners upload nothing (the gate refuses /upload), and the library's files are never served raw.
     _mount(server, learner, "/", max_file_size=1024 * 1024, blocked_paths=blocked, **where)
     server.add_middleware(Gate, upload_dir=upload_folder(), admin=door)
     return server
 
 
-# Waiting chats beyond this get "the queue is full" at once instead of piling up behind two workers.
+# Answers written at once (one local model on a laptop's cores), for the chat and, separately, the /v1 API.
+LEARNER_CONCURRENCY = 2
+# Waiting chats beyond this get "the queue is full" at once instead of piling up behind two workers
+# (API callers beyond it get 429).
 LEARNER_QUEUE_SIZE = 64
 
 
@@ -207,6 +215,7 @@ def serve(settings: Settings | None = None, *, host: str | None = None, port: in
     import uvicorn
 
     from ui.auth import admin_secret, warn_if_environment
+    from ui.openai_api import api_key
 
     settings = (settings or get_settings()).with_overrides(host=host, port=port)
     secret = admin_secret(settings)
@@ -217,8 +226,8 @@ def serve(settings: Settings | None = None, *, host: str | None = None, port: in
     warm_up(bot)
     components.background_embedding(bot.index)  # vectors still pending from an `ingest --no-embed` fill in
     base = f"http://{settings.host}:{settings.port}"
-    print(f"* studybot: {base}/" + (f"  · admin console: {base}/admin/" if secret else ""),
-          flush=True)
+    print(f"* studybot: {base}/" + (f"  · admin console: {base}/admin/" if secret else "")
+          + (f"  · OpenAI-compatible API: {base}/v1" if api_key(settings) else ""), flush=True)
     if prevent_thread_lock:
         return start_server(asgi, settings.host, settings.port)
     uvicorn.Server(uvicorn.Config(asgi, host=settings.host, port=settings.port, log_level="warning")).run()

@@ -96,10 +96,11 @@ def admin_secret(settings: Settings) -> AdminSecret | None:
 
 
 def protected_files(settings: Settings) -> list[str]:
-    """Files no web request may ever read: the secret's file and the settings file beside the process."""
+    """Files no web request may ever read: the secrets' files and the settings file beside the process."""
     out = [str(Path(".env").resolve())]
-    if settings.admin_password_file:
-        out.append(str(Path(settings.admin_password_file).resolve()))
+    for secret_file in (settings.admin_password_file, settings.api_key_file):
+        if secret_file:
+            out.append(str(Path(secret_file).resolve()))
     return out
 
 

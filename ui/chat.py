@@ -242,14 +242,24 @@ def parse_history(raw: Any) -> list[dict]:
     return raw
 
 
-def ask_json(bot: StudyBot, question: str, history: Any = None) -> str:
-    """One answer for another front-end: the JSON of ``studybot ask --json`` (with the evidence), paths as
-    learners see them. A follow-up is read against ``history`` exactly as in the chat."""
+def api_turns(bot: StudyBot, history: Any) -> list[dict]:
+    """An API caller's history (see ``parse_history``) read as the chat reads its own: the last
+    ``HISTORY_MESSAGES``, clipped, refused questions left out."""
+    return plain_history(parse_history(history), bot.settings.max_question_chars)
+
+
+def learner_json(bot: StudyBot, ans: Answer) -> dict:
+    """``Answer.to_json()`` with paths as learners see them (never the server's directory layout)."""
     from bot.features.admin import short_path
 
-    turns = plain_history(parse_history(history), bot.settings.max_question_chars)
-    ans = bot.ask(content_text(question).strip(), turns)
     out = ans.to_json()
     for c in out["citations"]:
         c["path"] = short_path(c["path"], bot.settings.library_dir, learner=True)
-    return json.dumps(out, ensure_ascii=False)
+    return out
+
+
+def ask_json(bot: StudyBot, question: str, history: Any = None) -> str:
+    """One answer for another front-end: the JSON of ``studybot ask --json`` (with the evidence), paths as
+    learners see them. A follow-up is read against ``history`` exactly as in the chat."""
+    turns = api_turns(bot, history)
+    return json.dumps(learner_json(bot, bot.ask(content_text(question).strip(), turns)), ensure_ascii=False)

@@ -168,6 +168,14 @@ class Settings(BaseSettings):
         None, description="A file holding the admin password's scrypt hash (`studybot admin-password FILE`) or the "
                           "password itself; the recommended way to enable /admin.",
     )
+    api_key: SecretStr | None = Field(
+        None, description="The bearer key of the OpenAI-compatible API at /v1 (prefer api_key_file: the environment is "
+                          "readable). Unset (or empty) and no file: the API is off and /v1 answers 404."
+    )
+    api_key_file: Path | None = Field(
+        None, description="A file holding that key on one line (at least 16 characters); the recommended way to turn "
+                          "the API on.",
+    )
 
     def prompt_chars(self) -> int:
         if self.context_chars is not None:
