@@ -123,13 +123,20 @@ def saved_note(rec: PlanRecord | None, lang: str = "zh") -> str:
     return t["saved"].format(start=rec.start_date.isoformat(), d=len(rec.done), t=len(rec.keys()))
 
 
-def build_roadmap_tab(bot: StudyBot, plan_state):
-    """The tab's widgets and events; call inside ``with gr.Tab(...)``. ``plan_state`` holds the current plan
-    as a PlanRecord's JSON text (plan, start date, ticks). Returns ``on_load(app)``, which wires the page's
-    load event that restores the plan saved in this browser."""
+def saved_plan_state():
+    """The browser's slot for the saved plan. Create it outside any tab: a tab's contents mount only when
+    the tab is first opened, and an unmounted BrowserState has not read localStorage when the page loads."""
     import gradio as gr
 
-    saved = gr.BrowserState(None, storage_key=STORAGE_KEY, secret=STORAGE_SCRAMBLE)
+    return gr.BrowserState(None, storage_key=STORAGE_KEY, secret=STORAGE_SCRAMBLE)
+
+
+def build_roadmap_tab(bot: StudyBot, plan_state, saved):
+    """The tab's widgets and events; call inside ``with gr.Tab(...)``. ``plan_state`` holds the current plan
+    as a PlanRecord's JSON text (plan, start date, ticks); ``saved`` is ``saved_plan_state()``. Returns
+    ``on_load(app)``, which wires the page's load event that restores the plan saved in this browser."""
+    import gradio as gr
+
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=320):
             goal = gr.Textbox(label="学习目标 / Goal", lines=2, elem_id="rm-goal",
