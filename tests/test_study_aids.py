@@ -143,7 +143,7 @@ def test_english_source_gives_english_quiz(en_settings, bot_for):
     quiz = make_quiz(bot, source=path, n=5)
     assert quiz.lang == "en" and len(quiz.questions) == 5
     check_quiz(quiz, bot)
-    assert all(q.question.startswith(("Which item", "Fill in the blank")) for q in quiz.questions)
+    assert all(q.question.startswith(("Which item", "Fill in the blank", "Which of these is listed")) for q in quiz.questions)
     md = quiz.to_markdown()
     assert md.startswith("# Quiz: ml_glossary.md") and md.count("<details>") == 5
     cards = make_flashcards(bot, source=path, n=3, lang="zh")
@@ -210,7 +210,7 @@ GUIDE_EN = """# Fine-tuning guide
 
 ## How to fine-tune a model
 
-The fine-tuning process has these steps:
+Fine-tuning takes a few steps in order. The fine-tuning process has these steps:
 
 1. Collect the training data
 2. Clean the examples
@@ -247,7 +247,7 @@ GUIDE_ZH = """# 微调指南
 
 ## 微调的步骤
 
-微调的流程如下：
+微调要按顺序做几件事。微调的流程如下：
 
 1. 收集训练数据
 2. 清洗样本
@@ -325,7 +325,7 @@ def test_every_kind_of_item(kinds_settings, bot_for, doc, lang):
     for q in kinds["step"]:  # the right option is the step right after the one in the question
         before = next(s for s in steps if f"“{s}”" in q.question)
         assert q.correct == steps[steps.index(before) + 1]
-        assert all(o in steps for o in q.options)
+        assert sum(o in steps for o in q.options) >= 3  # the procedure's own steps are the wrong options first
     members = ["Greedy search", "Beam search", "Top-k sampling", "Nucleus sampling"] if lang == "en" else \
         ["贪心搜索", "束搜索", "温度采样", "核采样"]
     for q in kinds["member"]:  # one listed item, three that are not in the list

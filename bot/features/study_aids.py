@@ -201,10 +201,12 @@ _EN_NOT_NOUN_START = {
     "only", "not", "for", "in", "on", "at", "by", "with", "from", "as", "of", "how", "why", "where", "who", "whose",
     "both", "either", "neither", "many", "most", "more", "less", "another", "other", "any", "every", "no", "yes",
     "first", "next", "finally", "after", "before", "since", "although", "though", "however", "thus", "instead",
-    "give", "take", "put", "set", "build", "define", "imagine", "suppose", "think", "say", "call", "show", "check"}
+    "give", "take", "put", "set", "build", "define", "imagine", "suppose", "think", "say", "call", "show", "check",
+    "notice", "recall", "look", "following", "below", "above"}
 # …nor ends like a phrase cut off mid-way ("the output of").
 _EN_BAD_END = {"the", "a", "an", "of", "to", "for", "with", "in", "on", "and", "or", "by", "as", "at", "from", "that",
-               "this", "its", "their", "is", "are", "be", "can", "will", "which", "who"}
+               "this", "its", "their", "is", "are", "be", "can", "will", "which", "who", "we", "you", "they", "it", "i",
+               "he", "she", "here", "there"}
 
 _ITEM = re.compile(
     r"^\s*(?:[-*•+]|\d{1,2}[.)、])\s+(?:\*\*|__)?(?P<term>[^：:*_\n]{1,30}?)(?:\*\*|__)?\s*"
@@ -306,7 +308,9 @@ def extract_facts(chunk: Chunk, headings: tuple[str, ...] = (), names: set[str] 
     heads = tuple({*headings, *(h.strip() for h in (chunk.section or "").split(" > ") if h.strip())})
     for a, b in _line_spans(chunk):
         line = text[a:b]
-        m = _ITEM.match(line)
+        m = _ITEM.match(line) if "](#" not in line else None
+        if "](#" in line:
+            continue
         if m:
             term = m.group("term").strip()
             desc = _trim_tail(m.group("desc").strip(), heads)
@@ -362,9 +366,19 @@ def _clean_item(body: str) -> str:
 
 
 def _short_enough(item: str) -> bool:
+    if any(x in item for x in ("@", "http", "|", "`", "$", "\\")):
+        return False
     if has_cjk(item):
         return 2 <= len(item) <= 36
-    return 1 <= len(item.split()) <= 12 and len(item) >= 3
+    words = item.lower().split()
+    if not words or words[0] in _EN_BAD_START and len(words) < 3 or words[-1] in _EN_BAD_END:
+        return False  # "What is", "The": a fragment, not an item
+    return len(words) <= 12 and len(item) >= 3
+
+
+# "常见的解码策略包括：" / "The process has these steps:" name the list without their last words.
+_LEAD_TAIL = re.compile(r"(?:主要)?(?:包括|包含|如下|有以下几[个点步种类]|分为|有)$|\s+(?:include|includes|are|has these steps|"
+                        r"have these steps|is as follows|are as follows|as follows|the following)$", re.I)
 
 
 def _lead(prev: str | None, chunk: Chunk) -> str:
@@ -374,10 +388,12 @@ def _lead(prev: str | None, chunk: Chunk) -> str:
         if p.endswith(("：", ":")):
             p = p.rstrip("：:").strip()
             p = re.split(r"(?<=[。！？.!?])\s*", p)[-1].strip() or p  # the sentence that introduces the list
+            p = _LEAD_TAIL.sub("", p).strip() or p
+            p = p.rstrip("?？")
             if 2 <= len(p) <= (40 if has_cjk(p) else 90):
                 return p
     heads = [h.strip() for h in (chunk.section or "").split(" > ") if h.strip()]
-    return re.sub(r"^[\d.]+\s*", "", heads[-1]) if heads else ""
+    return re.sub(r"^[\d.]+\s*", "", heads[-1]).rstrip("?？") if heads else ""
 
 
 def _runs(chunk: Chunk) -> list[tuple[str, str, list[tuple[int, int, str]]]]:
@@ -397,8 +413,8 @@ def _runs(chunk: Chunk) -> list[tuple[str, str, list[tuple[int, int, str]]]]:
             ja, jb = spans[j]
             line = text[ja:jb]
             m = (_NUMBERED if kind == "numbered" else _BULLET).match(line)
-            if not m:
-                break
+            if not m or "](#" in line:
+                break  # a table of contents links to headings; it lists nothing to learn
             if kind == "numbered":
                 n = int(m.group("n") or m.group("en") or 0) or _ZH_NUM.get(m.group("zh") or "", 0)
                 if last_n is not None and n != last_n + 1:
@@ -416,18 +432,20 @@ def _runs(chunk: Chunk) -> list[tuple[str, str, list[tuple[int, int, str]]]]:
             if prev and (_NUMBERED.match(prev) or _BULLET.match(prev)):
                 # A list item with the next heading and lead glued on: the lead is what follows the heading,
                 # which cannot be told apart in Chinese; in English it starts at the last capitalised run.
-                glued = None if has_cjk(prev) else re.search(r"(?<= )[A-Z][a-z]+ [A-Z][^:：]*[:：]\s*$", prev)
+                # After a sentence's end the lead is whole ("…一个词。常见的解码策略包括："); otherwise there is
+                # no telling what the list is about, and no question is better than a wrong one.
+                glued = re.search(r"(?<=[。！？.!?])\s*(?P<lead>[^。！？.!?]{2,60}[:：])\s*$", prev)
                 if glued is None:
                     i = max(j, i + 1)
-                    continue  # no telling what the list is about: no question is better than a wrong one
-                prev = re.sub(r"^[A-Z][a-z]+ ", "", glued.group(0))
+                    continue
+                prev = glued.group("lead")
             lead = _lead(prev, chunk)
             if not (prev and prev.rstrip().endswith(("：", ":"))):
                 # A heading inside the passage beats the passage's own (first) section.
                 for pa, pb in reversed(spans[:i]):
                     h = re.match(r"^#{1,6}\s+(?:[\d.]+\s*)?(?P<h>\S.{0,40})$", text[pa:pb])
                     if h:
-                        lead = h.group("h").strip()
+                        lead = h.group("h").strip().rstrip("?？")
                         break
             out.append((kind, lead, items))
         i = max(j, i + 1)
@@ -499,7 +517,7 @@ def _compare(sent: str, sa: int, sb: int, chunk: Chunk) -> Fact | None:
 
 _NUMBER = re.compile(
     r"(?<![A-Za-z0-9_.\-/#@])(?P<num>\d{1,3}(?:,\d{3})+|\d{1,5}(?:\.\d+)?)(?P<sp>\s?)(?P<unit>%|％|年|个月|月|周|天|小时|分钟|秒|倍|亿|万|"
-    r"个|种|步|层|位|篇|本|次|元|美元|B\b|M\b|K\b|billion\b|million\b|thousand\b|percent\b|tokens?\b|parameters\b|"
+    r"个|种|步|层|篇|次|元|美元|B\b|M\b|K\b|billion\b|million\b|thousand\b|percent\b|tokens?\b|parameters\b|"
     r"layers\b|hours\b|days\b|weeks\b|months\b|years\b|times\b|steps\b|examples\b|GB\b|MB\b)?(?![A-Za-z0-9_\-]|\.\d)")
 _YEAR = re.compile(r"^(?:19|20)\d\d$")
 # Product and model names: an inner capital (ReAct, RoBERTa, HotPotQA, LLaMA, ChatGPT). Plain capitalised words
@@ -507,7 +525,7 @@ _YEAR = re.compile(r"^(?:19|20)\d\d$")
 _NAME = re.compile(r"(?<=[\s（(“\"])(?P<name>[A-Z][a-z]+[A-Z][A-Za-z]*|[A-Z]{2,}[a-z]+[A-Za-z]*)(?=[\s,，。.)）”\"]|$)")
 # Citations, figure captions and worked examples (Thought/Action/Observation, Q:/A:) are not facts to learn.
 _NOT_A_FACT = re.compile(r"et al|等人|[Ss]ource|来源|出处|Thought \d|Action|Observation|\bQ:|\bA:|问：|答：|`|\[\d+\]|"
-                         r"https?:|!\[|首页|推荐阅读|关注|点赞|\bvs\.?\b|Final Answer|^[》」）)\]，。、：:；;,.]")
+                         r"https?:|!\[|首页|推荐阅读|关注|点赞|观察[:：]|思考[:：]|操作[:：]|\bvs\.?\b|Final Answer|^[》」）)\]，。、：:；;,.]")
 _NOT_NAMES = {"The", "This", "That", "These", "Those", "When", "While", "What", "Which", "How", "Why", "Where", "For", "In",
               "On", "And", "But", "Or", "If", "It", "Its", "We", "You", "They", "Our", "Your", "Here", "There", "Note",
               "Step", "Figure", "Table", "Example", "Examples", "Chapter", "Section", "Prompt", "Output", "Input", "Answer",
@@ -561,6 +579,8 @@ def _cloze(sent: str, sa: int, sb: int, chunk: Chunk, names: set[str]) -> Fact |
             return None
     for m in _NUMBER.finditer(sent):
         num, unit = m.group("num"), m.group("unit") or ""
+        if m.start() == 0 or re.match(r"\d+(?:\.\d+)+\s", sent[m.start():]):
+            continue  # "1.4 本文结构": a section number, not a quantity
         if not unit and not (_YEAR.match(num) and re.search(r"\b(?:in|In|since|Since|by|By)\s$", sent[: m.start()])):
             continue  # a bare number is usually a list index, a version, a citation's year or part of a name
         if sent.count(m.group(0)) > 1:
@@ -767,7 +787,8 @@ def _distractors(fact: Fact, pool: list[Fact], k: int = 3) -> list[str]:
     the answer, never another item of the same list (that would be right too)."""
     ans = _norm(fact.term)
     stmt = _norm(fact.statement)
-    cjk = has_cjk(fact.term)
+    # Options in the question's material's language: a list's is its lead's ("学习资源" lists "Fast.ai" too).
+    cjk = has_cjk(fact.context) if fact.kind == "member" else has_cjk(fact.term)
     out: list[str] = []
     own = list(fact.distractors)
     if fact.kind == "step":  # the procedure's other steps, except the one asked about and the answer
@@ -785,7 +806,15 @@ def _distractors(fact: Fact, pool: list[Fact], k: int = 3) -> list[str]:
             continue
         if has_cjk(f.term) != cjk:
             continue  # an option in the other language gives itself away
-        tier = (0 if f.kind == fact.kind else 2) + (0 if f.chunk.source_hash == fact.chunk.source_hash else 1)
+        same_doc = f.chunk.source_hash == fact.chunk.source_hash
+        if fact.kind == "member":
+            # Lists of one document nest (an "open-source projects" list inside "resources"): an item listed
+            # elsewhere in the same document may be under the asked heading too. Other documents' items are not.
+            if same_doc:
+                continue
+            tier = 0 if f.kind in ("member", "step") else 2
+        else:
+            tier = (0 if f.kind == fact.kind else 2) + (0 if same_doc else 1)
         tiers[tier].append((_stable(fact.key, f.term), f.term))
     for tier in tiers:
         for _, term in sorted(tier):
