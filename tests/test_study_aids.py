@@ -340,8 +340,7 @@ def test_every_kind_of_item(kinds_settings, bot_for, doc, lang):
         assert cloze.question == "Fill in the blank: “The Transformer architecture was introduced in ____ by " \
                                  "researchers at Google.”"
         q = next(q for q in kinds["step"] if "“Collect the training data”" in q.question)
-        assert q.question == "In “The fine-tuning process has these steps”, which step comes right after " \
-                             "“Collect the training data”?"
+        assert q.question == "In “The fine-tuning process”, which step comes right after “Collect the training data”?"
     deck = make_flashcards(bot, source=doc, n=20)
     fronts = [c.front for c in deck.cards]
     assert any(("comes after" if lang == "en" else "之后是哪一步") in f for f in fronts)
