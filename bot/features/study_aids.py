@@ -506,8 +506,7 @@ def _compare(sent: str, sa: int, sb: int, chunk: Chunk) -> Fact | None:
             a, b = re.sub(r"^(?:the|an?) ", "", a, flags=re.I), re.sub(r"^(?:the|an?) ", "", b, flags=re.I)
         if not (_good_term(a) and _good_term(b)) or _norm(a) == _norm(b) or _norm(a) in _norm(b) or _norm(b) in _norm(a):
             continue
-        stmt = sent[: m.start("b")] + BLANK + sent[m.start("b") + len(m.group("b")):]
-        stmt = stmt.replace(m.group("b"), BLANK) if m.group("b") != b else stmt
+        stmt = sent[: m.start("b")] + BLANK + sent[m.end("b"):]
         stmt = _blank(stmt, b) if b in stmt else stmt
         if BLANK not in stmt or b in stmt or not _good_statement(stmt):
             continue
