@@ -143,7 +143,7 @@ def test_english_source_gives_english_quiz(en_settings, bot_for):
     quiz = make_quiz(bot, source=path, n=5)
     assert quiz.lang == "en" and len(quiz.questions) == 5
     check_quiz(quiz, bot)
-    assert all(q.question.startswith(("Which item", "Fill in the blank")) for q in quiz.questions)
+    assert all(q.question.startswith(("Which item", "Fill in the blank", "Which of these is listed")) for q in quiz.questions)
     md = quiz.to_markdown()
     assert md.startswith("# Quiz: ml_glossary.md") and md.count("<details>") == 5
     cards = make_flashcards(bot, source=path, n=3, lang="zh")
@@ -203,3 +203,174 @@ def test_cli_quiz_json(seed_index, capsys):
     quiz = Quiz.model_validate(json.loads(capsys.readouterr().out))
     assert quiz.questions and quiz.topic == "杠铃阅读法"
     assert cli.main(["quiz", "--index-dir", str(seed_index.index_dir)]) == 2
+
+
+# --- every kind of item, in both languages; topic drift; English grammar -------------------------------
+GUIDE_EN = """# Fine-tuning guide
+
+## How to fine-tune a model
+
+Fine-tuning takes a few steps in order. The fine-tuning process has these steps:
+
+1. Collect the training data
+2. Clean the examples
+3. Train the model
+4. Evaluate the results
+5. Deploy the model
+
+## Decoding
+
+Decoding decides how the model picks the next token from its probability distribution.
+
+Popular decoding strategies include:
+
+- Greedy search
+- Beam search
+- Top-k sampling
+- Nucleus sampling
+
+## Prompting or fine-tuning
+
+Prompting and fine-tuning are two ways to adapt a model to a task.
+
+Unlike fine-tuning, prompting does not change the model weights.
+To explain how tasks are split is a good exercise for new learners.
+
+## History
+
+Large language models have a short history.
+
+The Transformer architecture was introduced in 2017 by researchers at Google.
+A typical context window holds 4096 tokens.
+"""
+GUIDE_ZH = """# 微调指南
+
+## 微调的步骤
+
+微调要按顺序做几件事。微调的流程如下：
+
+1. 收集训练数据
+2. 清洗样本
+3. 训练模型
+4. 评估效果
+5. 部署上线
+
+## 解码
+
+解码决定模型如何从概率分布中选出下一个词。
+
+常见的解码策略包括：
+
+- 贪心搜索
+- 束搜索
+- 温度采样
+- 核采样
+
+## 提示还是微调
+
+提示和微调是让模型完成任务的两种方式。
+
+与微调不同，提示工程不会改变模型的权重。
+
+## 历史
+
+大模型的历史并不长。
+
+Transformer 架构于2017年由谷歌的研究者提出。
+"""
+MEMORY_ZH = """# 记忆方法
+
+## 间隔重复阅读法
+
+间隔重复阅读法是指按照遗忘曲线安排复习时间的一种阅读方法。
+
+间隔重复的复习间隔通常是1天、3天、7天，每次复习只需要10分钟。
+"""
+
+
+@pytest.fixture(scope="module")
+def kinds_settings(tmp_path_factory, components):
+    """The seeds plus an English and a Chinese guide holding a procedure, a list, a comparison and facts, and a
+    note on 间隔重复阅读法 (a reading method that is not 杠铃阅读法). BM25 only."""
+    from ingest.pipeline import ingest
+
+    base = tmp_path_factory.mktemp("kinds")
+    lib = base / "library"
+    shutil.copytree(SEEDS, lib / "seeds")
+    (lib / "docs").mkdir()
+    for name, text in (("guide_en.txt", GUIDE_EN), ("guide_zh.txt", GUIDE_ZH), ("memory_zh.txt", MEMORY_ZH)):
+        (lib / "docs" / name).write_text(text, encoding="utf-8")
+    settings = make_settings(lib, base / "index", llm="none")
+    assert not ingest(None, settings, embed=False, index=components.index(settings)).failed
+    return settings
+
+
+def by_kind(quiz: Quiz) -> dict[str, list]:
+    out: dict[str, list] = {}
+    for q in quiz.questions:
+        out.setdefault(q.kind, []).append(q)
+    return out
+
+
+@pytest.mark.parametrize("doc,lang", [("guide_en.txt", "en"), ("guide_zh.txt", "zh")])
+def test_every_kind_of_item(kinds_settings, bot_for, doc, lang):
+    bot = bot_for(kinds_settings)
+    quiz = make_quiz(bot, source=doc, n=20)
+    assert quiz.lang == lang
+    check_quiz(quiz, bot)
+    kinds = by_kind(quiz)
+    assert {"step", "member", "compare", "cloze"} <= set(kinds), {k: [q.question for q in v] for k, v in kinds.items()}
+    steps = ["Collect the training data", "Clean the examples", "Train the model", "Evaluate the results",
+             "Deploy the model"] if lang == "en" else ["收集训练数据", "清洗样本", "训练模型", "评估效果", "部署上线"]
+    for q in kinds["step"]:  # the right option is the step right after the one in the question
+        before = next(s for s in steps if f"“{s}”" in q.question)
+        assert q.correct == steps[steps.index(before) + 1]
+        assert sum(o in steps for o in q.options) >= 3  # the procedure's own steps are the wrong options first
+    members = ["Greedy search", "Beam search", "Top-k sampling", "Nucleus sampling"] if lang == "en" else \
+        ["贪心搜索", "束搜索", "温度采样", "核采样"]
+    for q in kinds["member"]:  # one listed item, three that are not in the list
+        assert q.correct in members and sum(o in members for o in q.options) == 1
+    cmp = kinds["compare"][0]
+    assert cmp.correct == ("prompting" if lang == "en" else "提示工程")
+    assert ("fine-tuning" if lang == "en" else "微调") in cmp.options  # the other side is the trap
+    cloze = next(q for q in kinds["cloze"] if "2017" in q.correct)
+    assert cloze.correct == ("2017" if lang == "en" else "2017年") and BLANK in cloze.question
+    assert len({o for o in cloze.options}) == 4 and all(o[:2] in ("20", "19") for o in cloze.options)
+    if lang == "en":
+        assert cloze.question == "Fill in the blank: “The Transformer architecture was introduced in ____ by " \
+                                 "researchers at Google.”"
+        q = next(q for q in kinds["step"] if "“Collect the training data”" in q.question)
+        assert q.question == "In “The fine-tuning process”, which step comes right after “Collect the training data”?"
+    deck = make_flashcards(bot, source=doc, n=20)
+    fronts = [c.front for c in deck.cards]
+    assert any(("comes after" if lang == "en" else "之后是哪一步") in f for f in fronts)
+    assert any(("What does" if lang == "en" else "列出了哪几项") in f for f in fronts)
+
+
+def test_english_cards_are_grammatical(kinds_settings, bot_for):
+    bot = bot_for(kinds_settings)
+    deck = make_flashcards(bot, source="guide_en.txt", n=20)
+    fronts = [c.front for c in deck.cards]
+    assert not any(f.startswith(("What is To", "What is to ", "What are To")) for f in fronts), fronts
+    chunk = Chunk(id="g", path="/g.md", title="T", section="S",
+                  text="To explain how tasks are split is a good exercise. Using tools is a skill. "
+                       "Transformers are neural networks that process sequences in parallel.")
+    facts = {f.term: f for f in extract_facts(chunk)}
+    assert set(facts) == {"Transformers"}  # "To explain how tasks", "Using tools": clauses, not things
+    from bot.features.study_aids import LABELS, card_text
+
+    assert card_text(facts["Transformers"], LABELS["en"])[0] == "What are Transformers?"
+
+
+def test_topic_quiz_does_not_drift(kinds_settings, bot_for):
+    bot = bot_for(kinds_settings)
+    quiz = make_quiz(bot, topic="杠铃阅读法", n=10)
+    check_quiz(quiz, bot)
+    for q in quiz.questions:
+        text = q.question + " ".join(q.options) + q.source.quote + (q.source.section or "")
+        assert "杠铃" in text and "间隔重复" not in q.source.quote, q.question
+    deck = make_flashcards(bot, topic="杠铃阅读法", n=10)
+    assert deck.cards and all("间隔重复" not in c.source.quote for c in deck.cards)
+    # The other reading method still has its own quiz.
+    other = make_quiz(bot, topic="间隔重复阅读法", n=5)
+    assert all("杠铃" not in q.source.quote for q in other.questions)

@@ -16,7 +16,7 @@ from bot.service import StudyBot
 from ui.answer_log import AnswerLog
 from ui.chat import BadRequest, ask_json, respond
 from ui.feedback_ui import wire_feedback
-from ui.roadmap_tab import ROADMAP_CSS, build_roadmap_tab
+from ui.roadmap_tab import ROADMAP_CSS, build_roadmap_tab, saved_plan_state
 from ui.study_tab import build_study_tab, register_study_api
 
 log = logging.getLogger("studybot")
@@ -64,8 +64,10 @@ def build_app(settings: Settings | None = None, bot: StudyBot | None = None):
         yield from respond(bot, message, history, plan, log=answers)
 
     with gr.Blocks(title="studybot") as app:
-        # The learner's current roadmap (JSON): written by the Roadmap tab, read by the chat for follow-ups.
+        # The learner's current roadmap with its start date and ticks (bot.features.roadmap.progress.PlanRecord
+        # as JSON text): written by the Roadmap tab (and restored from the browser on load), read by the chat.
         plan_state = gr.State(None)
+        saved_plan = saved_plan_state()  # the plan the learner saved, in this browser's localStorage
         with gr.Row(elem_classes="sb-header"):
             gr.Markdown("## 📖 studybot — 学习助手 / study companion")
             gr.Markdown(status_line(bot), elem_id="sb-status")
@@ -87,9 +89,10 @@ def build_app(settings: Settings | None = None, bot: StudyBot | None = None):
                 )
                 wire_feedback(chatbot, bot.components.feedback(settings), answers)
             with gr.Tab("🗺️ 路线 Roadmap", id="roadmap"):
-                build_roadmap_tab(bot, plan_state)
+                restore_saved_plan = build_roadmap_tab(bot, plan_state, saved_plan)
             build_study_tab(bot)
         register_study_api(bot)
+        restore_saved_plan(app)
 
         def ask(question: str, history: str = "[]") -> str:
             """One answer as JSON (answer, status, evidence, citations, timings) for other front-ends.

@@ -32,6 +32,7 @@ STATUS_NOTE = {
     "retrieval_only": {"zh": "仅检索模式", "en": "retrieval only"},
     "llm_error": {"zh": "语言模型不可用，已显示相关段落", "en": "model unavailable, passages shown"},
     "declined": {"zh": "资料未覆盖", "en": "not covered"},
+    "plan": {"zh": "来自你保存的路线图", "en": "from your roadmap"},
     "ungrounded": {"zh": "回答缺少资料依据，已换成资料原文", "en": "answer not supported by the library: evidence shown instead"},
     "restated": {"zh": "回答只复述了问题，已换成资料原文", "en": "answer only restated the question: evidence shown instead"},
 }

@@ -57,7 +57,8 @@ class Answer:
     model: str
     # ok | declined (the model found no answer in the passages) | ungrounded (the passages don't
     # support its answer) | restated (it only restated the question) | retrieval_only | llm_error
-    # | not_covered | too_long (not searched). For ungrounded and restated the text is the evidence.
+    # | not_covered | too_long (not searched) | plan (answered from the learner's roadmap alone, e.g. this
+    # week's tasks). For ungrounded and restated the text is the evidence.
     status: str = "ok"
     timings: dict = field(default_factory=dict)
     hits: list[Hit] = field(default_factory=list)
@@ -98,6 +99,7 @@ class Route:
     also: list[str] | None = None  # searched beside it (None: its translation, when one helps)
     preface: str = ""  # written before the answer, from outside the library (the roadmap's own facts)
     path: str = "library"
+    search: bool = True  # False: the preface is the whole answer (the plan's own week, nothing to look up)
 
 
 # A question and the learner's plan (or None) in; a Route when the question is about the plan.
@@ -188,6 +190,11 @@ class AnswerPipeline:
 
     def run(self, question: str, history: list[dict] | None = None, plan: Any = None) -> Iterator[Event]:
         r = route(question, plan, self.router)
+        if not r.search:  # no model ran: the answer names the plan as its provider
+            yield Event("token", r.preface)
+            yield Event("done", answer=Answer(r.preface, [], "roadmap", "", "plan", {"total_ms": 0.0}, [],
+                                              r.question[:200], []))
+            return
         if r.preface:
             yield Event("token", r.preface)
         for ev in self.answer(r, history):

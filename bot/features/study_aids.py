@@ -29,7 +29,7 @@ from pydantic import BaseModel, Field
 
 from bot.core.settings import Settings
 from bot.core.citation import cite_label
-from bot.core.text import CJK_CHARS, detect_lang, has_cjk, sentence_spans
+from bot.core.text import CJK_CHARS, detect_lang, has_cjk, sentence_spans, tokenize
 from bot.core.types import Chunk, Hit
 from bot.index.store import Index
 
@@ -72,7 +72,7 @@ class Passage(BaseModel):
 
 class QuizQuestion(BaseModel):
     id: str
-    kind: Literal["definition", "item"]
+    kind: Literal["definition", "item", "step", "member", "compare", "cloze"]
     question: str
     options: list[str]
     answer: int = Field(description="Index of the correct option.")
@@ -142,10 +142,18 @@ class Deck(BaseModel):
 
 LABELS = {
     "zh": {"quiz": "测验", "cards": "卡片", "answer": "答案与出处", "cloze": "填空：“{s}”", "item": "“{s}”说的是哪一项？",
-           "explain": "正确答案是「{a}」。出处：{w}", "front_item": "{t}", "front_def": "什么是{t}？"},
+           "explain": "正确答案是「{a}」。出处：{w}", "front_item": "{t}", "front_def": "什么是{t}？",
+           "front_defs": "什么是{t}？",
+           "step": "在「{c}」中，“{p}”的下一步是什么？", "front_step": "「{c}」：“{p}”之后是哪一步？",
+           "member": "下列哪一项是「{c}」中列出的？", "front_member": "「{c}」列出了哪几项？",
+           "compare": "填空（比较）：“{s}”", "front_compare": "比较：“{s}”", "front_cloze": "填空：“{s}”"},
     "en": {"quiz": "Quiz", "cards": "Flashcards", "answer": "Answer and source", "cloze": "Fill in the blank: “{s}”",
            "item": "Which item does this describe: “{s}”?", "explain": "The answer is “{a}”. Source: {w}",
-           "front_item": "{t}", "front_def": "What is {t}?"},
+           "front_item": "{t}", "front_def": "What is {t}?", "front_defs": "What are {t}?",
+           "step": "In “{c}”, which step comes right after “{p}”?", "front_step": "“{c}”: what comes after “{p}”?",
+           "member": "Which of these is listed under “{c}”?", "front_member": "What does “{c}” list?",
+           "compare": "Fill in the blank (comparison): “{s}”", "front_compare": "Compare: “{s}”",
+           "front_cloze": "Fill in the blank: “{s}”"},
 }
 BLANK = "____"
 
@@ -153,12 +161,19 @@ BLANK = "____"
 # --- facts ---------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Fact:
-    kind: str  # definition | item
+    """One thing to ask about. ``term`` is always the answer; ``statement`` the stem's text: a sentence
+    with the answer blanked (definition, compare, cloze), an item's description (item), the step before
+    (step) or the list's lead (member). ``context``: the procedure's or list's name; ``siblings``: the
+    other steps or items of the same procedure or list (never distractors for a member question)."""
+    kind: str  # definition | item | step | member | compare | cloze
     term: str
-    statement: str  # the sentence with the term blanked (definition) or the item's description
+    statement: str
     start: int  # quote span in chunk.text
     end: int
     chunk: Chunk
+    context: str = ""
+    siblings: tuple[str, ...] = ()
+    distractors: tuple[str, ...] = ()  # own wrong options (the other side of a comparison, nearby numbers)
 
     @property
     def quote(self) -> str:
@@ -176,6 +191,22 @@ q a note example tip goal goals pros cons summary result results step steps inpu
 _PRONOUN_START = re.compile(r"^(这|那|它|其|此|该|本|每|我|你|他|她|我们|你们|他们|一个|一种|如果|但|而|所以|因此|因为|同时)")
 _EN_BAD_START = {"this", "that", "it", "there", "these", "those", "he", "she", "they", "we", "you", "i", "which", "what",
                  "one", "each", "all", "some", "here", "such", "our", "your", "its", "their", "his", "her", "my"}
+# A subject that starts with one of these is a clause, not a thing: "To explain how tasks … is a …" made
+# the flashcard "What is To explain how tasks?". Verbs (imperatives), infinitives, modals, conjunctions.
+_EN_NOT_NOUN_START = {
+    "to", "use", "using", "make", "get", "let", "try", "see", "note", "remember", "learn", "explain", "consider",
+    "click", "go", "add", "create", "run", "start", "read", "write", "ask", "keep", "find", "do", "does", "did",
+    "can", "could", "should", "would", "will", "may", "might", "must", "is", "are", "was", "were", "be", "been",
+    "have", "has", "had", "if", "when", "while", "because", "so", "but", "and", "or", "also", "then", "now", "just",
+    "only", "not", "for", "in", "on", "at", "by", "with", "from", "as", "of", "how", "why", "where", "who", "whose",
+    "both", "either", "neither", "many", "most", "more", "less", "another", "other", "any", "every", "no", "yes",
+    "first", "next", "finally", "after", "before", "since", "although", "though", "however", "thus", "instead",
+    "give", "take", "put", "set", "build", "define", "imagine", "suppose", "think", "say", "call", "show", "check",
+    "notice", "recall", "look", "following", "below", "above"}
+# …nor ends like a phrase cut off mid-way ("the output of").
+_EN_BAD_END = {"the", "a", "an", "of", "to", "for", "with", "in", "on", "and", "or", "by", "as", "at", "from", "that",
+               "this", "its", "their", "is", "are", "be", "can", "will", "which", "who", "we", "you", "they", "it", "i",
+               "he", "she", "here", "there"}
 
 _ITEM = re.compile(
     r"^\s*(?:[-*•+]|\d{1,2}[.)、])\s+(?:\*\*|__)?(?P<term>[^：:*_\n]{1,30}?)(?:\*\*|__)?\s*"
@@ -232,7 +263,9 @@ def _good_term(term: str) -> bool:
         return False
     if not has_cjk(t):
         words = low.split()
-        if len(words) > 4 or words[0] in _EN_BAD_START:
+        if len(words) > 4 or words[0] in _EN_BAD_START or words[0] in _EN_NOT_NOUN_START or words[-1] in _EN_BAD_END:
+            return False
+        if re.fullmatch(r"[a-z]+(?:ed|ly)", words[0]) and len(words) > 1:  # "Given the …", "Finally the …"
             return False
     elif _PRONOUN_START.match(t):
         return False
@@ -250,6 +283,9 @@ def _blank(text: str, term: str) -> str:
     return re.sub(re.escape(term), BLANK, text, flags=re.I)
 
 
+# "History The Transformer architecture was…": a heading the splitter glued onto the next sentence.
+_GLUED_HEAD = re.compile(r"^[A-Z][\w-]*(?: [\w-]+){0,3} (?=(?:The|A|An|In|On|For|When|This|It|We|You|Most|Many|Each|"
+                         r"Unlike|Compared|Popular|Common|Some)\b)")
 _GLUED_NUMBERED = re.compile(rf"(?<=[{CJK_CHARS}])[一二三四五六七八九十]+、.*$")
 _SHORT_TAIL = re.compile(r"(?<=[。！？.!?])[^。！？.!?，,：:；;（）()“”\s]{2,12}$")
 
@@ -263,14 +299,18 @@ def _trim_tail(desc: str, headings: tuple[str, ...]) -> str:
     return desc[: m.start()].rstrip() if m and m.start() > 4 else desc
 
 
-def extract_facts(chunk: Chunk, headings: tuple[str, ...] = ()) -> list[Fact]:
-    """``headings``: other headings of the chunk's document, to cut glued-on ones from item ends."""
-    out: list[Fact] = []
+def extract_facts(chunk: Chunk, headings: tuple[str, ...] = (), names: set[str] | frozenset[str] = frozenset()
+                  ) -> list[Fact]:
+    """``headings``: other headings of the chunk's document, to cut glued-on ones from item ends;
+    ``names``: the document's recurring names (see ``document_names``), for name clozes."""
+    out: list[Fact] = extract_sequences(chunk)
     text = chunk.text
     heads = tuple({*headings, *(h.strip() for h in (chunk.section or "").split(" > ") if h.strip())})
     for a, b in _line_spans(chunk):
         line = text[a:b]
-        m = _ITEM.match(line)
+        m = _ITEM.match(line) if "](#" not in line else None
+        if "](#" in line:
+            continue
         if m:
             term = m.group("term").strip()
             desc = _trim_tail(m.group("desc").strip(), heads)
@@ -280,10 +320,16 @@ def extract_facts(chunk: Chunk, headings: tuple[str, ...] = ()) -> list[Fact]:
                 out.append(Fact("item", term, _blank(desc, term), a, end, chunk))
             continue
         for sa, sb in sentence_spans(line):
+            glued = None if has_cjk(line[sa:sb]) else _GLUED_HEAD.match(line[sa:sb])
+            if glued:
+                sa += glued.end()
             sent = line[sa:sb]
             sa, sb = a + sa, a + sb
             dm = (_DEF_ZH if has_cjk(sent) else _DEF_EN).match(sent)
             if not dm:
+                other = _compare(sent, sa, sb, chunk) or _cloze(sent, sa, sb, chunk, set(names))
+                if other is not None:
+                    out.append(other)
                 continue
             term = dm.group("term").strip()
             rest = dm.group("rest").strip()
@@ -296,6 +342,276 @@ def extract_facts(chunk: Chunk, headings: tuple[str, ...] = ()) -> list[Fact]:
                 statement = BLANK + " " + sent[v:]
             out.append(Fact("definition", term, _blank(statement, term), sa, sb, chunk))
     return out
+
+
+# --- procedures, lists, comparisons and facts -----------------------------------------------------
+_NUMBERED = re.compile(r"^\s*(?:(?P<n>\d{1,2})[.)、]|第(?P<zh>[一二三四五六七八九十]{1,2})步[：:，,、]?|"
+                       r"[Ss]tep\s+(?P<en>\d{1,2})[:.)]?)\s*(?P<body>\S.*)$")
+_BULLET = re.compile(r"^\s*[-*•+]\s+(?P<body>\S.*)$")
+# A numbered list is a procedure (ask "what comes next?") only when it says so; otherwise it is a list.
+_PROCEDURE = re.compile(r"步骤|流程|第.步|过程|怎么做|如何|方法|做法|操作|\bsteps?\b|\bhow to\b|\bprocess\b|"
+                        r"\bprocedure\b|\bworkflow\b|\bpipeline\b|\bstages\b", re.I)
+_ZH_NUM = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
+
+
+def _clean_item(body: str) -> str:
+    """A list line's text as an option: markup and links gone, a "label: explanation" cut to its label."""
+    t = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", body)
+    t = re.sub(r"\*\*|__|`", "", t).strip()
+    m = re.match(r"(?P<label>[^：:]{2,30})[：:]", t)
+    if m:
+        t = m.group("label").strip()
+    t = t.rstrip("。.;；,，").strip()
+    return t if t in body else ""  # an option must be quotable from the passage as it stands
+
+
+def _short_enough(item: str) -> bool:
+    if any(x in item for x in ("@", "http", "|", "`", "$", "\\")):
+        return False
+    if has_cjk(item):
+        return 2 <= len(item) <= 36
+    words = item.lower().split()
+    if not words or words[0] in _EN_BAD_START and len(words) < 3 or words[-1] in _EN_BAD_END:
+        return False  # "What is", "The": a fragment, not an item
+    return len(words) <= 12 and len(item) >= 3
+
+
+# "常见的解码策略包括：" / "The process has these steps:" name the list without their last words.
+_LEAD_TAIL = re.compile(r"(?:主要)?(?:包括|包含|如下|有以下几[个点步种类]|分为|有)$|\s+(?:include|includes|are|has these steps|"
+                        r"have these steps|is as follows|are as follows|as follows|the following)$", re.I)
+
+
+def _lead(prev: str | None, chunk: Chunk) -> str:
+    """What a list is about: the line before it when it ends with a colon, else the nearest heading."""
+    if prev:
+        p = re.sub(r"\*\*|__|`|^#+\s*", "", prev).strip()
+        if p.endswith(("：", ":")):
+            p = p.rstrip("：:").strip()
+            p = re.split(r"(?<=[。！？.!?])\s*", p)[-1].strip() or p  # the sentence that introduces the list
+            p = _LEAD_TAIL.sub("", p).strip() or p
+            p = p.rstrip("?？")
+            if 2 <= len(p) <= (40 if has_cjk(p) else 90):
+                return p
+    heads = [h.strip() for h in (chunk.section or "").split(" > ") if h.strip()]
+    return re.sub(r"^[\d.]+\s*", "", heads[-1]).rstrip("?？") if heads else ""
+
+
+def _runs(chunk: Chunk) -> list[tuple[str, str, list[tuple[int, int, str]]]]:
+    """Runs of ≥3 list lines: (kind "numbered"|"bullet", lead, [(start, end, item text)])."""
+    text = chunk.text
+    out = []
+    spans = list(_line_spans(chunk))
+    i = 0
+    while i < len(spans):
+        a, b = spans[i]
+        kind = "numbered" if _NUMBERED.match(text[a:b]) else "bullet" if _BULLET.match(text[a:b]) else None
+        if kind is None:
+            i += 1
+            continue
+        j, items, last_n = i, [], None
+        while j < len(spans):
+            ja, jb = spans[j]
+            line = text[ja:jb]
+            m = (_NUMBERED if kind == "numbered" else _BULLET).match(line)
+            if not m or "](#" in line:
+                break  # a table of contents links to headings; it lists nothing to learn
+            if kind == "numbered":
+                n = int(m.group("n") or m.group("en") or 0) or _ZH_NUM.get(m.group("zh") or "", 0)
+                if last_n is not None and n != last_n + 1:
+                    break
+                last_n = n
+            body = m.group("body")
+            if body.rstrip().endswith(("：", ":")):
+                break  # the splitter glued the next heading and the next list's lead onto this item
+            glued = re.search(r" (?=[A-Z][a-z]+ [A-Z][a-z])", body) if not has_cjk(body) else None
+            items.append((ja, jb if glued is None else ja + m.start("body") + glued.start(),
+                          _clean_item(body[: glued.start()] if glued else body)))
+            j += 1
+        if len(items) >= 3:
+            prev = text[spans[i - 1][0]:spans[i - 1][1]] if i > 0 else None
+            if prev and (_NUMBERED.match(prev) or _BULLET.match(prev)):
+                # A list item with the next heading and lead glued on: the lead is what follows the heading,
+                # which cannot be told apart in Chinese; in English it starts at the last capitalised run.
+                # After a sentence's end the lead is whole ("…一个词。常见的解码策略包括："); otherwise there is
+                # no telling what the list is about, and no question is better than a wrong one.
+                glued = re.search(r"(?<=[。！？.!?])\s*(?P<lead>[^。！？.!?]{2,60}[:：])\s*$", prev)
+                if glued is None:
+                    i = max(j, i + 1)
+                    continue
+                prev = glued.group("lead")
+            lead = _lead(prev, chunk)
+            if not (prev and prev.rstrip().endswith(("：", ":"))):
+                # A heading inside the passage beats the passage's own (first) section.
+                for pa, pb in reversed(spans[:i]):
+                    h = re.match(r"^#{1,6}\s+(?:[\d.]+\s*)?(?P<h>\S.{0,40})$", text[pa:pb])
+                    if h:
+                        lead = h.group("h").strip().rstrip("?？")
+                        break
+            out.append((kind, lead, items))
+        i = max(j, i + 1)
+    return out
+
+
+def extract_sequences(chunk: Chunk) -> list[Fact]:
+    """Procedures ("what comes after X?") and lists ("which of these is listed under …?")."""
+    out: list[Fact] = []
+    for kind, lead, items in _runs(chunk):
+        if len(items) > 3 and not _short_enough(items[-1][2]):
+            items = items[:-1]  # the next heading and paragraph glued onto the last item by the splitter
+        names = [t for _, _, t in items]
+        if not lead or not all(_short_enough(t) for t in names) or len({_norm(t) for t in names}) < len(names):
+            continue
+        if any(_norm(t) in _norm(lead) for t in names):
+            continue
+        start, end = items[0][0], items[-1][1]
+        procedure = kind == "numbered" and bool(_PROCEDURE.search(lead + " " + (chunk.section or "")))
+        if procedure:
+            for k in sorted({0, (len(items) - 1) // 2}):  # two questions per procedure at most
+                if k + 1 < len(items):
+                    out.append(Fact("step", names[k + 1], names[k], start, end, chunk, context=lead,
+                                    siblings=tuple(names)))
+        else:
+            for k in sorted({0, len(items) // 2}):
+                out.append(Fact("member", names[k], lead, start, end, chunk, context=lead, siblings=tuple(names)))
+    return out
+
+
+_CMP_AFTER = r"(?=则|更|能|会|可以|不|没有|是|只|需要|往往|通常|的|也)"
+_CMP_ZH = [
+    re.compile(rf"(?:与|和|跟)(?P<a>[^，。、；：\s]{{2,12}}?)(?:不同|相比|相反|比起来)，(?P<b>[^，。、；：\s]{{2,12}}?){_CMP_AFTER}"),
+    re.compile(rf"(?:相比|相较|比起)(?:于)?(?P<a>[^，。、；：\s]{{2,12}}?)，(?P<b>[^，。、；：\s]{{2,12}}?){_CMP_AFTER}"),
+]
+_EN_NP = r"(?:the |an? )?[A-Za-z][\w+#-]*(?: [\w+#-]+){0,3}?"
+_CMP_EN = [
+    re.compile(rf"^(?:Unlike|In contrast to|Compared (?:to|with)) (?P<a>{_EN_NP}), (?P<b>{_EN_NP}) "
+               r"(?=is|are|does|do|can|has|have|uses|use|requires|require|works|only|needs|need|relies|rely|lets|allows|"
+               r"doesn't|don't|cannot|can't|will|may|tends|makes|produces|learns)"),
+    re.compile(rf"^(?P<b>{_EN_NP}) (?:is|are) (?:much |far |generally |usually )?(?:more|less|\w+er) (?:\w+ )?than "
+               rf"(?P<a>{_EN_NP})[.,;]"),
+]
+
+
+def _compare(sent: str, sa: int, sb: int, chunk: Chunk) -> Fact | None:
+    """A comparison sentence, blanked on one side; the other side is always one of the wrong options."""
+    if sent.lstrip().startswith(("#", "-", "*", "|", ">")) or _NOT_A_FACT.search(sent):
+        return None
+    for rx in (_CMP_ZH if has_cjk(sent) else _CMP_EN):
+        m = rx.search(sent)
+        if not m:
+            continue
+        a, b = m.group("a").strip(), m.group("b").strip()
+        if has_cjk(sent):
+            b = re.sub(r"^(?:而|但|则)", "", b)
+        else:
+            a, b = re.sub(r"^(?:the|an?) ", "", a, flags=re.I), re.sub(r"^(?:the|an?) ", "", b, flags=re.I)
+        if not (_good_term(a) and _good_term(b)) or _norm(a) == _norm(b) or _norm(a) in _norm(b) or _norm(b) in _norm(a):
+            continue
+        stmt = sent[: m.start("b")] + BLANK + sent[m.end("b"):]
+        stmt = _blank(stmt, b) if b in stmt else stmt
+        if BLANK not in stmt or b in stmt or not _good_statement(stmt):
+            continue
+        return Fact("compare", b, stmt, sa, sb, chunk, distractors=(a,))
+    return None
+
+
+_NUMBER = re.compile(
+    r"(?<![A-Za-z0-9_.\-/#@])(?P<num>\d{1,3}(?:,\d{3})+|\d{1,5}(?:\.\d+)?)(?P<sp>\s?)(?P<unit>%|％|年|个月|月|周|天|小时|分钟|秒|倍|亿|万|"
+    r"个|种|步|层|篇|次|元|美元|B\b|M\b|K\b|billion\b|million\b|thousand\b|percent\b|tokens?\b|parameters\b|"
+    r"layers\b|hours\b|days\b|weeks\b|months\b|years\b|times\b|steps\b|examples\b|GB\b|MB\b)?(?![A-Za-z0-9_\-]|\.\d)")
+_YEAR = re.compile(r"^(?:19|20)\d\d$")
+# Product and model names: an inner capital (ReAct, RoBERTa, HotPotQA, LLaMA, ChatGPT). Plain capitalised words
+# were mostly sentence openers, places in worked examples and table labels.
+_NAME = re.compile(r"(?<=[\s（(“\"])(?P<name>[A-Z][a-z]+[A-Z][A-Za-z]*|[A-Z]{2,}[a-z]+[A-Za-z]*)(?=[\s,，。.)）”\"]|$)")
+# Citations, figure captions and worked examples (Thought/Action/Observation, Q:/A:) are not facts to learn.
+_NOT_A_FACT = re.compile(r"et al|等人|[Ss]ource|来源|出处|Thought \d|Action|Observation|\bQ:|\bA:|问：|答：|`|\[\d+\]|"
+                         r"https?:|!\[|首页|推荐阅读|关注|点赞|观察[:：]|思考[:：]|操作[:：]|\bvs\.?\b|Final Answer|^[》」）)\]，。、：:；;,.]")
+_NOT_NAMES = {"The", "This", "That", "These", "Those", "When", "While", "What", "Which", "How", "Why", "Where", "For", "In",
+              "On", "And", "But", "Or", "If", "It", "Its", "We", "You", "They", "Our", "Your", "Here", "There", "Note",
+              "Step", "Figure", "Table", "Example", "Examples", "Chapter", "Section", "Prompt", "Output", "Input", "Answer",
+              "Question", "Text", "Let", "First", "Then", "Next", "Finally", "However", "Also", "Some", "Many", "Most",
+              "Each", "All", "One", "Two", "Three", "Now", "Today", "Source", "Sources", "English", "Chinese"}
+
+
+def _nearby_numbers(num: str, unit: str) -> tuple[str, ...]:
+    """Three wrong values of the same form: nearby years, or the number halved, doubled and half as big again."""
+    try:
+        v = float(num.replace(",", ""))
+    except ValueError:
+        return ()
+    decimals = len(num.split(".")[1]) if "." in num else 0
+    if _YEAR.match(num) and unit in ("", "年"):
+        cands = [v - 2, v + 1, v + 3, v - 1]
+    elif unit in ("%", "％", "percent") and v <= 100:
+        cands = [x for x in (v - 20, v + 20, v - 10, v + 10, v / 2) if 0 < x < 100]
+    elif v <= 10 and decimals == 0:
+        cands = [x for x in (v + 1, v - 1, v + 2, v * 2, v + 3) if x > 0]
+    else:
+        cands = [v * 2, v / 2, v * 1.5, v * 3]
+
+    def fmt(x: float) -> str:
+        text = f"{x:.{decimals}f}" if decimals else str(int(round(x)))
+        if "," in num:
+            text = f"{int(round(x)):,}"
+        return text
+    out = []
+    for x in cands:
+        t = fmt(x)
+        if t != num and t not in out and not (t in num or num in t):
+            out.append(t)
+    return tuple(out[:3])
+
+
+def _cloze(sent: str, sa: int, sb: int, chunk: Chunk, names: set[str]) -> Fact | None:
+    """A fact sentence (a number, a year or a name in it), blanked on that fact."""
+    body = sent.strip()
+    cjk = has_cjk(body)
+    if not _good_statement(body) or body.endswith(("?", "？", ":", "：")) or body.startswith(("#", "-", "*", "|", ">")):
+        return None
+    if _NOT_A_FACT.search(body):
+        return None
+    if cjk:
+        if _PRONOUN_START.match(body) or not body.endswith(("。", "！", "；")):
+            return None
+    else:
+        first = body.split()[0].lower()
+        if not body[0].isupper() or first in _EN_BAD_START or not body.endswith((".", "!")):
+            return None
+    for m in _NUMBER.finditer(sent):
+        num, unit = m.group("num"), m.group("unit") or ""
+        if m.start() == 0 or re.match(r"\d+(?:\.\d+)+\s", sent[m.start():]):
+            continue  # "1.4 本文结构": a section number, not a quantity
+        if not unit and not (_YEAR.match(num) and re.search(r"\b(?:in|In|since|Since|by|By)\s$", sent[: m.start()])):
+            continue  # a bare number is usually a list index, a version, a citation's year or part of a name
+        if sent.count(m.group(0)) > 1:
+            continue
+        wrong = _nearby_numbers(num, unit)
+        if len(wrong) < 3:
+            continue
+        answer = sent[m.start():m.end()]
+        sp = m.group("sp")
+        stmt = sent[: m.start()] + BLANK + sent[m.end():]
+        return Fact("cloze", answer, stmt, sa, sb, chunk, distractors=tuple(f"{w}{sp}{unit}" for w in wrong))
+    for m in _NAME.finditer(sent):
+        name = m.group("name")
+        if name in _NOT_NAMES or name not in names or sent.count(name) > 1:
+            continue
+        others = tuple(sorted(n for n in names if n != name and n not in sent and _norm(n) not in _norm(name)
+                              and _norm(name) not in _norm(n)))
+        if len(others) < 3:
+            continue
+        stmt = sent.replace(name, BLANK)
+        return Fact("cloze", name, stmt, sa, sb, chunk,
+                    distractors=tuple(sorted(others, key=lambda n: _stable(sent, n))[:3]))
+    return None
+
+
+def document_names(chunks: list[Chunk]) -> set[str]:
+    """Capitalised names a document uses more than once (products, people, organisations)."""
+    seen: dict[str, int] = {}
+    for c in chunks:
+        for m in _NAME.finditer(c.text):
+            seen[m.group("name")] = seen.get(m.group("name"), 0) + 1
+    return {n for n, k in seen.items() if k >= 2 and n not in _NOT_NAMES}
 
 
 # --- the pool of facts (all of the library), cached per index generation --------------------------
@@ -332,21 +648,26 @@ def _extract_pool(index: Index) -> list[Fact]:
     facts: dict[str, Fact] = {}
     chunks = m.all_chunks(enabled_only=True)
     heads: dict[str, set[str]] = {}
+    by_doc: dict[str, list[Chunk]] = {}
     for c in chunks:
+        by_doc.setdefault(c.source_hash, []).append(c)
         for h in (c.section or "").split(" > "):
             heads.setdefault(c.source_hash, set()).add(re.sub(r"^[\d.]+\s*", "", h.strip()))
+    names = {doc: document_names(cs) for doc, cs in by_doc.items()}
     for c in chunks:
-        for f in extract_facts(c, tuple(heads.get(c.source_hash, ()))):
+        for f in extract_facts(c, tuple(heads.get(c.source_hash, ())), names.get(c.source_hash, set())):
             facts.setdefault(f.key, f)
     uniq = list(facts.values())
     # A term glossed differently in different places, or a statement that fits two terms, has no
-    # single right answer.
+    # single right answer. (Other kinds carry their own context: a name may be in many sentences.)
+    glossed = [f for f in uniq if f.kind in ("definition", "item")]
     by_term: dict[str, set[str]] = {}
     by_stmt: dict[str, set[str]] = {}
-    for f in uniq:
+    for f in glossed:
         by_term.setdefault(_norm(f.term), set()).add(_norm(f.statement))
         by_stmt.setdefault(_norm(f.statement), set()).add(_norm(f.term))
-    return [f for f in uniq if len(by_term[_norm(f.term)]) == 1 and len(by_stmt[_norm(f.statement)]) == 1]
+    return [f for f in uniq if f.kind not in ("definition", "item")
+            or (len(by_term[_norm(f.term)]) == 1 and len(by_stmt[_norm(f.statement)]) == 1)]
 
 
 def documents(bot: LibraryBot) -> list[dict]:
@@ -393,9 +714,42 @@ def _selected(bot: LibraryBot, topic: str | None, source: str | None) -> tuple[l
     # Fused scores are relative: passages far below the best one are about something else.
     hits = [h for h in hits if h.score >= TOPIC_CUTOFF * hits[0].score] if hits else []
     rank = {h.chunk.id: i for i, h in enumerate(hits)}
-    chosen = [f for f in pool if f.chunk.id in rank]
+    # Retrieval finds passages near the topic; a passage also holds sentences about other things (the
+    # paragraph after 杠铃阅读法 is about something else), so each fact must itself be about the topic.
+    chosen = [f for f in pool if f.chunk.id in rank and about_topic(f, topic)]
     chosen.sort(key=lambda f: (rank[f.chunk.id], f.start))
     return _spread(chosen), None, "zh" if has_cjk(topic) else "en"
+
+
+TOPIC_SHARE = 0.6  # of the topic's words (Chinese: character pairs) a fact's text or heading must hold
+
+
+def _topic_units(text: str) -> set[str]:
+    """Chinese: character pairs ("杠铃阅读法" -> 杠铃 铃阅 阅读 读法), so 杠铃式阅读法 still matches;
+    other scripts: stemmed content words."""
+    units: set[str] = set()
+    for run in re.findall(rf"[{CJK_CHARS}]+", text):
+        units |= {run[i:i + 2] for i in range(len(run) - 1)} if len(run) > 1 else {run}
+    latin = re.sub(rf"[{CJK_CHARS}]+", " ", text)
+    units |= {t for t in tokenize(latin) if len(t) > 1}
+    return units
+
+
+def about_topic(f: Fact, topic: str) -> bool:
+    """Whether a fact is about ``topic``: the topic's words in the fact's own text (its quote, answer and
+    stem) or in the heading it sits under; an acronym topic ("RAG") must appear as a word."""
+    want = _topic_units(topic)
+    if not want:
+        return False
+    heads = [h.strip() for h in (f.chunk.section or "").split(" > ") if h.strip()]
+    for text in (f.quote + " " + f.term + " " + f.context, heads[-1] if heads else ""):
+        have = _topic_units(text)
+        if len(want & have) >= max(1, TOPIC_SHARE * len(want)):
+            return True
+    return False
+
+
+KIND_ORDER = ("definition", "compare", "step", "member", "item", "cloze")
 
 
 def _spread(facts: list[Fact]) -> list[Fact]:
@@ -404,7 +758,7 @@ def _spread(facts: list[Fact]) -> list[Fact]:
     for f in facts:
         groups.setdefault(f.chunk.id, []).append(f)
     for g in groups.values():
-        g.sort(key=lambda f: (f.kind != "definition", f.start))
+        g.sort(key=lambda f: (KIND_ORDER.index(f.kind), f.start))
     out: list[Fact] = []
     seen: set[str] = set()
     while any(groups.values()):
@@ -421,25 +775,49 @@ def _stable(*parts: str) -> int:
     return int(hashlib.sha1("\x1f".join(parts).encode()).hexdigest()[:12], 16)
 
 
+def _distinct(term: str, taken: list[str]) -> bool:
+    t = _norm(term)
+    return bool(t) and all(t != _norm(o) and t not in _norm(o) and _norm(o) not in t for o in taken)
+
+
 def _distractors(fact: Fact, pool: list[Fact], k: int = 3) -> list[str]:
-    """Terms of other facts, same kind and same document first; none a variant of the answer."""
+    """The fact's own wrong options first (the other side of a comparison, nearby numbers, the other steps
+    of its procedure); then answers of other facts, same kind and same document first; never a variant of
+    the answer, never another item of the same list (that would be right too)."""
     ans = _norm(fact.term)
     stmt = _norm(fact.statement)
-    cjk = has_cjk(fact.term)
+    # Options in the question's material's language: a list's is its lead's ("学习资源" lists "Fast.ai" too).
+    cjk = has_cjk(fact.context) if fact.kind == "member" else has_cjk(fact.term)
+    out: list[str] = []
+    own = list(fact.distractors)
+    if fact.kind == "step":  # the procedure's other steps, except the one asked about and the answer
+        own += [x for x in fact.siblings if _norm(x) not in (ans, stmt)]
+    for term in own:
+        if _norm(term) != ans and _distinct(term, [fact.term, *out]) and len(out) < k:
+            out.append(term)
+    if fact.kind == "cloze" or len(out) == k:
+        return out  # a number or a name is only ever confused with its own kind
+    banned = {_norm(x) for x in fact.siblings}
     tiers: list[list[tuple[int, str]]] = [[], [], [], []]
     for f in pool:
         t = _norm(f.term)
-        if not t or t == ans or t in ans or ans in t or t in stmt:
+        if not t or t == ans or t in ans or ans in t or t in stmt or t in banned or f.kind == "cloze":
             continue
-        tier = (0 if f.kind == fact.kind else 2) + (0 if f.chunk.source_hash == fact.chunk.source_hash else 1)
         if has_cjk(f.term) != cjk:
-            tier = 3
+            continue  # an option in the other language gives itself away
+        same_doc = f.chunk.source_hash == fact.chunk.source_hash
+        if fact.kind == "member":
+            # Lists of one document nest (an "open-source projects" list inside "resources"): an item listed
+            # elsewhere in the same document may be under the asked heading too. Other documents' items are not.
+            if same_doc:
+                continue
+            tier = 0 if f.kind in ("member", "step") else 2
+        else:
+            tier = (0 if f.kind == fact.kind else 2) + (0 if same_doc else 1)
         tiers[tier].append((_stable(fact.key, f.term), f.term))
-    out: list[str] = []
     for tier in tiers:
         for _, term in sorted(tier):
-            t = _norm(term)
-            if all(t != _norm(o) and t not in _norm(o) and _norm(o) not in t for o in out):
+            if _distinct(term, [fact.term, *out]):
                 out.append(term)
             if len(out) == k:
                 return out
@@ -459,7 +837,14 @@ def _question(fact: Fact, pool: list[Fact], lang: Lang) -> QuizQuestion | None:
     pos = _stable("pos", fact.key) % 4
     options.insert(pos, fact.term)
     t = LABELS[lang]
-    stem = t["cloze" if fact.kind == "definition" else "item"].format(s=fact.statement)
+    if fact.kind == "step":
+        stem = t["step"].format(c=fact.context, p=fact.statement)
+    elif fact.kind == "member":
+        stem = t["member"].format(c=fact.context)
+    elif fact.kind == "item":
+        stem = t["item"].format(s=fact.statement)
+    else:
+        stem = t["compare" if fact.kind == "compare" else "cloze"].format(s=fact.statement)
     src = _passage(fact)
     return QuizQuestion(id=hashlib.sha1(fact.key.encode()).hexdigest()[:10], kind=fact.kind, question=stem,
                         options=options, answer=pos, explanation=t["explain"].format(a=fact.term, w=src.where()),
@@ -508,18 +893,40 @@ def make_flashcards(bot: LibraryBot, *, topic: str | None = None, source: str | 
     lang_ = _lang(lang, material)
     t = LABELS[lang_]
     cards = []
-    for f in facts[:n]:
-        front = t["front_def" if f.kind == "definition" else "front_item"].format(t=f.term)
-        back = f.statement.replace(BLANK, f.term)
+    fronts: set[str] = set()
+    for f in facts:
+        front, back = card_text(f, t)
+        if front in fronts:  # two items of one list make the same card
+            continue
+        fronts.add(front)
+        if len(cards) == n:
+            break
         cards.append(Flashcard(id=hashlib.sha1(f.key.encode()).hexdigest()[:10], front=front, back=back, source=_passage(f)))
     if not cards:
         raise StudyAidError(_nothing(lang_))
     return Deck(lang=lang_, topic=None if path else topic, source_path=path, cards=cards)
 
 
+def card_text(f: Fact, t: dict[str, str]) -> tuple[str, str]:
+    """A flashcard's front and back for each kind of fact, in the labels' language."""
+    if f.kind == "definition":
+        plural = not has_cjk(f.term) and f.statement.startswith(BLANK + " are ")
+        return t["front_defs" if plural else "front_def"].format(t=f.term), f.statement.replace(BLANK, f.term)
+    if f.kind == "step":
+        return t["front_step"].format(c=f.context, p=f.statement), f.term
+    if f.kind == "member":
+        sep = "、" if has_cjk("".join(f.siblings)) else "; "
+        return t["front_member"].format(c=f.context), sep.join(f.siblings)
+    if f.kind in ("compare", "cloze"):
+        full = f.statement.replace(BLANK, f.term)
+        return t["front_compare" if f.kind == "compare" else "front_cloze"].format(s=f.statement), f"{f.term} — {full}"
+    return t["front_item"].format(t=f.term), f.statement.replace(BLANK, f.term)
+
+
 def _nothing(lang: str) -> str:
-    return ("这些资料里没有找到适合出题的定义或要点，换一个主题或来源试试。" if lang == "zh" else
-            "No definitions or glossary items to build from in that material: try another topic or source.")
+    return ("这些资料里没有找到适合出题的内容（定义、步骤、列表、比较或事实），换一个主题或来源试试。" if lang == "zh" else
+            "Nothing to build from in that material (no definitions, steps, lists, comparisons or facts on the "
+            "topic): try another topic or source.")
 
 
 # --- optional LLM rewording -----------------------------------------------------------------------

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from datetime import date
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +26,7 @@ from bot.answering.chain import answer_lang
 from bot.answering.pipeline import Route
 from bot.features.roadmap.catalog import TEMPLATES
 from bot.features.roadmap.models import Roadmap, Stage
+from bot.features.roadmap.progress import PlanRecord, is_week_question, load_record, week_answer
 from bot.features.roadmap.render import citation_line, week_span
 
 log = logging.getLogger(__name__)
@@ -108,13 +110,18 @@ def stage_reference(question: str) -> int | None:
 
 
 def load_plan(plan: Any) -> Roadmap | None:
-    """A Roadmap from what a UI keeps (the model, its JSON dict, or a JSON string); None if it is not one."""
+    """A Roadmap from what a UI keeps (the model, its JSON dict, a JSON string, or a saved record
+    ``{"plan": …, "start_date": …}`` of bot.features.roadmap.progress); None if it is not one."""
     if plan is None or plan == "" or plan == {}:
         return None
     if isinstance(plan, Roadmap):
         return plan
+    if isinstance(plan, PlanRecord):
+        return plan.plan
     try:
         data = json.loads(plan) if isinstance(plan, str) else plan
+        if isinstance(data, dict) and "stages" not in data and isinstance(data.get("plan"), dict):
+            data = data["plan"]
         return Roadmap.model_validate(data)
     except (ValueError, TypeError, ValidationError) as e:
         log.warning("ignoring a plan that is not a valid roadmap: %s", str(e).splitlines()[0])
@@ -166,9 +173,15 @@ def _plan_followup(question: str, rm: Roadmap, lang: str, note: str = "") -> Pla
                         query=" ".join([p.goal, *names]))
 
 
-def roadmap_route(question: str, plan: Any) -> Route | None:
+def roadmap_route(question: str, plan: Any, today: date | None = None) -> Route | None:
     """The chat's router (bot.answering.pipeline.route): the roadmap path for a question about the
-    learner's plan, None for any other question."""
+    learner's plan, None for any other question. A plan with its start date (a saved record) also
+    answers "这周我该做什么？ / what's next this week?", from the plan alone."""
+    if is_week_question(question) and stage_reference(question) in (None, WHOLE_PLAN):
+        rec = load_record(plan)
+        if rec is not None:
+            text = week_answer(question, rec, today or date.today())
+            return Route(question, preface=text, path="roadmap", search=False)
     fu = plan_followup(question, plan)
     if fu is None:
         return None
