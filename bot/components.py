@@ -26,6 +26,7 @@ import threading
 from pathlib import Path
 from typing import Any, Callable, Hashable, TypeVar
 
+from bot.core.model_queue import ModelQueue
 from bot.core.settings import Settings, get_settings
 from bot.features.study_aids import FactPool
 from bot.index.background_embed import POLL_S, BackgroundEmbedder
@@ -53,6 +54,9 @@ class Components:
         self.llamas = LlamaHandles()
         self.translations = TranslationCache()
         self.fact_pool = FactPool()
+        # Turns at the chat model, shared by every chat of the process (the learner app, the API);
+        # background embedding and re-index wait on it while answers are being written.
+        self.model_queue = ModelQueue(self.settings.slots())
 
     def _settings(self, settings: Settings | None) -> Settings:
         return settings if settings is not None else self.settings
@@ -74,8 +78,15 @@ class Components:
         key = index_key(s)
         with self._lock:
             if key not in self._indexes:
-                self._indexes[key] = Index(s, embedder=self.embedder(s))
+                index = Index(s, embedder=self.embedder(s))
+                index.yield_to = self._yield_to_chat
+                self._indexes[key] = index
             return self._indexes[key]
+
+    def _yield_to_chat(self) -> None:
+        """Before each embedding batch: let the answers being written have the CPU (for at most
+        ``background_wait_s``, so the library still fills in under a steady stream of questions)."""
+        self.model_queue.wait_idle(self.settings.background_wait_s)
 
     def cross_encoder(self, path: str | Path):
         """The scorer for a cross-encoder folder, validated now, loaded once on first use."""

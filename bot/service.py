@@ -120,7 +120,8 @@ class StudyBot:
         from bot.features.roadmap.followup import roadmap_route
 
         return AnswerPipeline(self.settings, self.index, self.retriever, self.planner, chat_model=self.chat_model,
-                              describe_llm=self.describe_llm, router=roadmap_route)
+                              describe_llm=self.describe_llm, router=roadmap_route,
+                              queue=self.components.model_queue)
 
     @cached_property
     def planner(self) -> QueryPlanner:

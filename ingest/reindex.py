@@ -57,7 +57,10 @@ class ReindexJob:
             self.state.stage, self.state.done, self.state.total = stage, done, total
 
     def _run(self, paths: list[Path] | None) -> None:
+        from bot.index.background_embed import lower_priority
         from ingest.pipeline import ingest
+
+        lower_priority()  # parsing and BM25 too: the learners' chats come first
 
         report, error = None, None
         try:

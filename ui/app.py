@@ -85,6 +85,9 @@ def build_app(settings: Settings | None = None, bot: StudyBot | None = None):
                     cache_examples=False,
                     additional_inputs=[plan_state],
                     api_name="chat",
+                    # Every chat starts at once (search and evidence are cheap); the model's turns are
+                    # queued inside the pipeline, which tells each learner their place.
+                    concurrency_limit=settings.chat_concurrency,
                     description="Answers come only from the library; every answer lists its sources with the quoted passage.",
                 )
                 wire_feedback(chatbot, bot.components.feedback(settings), answers)

@@ -41,6 +41,17 @@ SEARCHING = {"zh": "🔎 正在资料库中查找…", "en": "🔎 Searching the
 # back as conversation history (plain_history) and the learner can fold it away.
 EVIDENCE_TITLE = {"zh": "📌 资料原文（{n}）", "en": "📌 From the library ({n})"}
 WRITING = {"zh": "✍️ 正在根据资料作答…", "en": "✍️ Writing the answer from these passages…"}
+# Found while other learners' answers are written, before the gate and the translation judged it.
+TENTATIVE_TITLE = {"zh": "🔍 初步找到的资料（{n}，尚待核对）", "en": "🔍 First look at the library ({n}, not yet checked)"}
+QUEUED = {"zh": "⏳ 模型正在回答其他同学的问题：前面还有 {n} 个", "en": "⏳ The model is answering other learners first: {n} ahead of you"}
+QUEUED_ETA = {"zh": "，预计约 {s} 秒后轮到你", "en": ", about {s} s until your turn"}
+
+
+def queued_text(ahead: int, eta_s: float | None, lang: str) -> str:
+    text = QUEUED[lang].format(n=ahead)
+    if eta_s is not None:
+        text += QUEUED_ETA[lang].format(s=max(5, int(round(eta_s / 5) * 5)))
+    return text + ("。" if lang == "zh" else ".")
 # Only the exception's type reaches the learner: its text can name server paths (the log has it all).
 FAILED = {"zh": "⚠️ 出错了，请稍后再试：{err}", "en": "⚠️ Something went wrong, please try again: {err}"}
 
@@ -143,9 +154,10 @@ def evidence_markdown(evidence: list[Evidence], citations: list[Citation]) -> st
     return "\n\n".join(lines)
 
 
-def evidence_message(evidence: list[Evidence], citations: list[Citation], lang: str) -> dict:
+def evidence_message(evidence: list[Evidence], citations: list[Citation], lang: str, tentative: bool = False) -> dict:
+    title = (TENTATIVE_TITLE if tentative else EVIDENCE_TITLE)[lang]
     return {"role": "assistant", "content": evidence_markdown(evidence, citations),
-            "metadata": {"title": EVIDENCE_TITLE[lang].format(n=len(evidence))}}
+            "metadata": {"title": title.format(n=len(evidence))}}
 
 
 def sources_message(answer: Answer, lang: str) -> dict | None:
@@ -196,11 +208,17 @@ def respond(bot: StudyBot, message: Any, history: list | None, plan: Any = None,
     yield [{"role": "assistant", "content": SEARCHING[lang]}]
     text = ""
     shown: list[dict] = []  # the evidence, once found: it stays above the answer
+    status = WRITING[lang]  # under the evidence until the first token: writing, or the place in line
     try:
         for ev in bot.ask_stream(question, plain_history(history, bot.settings.max_question_chars), plan=plan):
             if ev.kind == "evidence" and ev.evidence:  # a first look, then the full search's: the last one stands
-                shown = [evidence_message(ev.evidence, ev.citations or [], lang)]
-                yield shown + [{"role": "assistant", "content": text or WRITING[lang]}]
+                shown = [evidence_message(ev.evidence, ev.citations or [], lang, ev.tentative)]
+                if not ev.tentative:
+                    status = WRITING[lang]
+                yield shown + [{"role": "assistant", "content": text or status}]
+            elif ev.kind == "queued":
+                status = queued_text(ev.ahead, ev.eta_s, lang)
+                yield shown + [{"role": "assistant", "content": status}]
             elif ev.kind == "token":
                 text += ev.text
                 yield shown + [{"role": "assistant", "content": text}]

@@ -7,7 +7,10 @@
     gate      the library does not cover it: say so instead of guessing
     cite      citations from the passages (the app writes them, not the model)
     evidence  the one to three sentences that best answer it, shown before the model's first token (a
-              first look, searched without the model, fills the time the model spends translating)
+              first look, searched without the model, fills the time the model spends translating or,
+              when other learners' answers are being written, the wait for the model's turn)
+    wait      the model writes one answer at a time (``model_slots``): the learner sees their place in
+              line and an estimate until their turn (bot/core/model_queue.py)
     prompt    the passages clipped around the question, framed as data
     generate  stream the model's tokens (a failure: a message plus the passages)
     check     the model declined, restated the question, or answered from its own knowledge: an
@@ -37,6 +40,7 @@ from bot.answering.chain import (
 )
 from bot.answering.evidence import Evidence, restates, select_evidence, unsupported_text
 from bot.answering.grounding import ungrounded
+from bot.core.model_queue import ModelQueue
 from bot.core.settings import Settings
 from bot.core.types import Citation, Hit
 from bot.retrieval.gate import refuses
@@ -81,11 +85,16 @@ class Answer:
 
 @dataclass
 class Event:
-    kind: str  # evidence (before any token) | token | done
+    kind: str  # evidence (before any token) | queued (waiting for the model's turn) | token | done
     text: str = ""
     answer: Answer | None = None
     evidence: list[Evidence] | None = None
     citations: list[Citation] | None = None  # with the evidence: what its numbers refer to
+    # evidence: found before the gate and the model's translation judged the question (shown while the
+    # learner waits in line; the full search's evidence replaces it, or the refusal removes it)
+    tentative: bool = False
+    ahead: int = 0  # queued: answers before this one
+    eta_s: float | None = None  # queued: seconds until its turn, once an answer has been timed
 
 
 # --- route --------------------------------------------------------------------------------------
@@ -135,6 +144,8 @@ def check_answer(text: str, question: str, hits: list[Hit], ungrounded_below: fl
 # A first look's excerpt must hold this share of the question's IDF weight (the full search's: 0.15):
 # no gate has judged it yet, and at a lower bar off-topic questions got a first look too (see README).
 FIRST_LOOK_SHARE = 0.5
+# How often a waiting learner's place and estimate are refreshed.
+QUEUE_TICK_S = 1.0
 
 
 @dataclass
@@ -177,9 +188,10 @@ class Turn:
 class AnswerPipeline:
     def __init__(self, settings: Settings, index: Index, retriever: Retriever, planner: QueryPlanner, *,
                  chat_model: Callable[[], Any], describe_llm: Callable[[], tuple[str, str]],
-                 router: Router | None = None) -> None:
+                 router: Router | None = None, queue: ModelQueue | None = None) -> None:
         """``chat_model``: the model, loaded on first call; ``describe_llm``: (provider, model) for
-        the Answer; ``router``: finds questions about the learner's plan (see ``route``)."""
+        the Answer; ``router``: finds questions about the learner's plan (see ``route``); ``queue``:
+        the turns at the model this process's chats share (None: no waiting in line)."""
         self.settings = settings
         self.index = index
         self.retriever = retriever
@@ -187,6 +199,7 @@ class AnswerPipeline:
         self.chat_model = chat_model
         self.describe_llm = describe_llm
         self.router = router
+        self.queue = queue if settings.llm != "none" else None
 
     def run(self, question: str, history: list[dict] | None = None, plan: Any = None) -> Iterator[Event]:
         r = route(question, plan, self.router)
@@ -210,7 +223,18 @@ class AnswerPipeline:
         if len(turn.question) > self.settings.max_question_chars:
             yield from self.too_long(turn)
             return
-        yield from self.first_look(turn, r)
+        ticket = self.queue.join() if self.queue is not None and turn.question else None
+        try:  # the ticket leaves the line however this ends (a learner who closes the tab, an error)
+            waiting = ticket is not None and not self.queue.acquire(ticket, timeout=0)
+            yield from self.first_look(turn, r, waiting)
+            if waiting:
+                yield from self.wait_turn(turn, ticket)
+            yield from self.answer_in_turn(turn, r)
+        finally:
+            if ticket is not None:
+                self.queue.release(ticket)
+
+    def answer_in_turn(self, turn: Turn, r: Route) -> Iterator[Event]:
         self.retrieve(turn, r)
         if self.gate(turn):
             yield from turn.say(NOT_COVERED[turn.lang], "not_covered", [])
@@ -245,11 +269,15 @@ class AnswerPipeline:
         yield Event("done", answer=Answer(text, [], turn.provider, turn.model, "too_long", turn.timings, [],
                                           turn.question[:200], []))
 
-    def first_look(self, turn: Turn, r: Route) -> Iterator[Event]:
+    def first_look(self, turn: Turn, r: Route, waiting: bool = False) -> Iterator[Event]:
         """Evidence from a search without the model's help, shown while the model rewrites or translates
         the question (a second or more on a laptop); the full search's evidence replaces it. Held to a
-        higher bar (``FIRST_LOOK_SHARE`` of the question's weighted words) since no gate has judged it."""
-        if not turn.question or not self.planner.calls_model(turn.question, turn.history, query=r.query, also=r.also):
+        higher bar (``FIRST_LOOK_SHARE`` of the question's weighted words) since no gate has judged it.
+        ``waiting``: the model is writing other learners' answers first (tens of seconds): then the
+        closest excerpts are shown at the usual bar, marked tentative, rather than nothing."""
+        if not turn.question:
+            return
+        if not waiting and not self.planner.calls_model(turn.question, turn.history, query=r.query, also=r.also):
             return
         from bot.retrieval.query_plan import contextual_query
 
@@ -258,9 +286,27 @@ class AnswerPipeline:
         hits = self.retriever.search(query, self.settings.top_k, [], terms)
         focus, weight = " ".join([query, *terms]), self.index.bm25().idf_of
         evidence = select_evidence(hits, [query, *terms], weight, min_share=FIRST_LOOK_SHARE)
+        tentative = False
+        if not evidence and waiting:
+            evidence, tentative = select_evidence(hits, [query, *terms], weight), True
         if evidence:
             turn.timings["first_evidence_ms"] = turn.ms()
-            yield Event("evidence", evidence=evidence, citations=citations_for(hits, focus, weight))
+            yield Event("evidence", evidence=evidence, citations=citations_for(hits, focus, weight),
+                        tentative=tentative)
+
+    def wait_turn(self, turn: Turn, ticket: int) -> Iterator[Event]:
+        """Until the model is free for this question: the learner's place in line and an estimate,
+        again whenever either changes."""
+        said = None
+        while True:
+            ahead, eta = self.queue.ahead(ticket), self.queue.estimate(ticket)
+            shown = (ahead, None if eta is None else round(eta / 5) * 5)  # a new estimate every 5 s, not every tick
+            if shown != said:
+                said = shown
+                yield Event("queued", ahead=ahead, eta_s=eta)
+            if self.queue.acquire(ticket, timeout=QUEUE_TICK_S):
+                turn.timings["queue_ms"] = turn.ms()
+                return
 
     def retrieve(self, turn: Turn, r: Route) -> None:
         qp = self.planner.plan(turn.question, turn.history, query=r.query, also=r.also, timings=turn.timings)

