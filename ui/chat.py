@@ -218,7 +218,7 @@ def respond(bot: StudyBot, message: Any, history: list | None, plan: Any = None,
                 yield shown + [{"role": "assistant", "content": text or status}]
             elif ev.kind == "queued":
                 status = queued_text(ev.ahead, ev.eta_s, lang)
-                yield shown + [{"role": "assistant", "content": status}]
+                yield shown + [{"role": "assistant", "content": (text + "\n\n" if text else "") + status}]
             elif ev.kind == "token":
                 text += ev.text
                 yield shown + [{"role": "assistant", "content": text}]
