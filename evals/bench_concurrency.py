@@ -4,12 +4,16 @@ learner while a re-index runs, each as a ratio to the single-learner figure meas
 Ratios, not seconds, because the machine is shared: the absolute times move with everything else
 running, the ratios say what concurrency itself costs. Measured through ``StudyBot.ask_stream`` with the
 real local model (one process's ``Components``, as the served app holds them: one loaded llama.cpp model
-whose lock makes concurrent learners take turns) and the real embedder; each learner is a thread, as a
-Gradio worker is. The served app adds its queue in front (ui/app.py: 2 events at a time per queue), so
-there learners past the second wait in Gradio's queue instead of on the model's lock: the same turn-taking.
+and its queue of turns, bot/core/model_queue.py) and the real embedder; each learner is a thread, as a
+Gradio worker is (the served chat runs up to ``chat_concurrency`` of them at once).
 
-The re-index: every file of the bench's library copy gets a new paragraph, then ``ingest`` re-parses,
-re-tokenizes and re-embeds them in a thread while the learner asks (what the admin's re-index does).
+Beside the ratios, the absolute time until each learner sees the library's evidence (the issue's target
+is one second for every one of 8 learners, whatever the model's queue holds): measured to the first
+``evidence`` event.
+
+The re-index: every file of the bench's library copy gets a new paragraph, then the admin's re-index job
+(ingest/reindex.py: lower priority, embedding batches wait while answers are written) re-parses,
+re-tokenizes and re-embeds them while the learner asks.
 
     python -m evals.bench_concurrency [--llm-size 0.5b] [--max-tokens 24] [--json]
 """
@@ -64,30 +68,52 @@ def format_report(rep: dict) -> str:
     return "\n".join(lines)
 
 
-def first_token_s(bot, question: str) -> float | None:
-    """Seconds from the call to the first streamed token (None: the answer streamed no token)."""
+def first_times(bot, question: str) -> tuple[float | None, float | None]:
+    """Seconds from the call to the first evidence shown and to the first streamed token (None: none)."""
     t0 = time.perf_counter()
-    first = None
+    evidence = first = None
     for ev in bot.ask_stream(question):
+        if ev.kind == "evidence" and evidence is None:
+            evidence = time.perf_counter() - t0
         if ev.kind == "token" and first is None:
             first = time.perf_counter() - t0
-    return first
+    return evidence, first
 
 
-def learners_at_once(bot, n: int, offset: int = 0) -> list[float]:
+def first_token_s(bot, question: str) -> float | None:
+    """Seconds from the call to the first streamed token (None: the answer streamed no token)."""
+    return first_times(bot, question)[1]
+
+
+def learners_at_once(bot, n: int, offset: int = 0, evidence: list | None = None) -> list[float]:
+    """Each learner's first-token seconds; ``evidence``, when given, receives each learner's seconds to
+    the first evidence (None for a learner shown none)."""
     times: list[float | None] = [None] * n
+    seen: list[float | None] = [None] * n
     start = threading.Barrier(n)
 
     def learner(i: int) -> None:
         start.wait()
-        times[i] = first_token_s(bot, QUESTIONS[(offset + i) % len(QUESTIONS)])
+        seen[i], times[i] = first_times(bot, QUESTIONS[(offset + i) % len(QUESTIONS)])
 
     threads = [threading.Thread(target=learner, args=(i,)) for i in range(n)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
+    if evidence is not None:
+        evidence.extend(seen)
     return [t for t in times if t is not None]
+
+
+def evidence_report(seen: dict[str, list[float | None]], within_s: float = 1.0) -> dict:
+    """Per scenario: how many learners saw evidence within ``within_s`` seconds, and the slowest."""
+    out = {}
+    for name, times in seen.items():
+        shown = [t for t in times if t is not None]
+        out[name] = {"learners": len(times), "within": sum(t <= within_s for t in shown),
+                     "none": len(times) - len(shown), "max_s": round(max(shown), 2) if shown else None}
+    return out
 
 
 def run(llm_size: str = "0.5b", max_tokens: int = 24, baseline_asks: int = 3, sizes: tuple[int, ...] = (4, 8)) -> dict:
@@ -112,35 +138,33 @@ def run(llm_size: str = "0.5b", max_tokens: int = 24, baseline_asks: int = 3, si
 
         base = [t for q in QUESTIONS[:baseline_asks] if (t := first_token_s(bot, q)) is not None]
         scen: dict[str, list[float]] = {"1 learner (again)": [t for t in [first_token_s(bot, QUESTIONS[0])] if t]}
+        seen: dict[str, list[float | None]] = {}
         for n in sizes:
-            scen[f"{n} learners at once"] = learners_at_once(bot, n)
+            seen[f"{n} learners at once"] = []
+            scen[f"{n} learners at once"] = learners_at_once(bot, n, evidence=seen[f"{n} learners at once"])
 
         for f in sorted(lib.rglob("*")):
             if f.is_file() and f.suffix in (".md", ".txt"):
                 f.write_text(f.read_text(encoding="utf-8") + "\n\n## 补充\n\n间隔重复是一种按遗忘曲线安排复习的方法。\n",
                              encoding="utf-8")
-        reindex_done = threading.Event()
-        report: dict = {}
+        from ingest.reindex import reindex_job
 
-        def reindex() -> None:
-            try:
-                rep = ingest(None, s, index=idx)
-                report.update(files=rep.indexed, chunks_embedded=rep.chunks_embedded)
-            finally:
-                reindex_done.set()
-
-        th = threading.Thread(target=reindex)
-        th.start()
+        job = reindex_job(comps)
+        job.start()
         time.sleep(1.0)  # the re-index is parsing/embedding when the learner asks
         during = []
-        while not reindex_done.is_set() and len(during) < 3:
+        while job.snapshot()["running"] and len(during) < 3:
             t = first_token_s(bot, QUESTIONS[len(during) % len(QUESTIONS)])
             if t is not None:
                 during.append(t)
-        th.join()
+        job.wait()
+        snap = job.snapshot()
+        report = {"files": (snap["report"] or {}).get("indexed"),
+                  "chunks_embedded": (snap["report"] or {}).get("chunks_embedded"), "error": snap["error"]}
         scen["1 learner during re-index"] = during
 
         out = ratio_report(base, scen)
+        out["evidence"] = evidence_report(seen)
         out.update({"model": bot.describe_llm()[1], "threads": s.llm_threads, "max_tokens": max_tokens,
                     "cpus": os.cpu_count(), "baseline_s": [round(t, 2) for t in base],
                     "raw_s": {k: [round(t, 2) for t in v] for k, v in scen.items()}, "reindex": report})
@@ -161,6 +185,10 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print(f"{out['model']}, {out['threads']} threads, {out['cpus']} cpus, answers capped at {out['max_tokens']} tokens")
         print(format_report(out))
+        print("evidence on screen (first evidence event)")
+        for name, r in out["evidence"].items():
+            print(f"  {name:<28} {r['within']} of {r['learners']} within 1 s, slowest {r['max_s']} s"
+                  + (f", {r['none']} shown none" if r["none"] else ""))
         print(f"  raw seconds: {out['raw_s']}")
         print(f"  re-index during the last row: {out['reindex']}")
     return 0

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from evals.bench_concurrency import format_report, ratio_report
+from evals.bench_concurrency import evidence_report, format_report, ratio_report
 from evals.bench_scale import sizes_up_to, table
 
 
@@ -43,3 +43,9 @@ def test_scale_sizes_and_table():
     assert lines[0].count("|") == lines[1].count("|") == lines[2].count("|") == lines[3].count("|")
     assert "| 10,000 | 2.2 (8.6) |" in lines[2] and "71,275, 479,277" in lines[2]
     assert "1,000,000 | did not finish within 900 s" in lines[3]
+
+
+def test_evidence_is_counted_against_the_one_second_target_and_missing_evidence_is_named():
+    rep = evidence_report({"8 learners at once": [0.2, 0.9, 1.0, 1.4, None]})["8 learners at once"]
+    assert rep == {"learners": 5, "within": 3, "none": 1, "max_s": 1.4}
+    assert evidence_report({"x": [None]})["x"]["max_s"] is None
