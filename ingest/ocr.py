@@ -87,7 +87,7 @@ class Ocr:
         """Lines of text in reading order (top to bottom, left to right) from a PIL image."""
         with self._lock:
             if self._pool is None:
-                from bot.index.background_embed import _lower_priority
+                from bot.index.background_embed import lower_priority
 
                 self._pool = ThreadPoolExecutor(1, thread_name_prefix="ocr", initializer=_lower_priority)
             pool = self._pool
