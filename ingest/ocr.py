@@ -89,7 +89,7 @@ class Ocr:
             if self._pool is None:
                 from bot.index.background_embed import lower_priority
 
-                self._pool = ThreadPoolExecutor(1, thread_name_prefix="ocr", initializer=_lower_priority)
+                self._pool = ThreadPoolExecutor(1, thread_name_prefix="ocr", initializer=lower_priority)
             pool = self._pool
         return pool.submit(self._read, image).result()
 
