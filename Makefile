@@ -48,7 +48,7 @@ serve:
 
 test: $(VENV)/.installed setup-system
 	$(BIN)/studybot model --size 0.5b
-	$(BIN)/pytest -q --timeout 900
+	$(BIN)/pytest -q --timeout 900 --durations=25
 
 test-fast: $(VENV)/.installed
 	$(BIN)/pytest -q -m "not slow" --timeout 300
