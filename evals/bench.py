@@ -23,9 +23,9 @@ import tempfile
 import time
 from pathlib import Path
 
-for _k, _v in {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "ANONYMIZED_TELEMETRY": "False",
-               "OMP_WAIT_POLICY": "PASSIVE"}.items():
-    os.environ.setdefault(_k, _v)
+from evals.offline import offline_env
+
+offline_env()
 
 from bot.core.settings import ROOT, Settings  # noqa: E402
 

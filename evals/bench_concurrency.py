@@ -195,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    for _k, _v in {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "ANONYMIZED_TELEMETRY": "False",
-                   "OMP_WAIT_POLICY": "PASSIVE"}.items():
-        os.environ.setdefault(_k, _v)
+    from evals.offline import offline_env
+
+    offline_env()
     sys.exit(main())

@@ -78,14 +78,14 @@ def _terms(text: str) -> set[str]:
 def term_hits(goal_text: str, hay: str) -> list[str]:
     """The goal's distinctive terms that occur in ``hay`` (English words as whole words)."""
     h = hay.lower()
-    hits = []
-    for term in sorted(_terms(goal_text)):
-        if term.isascii():
-            if re.search(rf"(?<![a-z0-9]){re.escape(term)}", h):
-                hits.append(term)
-        elif term in h:
-            hits.append(term)
-    return hits
+    return [term for term in sorted(_terms(goal_text)) if _occurs(term, h)]
+
+
+def _occurs(term: str, text: str) -> bool:
+    """``term`` in lower-case ``text``; an ASCII term only at a word's start ("ai" not in "spain")."""
+    if term.isascii():
+        return re.search(rf"(?<![a-z0-9]){re.escape(term)}", text) is not None
+    return term in text
 
 
 def goal_parts(goal: str) -> list[str]:
@@ -186,15 +186,7 @@ def needs_code(stage: dict[str, Any]) -> bool:
 def catalogue_hits(goal: str, scope: Sequence[str]) -> list[str]:
     """Scope terms of the catalogue the goal names (ASCII terms as whole words: "AI" not in "Spain")."""
     g = goal.lower()
-    out = []
-    for term in scope:
-        t = term.lower()
-        if t.isascii():
-            if re.search(rf"(?<![a-z0-9]){re.escape(t)}", g):
-                out.append(term)
-        elif t in g:
-            out.append(term)
-    return out
+    return [term for term in scope if _occurs(term.lower(), g)]
 
 
 _LEAD = re.compile(r"^(?:(?:i want to|how to|learn(?:ing)?|study(?:ing)?|get better at|become|master|"
