@@ -374,3 +374,18 @@ def test_topic_quiz_does_not_drift(kinds_settings, bot_for):
     # The other reading method still has its own quiz.
     other = make_quiz(bot, topic="间隔重复阅读法", n=5)
     assert all("杠铃" not in q.source.quote for q in other.questions)
+
+
+def test_a_topic_in_other_words_than_the_library_still_gets_a_quiz_from_its_best_passages(en_settings, bot_for):
+    # Asked "信息来源"; the seed says "信息源" / "二手信息": no fact holds most of the topic's words.
+    bot = bot_for(en_settings)
+    quiz = make_quiz(bot, topic="信息来源", n=3)
+    check_quiz(quiz, bot)
+    assert quiz.questions and all("信息" in q.source.quote for q in quiz.questions)
+
+
+def test_one_question_per_list_not_one_per_member(en_settings, bot_for):
+    bot = bot_for(en_settings)
+    quiz = make_quiz(bot, topic="提示词", n=5)
+    stems = [q.question for q in quiz.questions]
+    assert len(stems) == len(set(stems)), stems

@@ -717,11 +717,17 @@ def _selected(bot: LibraryBot, topic: str | None, source: str | None) -> tuple[l
     # Retrieval finds passages near the topic; a passage also holds sentences about other things (the
     # paragraph after 杠铃阅读法 is about something else), so each fact must itself be about the topic.
     chosen = [f for f in pool if f.chunk.id in rank and about_topic(f, topic)]
+    if not chosen:
+        # No fact names the topic in the learner's words ("信息来源" asked, "信息源" written): the best
+        # passages' facts that share one of its words, rather than no quiz at all.
+        chosen = [f for f in pool if rank.get(f.chunk.id, FALLBACK_PASSAGES) < FALLBACK_PASSAGES
+                  and about_topic(f, topic, share=0.0)]
     chosen.sort(key=lambda f: (rank[f.chunk.id], f.start))
     return _spread(chosen), None, "zh" if has_cjk(topic) else "en"
 
 
 TOPIC_SHARE = 0.6  # of the topic's words (Chinese: character pairs) a fact's text or heading must hold
+FALLBACK_PASSAGES = 3  # when no fact holds that share: the best passages whose facts share one word
 
 
 def _topic_units(text: str) -> set[str]:
@@ -735,7 +741,7 @@ def _topic_units(text: str) -> set[str]:
     return units
 
 
-def about_topic(f: Fact, topic: str) -> bool:
+def about_topic(f: Fact, topic: str, share: float = TOPIC_SHARE) -> bool:
     """Whether a fact is about ``topic``: the topic's words in the fact's own text (its quote, answer and
     stem) or in the heading it sits under; an acronym topic ("RAG") must appear as a word."""
     want = _topic_units(topic)
@@ -744,7 +750,7 @@ def about_topic(f: Fact, topic: str) -> bool:
     heads = [h.strip() for h in (f.chunk.section or "").split(" > ") if h.strip()]
     for text in (f.quote + " " + f.term + " " + f.context, heads[-1] if heads else ""):
         have = _topic_units(text)
-        if len(want & have) >= max(1, TOPIC_SHARE * len(want)):
+        if len(want & have) >= max(1, share * len(want)):
             return True
     return False
 
@@ -765,8 +771,10 @@ def _spread(facts: list[Fact]) -> list[Fact]:
         for g in groups.values():
             if g:
                 f = g.pop(0)
-                if _norm(f.term) not in seen:  # one question per term
-                    seen.add(_norm(f.term))
+                # One question per term, and one per list: its members' questions read the same.
+                keys = {_norm(f.term)} | ({"list:" + _norm(f.statement)} if f.kind == "member" else set())
+                if not keys & seen:
+                    seen |= keys
                     out.append(f)
     return out
 

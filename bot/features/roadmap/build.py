@@ -73,7 +73,7 @@ def _ground(t, own: list[StageCitation], search: SearchFn, k: int, used: set[str
                 continue
             seen.add(key)
             used.add(c.id)
-            out.append(StageCitation(path=c.path, title=c.title, page=c.page, section=c.section))
+            out.append(StageCitation(path=c.path, title=c.title, page=c.page, section=c.section, chunk_id=c.id))
     return out
 
 

@@ -158,6 +158,7 @@ def plan_roadmap(profile: Profile, library: Library | None = None) -> RoadmapPla
     for c, s in chosen:
         section = s.get("section") or s["heading"]
         plan.origins.append(StageOrigin(path=c["path"], section=section, title=c.get("title") or "", stage=s["order"]))
+        # The stage's own heading passage: the citation opens the curriculum where the stage is laid out.
         plan.own.append([StageCitation(path=c["path"], title=c.get("title") or "", page=s.get("page"),
-                                       section=s.get("section"))])
+                                       section=s.get("section"), chunk_id=(s.get("chunk_ids") or [""])[0])])
     return plan
