@@ -99,7 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--rows", action="store_true", help="include per-question rows in --json output")
     sp.add_argument("--translate", action="store_true", help="search as the chat does: with the LLM's translation")
     sp.add_argument("--compare", nargs="+", metavar="CONFIG",
-                    help="run configurations side by side: hybrid rerank dense bm25 norescore noglossary translate baseline, "
+                    help="run configurations side by side: hybrid rerank dense bm25 norescore noglossary noscope translate baseline, "
                          "chunks:N (the same files in N-character chunks, a kept sibling index)")
     sp.add_argument("--report", type=Path, metavar="DIR", help="also write report.md and report.html (charts) here")
     sp.add_argument("--gate", type=Path, metavar="THRESHOLDS",

@@ -9,7 +9,8 @@ Configurations (``--compare``) are searched over the same index and question set
 files cut into N-character chunks: a sibling index ``<index>-chunksN``, kept, so only the first run
 embeds), ``norescore`` (hybrid without
 the re-scorer), ``noglossary`` (hybrid without the glossary's other-language terms, see
-``bot/retrieval/glossary.py``), ``translate`` (the product plus the LLM's translation of cross-language questions, as
+``bot/retrieval/glossary.py``), ``noscope`` (hybrid without searching the source or language version a
+question names, see ``bot/retrieval/scope.py``), ``translate`` (the product plus the LLM's translation of cross-language questions, as
 the chat does) and ``baseline`` (the plain LangChain recipe, see ``evals/baseline.py``). Without
 ``--compare`` the product is measured: ``rerank`` when a cross-encoder is set, else ``hybrid``.
 """
@@ -27,7 +28,8 @@ from bot.service import StudyBot
 from evals.metrics import evaluate, evidence_hit, is_unanswerable, load_questions, path_matches, prompt_hit
 
 SearchFn = Callable[[str, int, list], list]  # (query, k, other phrasings) -> ranked results
-CONFIGS = ("hybrid", "rerank", "dense", "bm25", "norescore", "noglossary", "translate", "baseline", "chunks:N")
+CONFIGS = ("hybrid", "rerank", "dense", "bm25", "norescore", "noglossary", "noscope", "translate", "baseline",
+           "chunks:N")
 _CHUNKS = re.compile(r"chunks:(\d+)")
 RERANK_MISSING = "no cross-encoder configured: set STUDYBOT_RERANKER to a local cross-encoder folder (see README)"
 log = logging.getLogger("studybot")
@@ -83,7 +85,7 @@ def searcher(bot: StudyBot, config: str) -> SearchFn:
     if m:
         variant = chunk_variant(bot, int(m.group(1)))
         return Retriever(variant.index, FusionConfig(**{**bot.retriever.cfg.__dict__, "rerank": None})).search
-    if config in ("hybrid", "noglossary", "dense", "bm25", "norescore"):
+    if config in ("hybrid", "noglossary", "dense", "bm25", "norescore", "noscope"):
         base = bot.retriever.cfg
         if config in ("hybrid", "noglossary") and base.rerank is None:
             return bot.retriever.search
@@ -91,6 +93,8 @@ def searcher(bot: StudyBot, config: str) -> SearchFn:
         change: dict = {"rerank": None}
         if config == "norescore":
             change["rescore"] = None
+        elif config == "noscope":
+            change["w_scope"] = change["w_scope_guess"] = 0.0
         elif config in ("dense", "bm25"):
             change["mode"] = config
         return Retriever(bot.index, FusionConfig(**{**base.__dict__, **change})).search
@@ -134,7 +138,7 @@ def run_eval(bot: StudyBot, dataset: Path, k: int = 10, name: str | None = None,
         also = bot.translations(query) if config == "translate" else []
         # As the chat searches: the glossary's terms when there is no translation (bot/retrieval/glossary.py);
         # "noglossary" measures what they add.
-        terms = (bot.glossary_terms(query) if not also and (config in ("hybrid", "rerank", "norescore", "translate")
+        terms = (bot.glossary_terms(query) if not also and (config in ("hybrid", "rerank", "norescore", "noscope", "translate")
                                                              or _CHUNKS.fullmatch(config)) else [])
         t0 = time.perf_counter()
         hits = search(query, k, also, terms) if terms else search(query, k, also)

@@ -66,14 +66,21 @@ class ExactDense:
         self._key = key if len(ids) == len(want) else None
         return True
 
-    def query(self, vector: np.ndarray, n: int) -> list[tuple[str, float]] | None:
-        """(chunk id, cosine) best first, ties by id; None when the index is past ``limit``."""
+    def query(self, vector: np.ndarray, n: int, among: set[str] | frozenset[str] | None = None) -> list[tuple[str, float]] | None:
+        """(chunk id, cosine) best first, ties by id (only ids in ``among``, when given); None when the
+        index is past ``limit``."""
         with self._lock:
             if not self._refresh():
                 return None
             if not self._ids or n <= 0:
                 return []
             sims = self._m @ np.asarray(vector, dtype=np.float32)
+            if among is not None:
+                keep = np.fromiter((i in among for i in self._ids), bool, len(self._ids))
+                n = min(n, int(keep.sum()))
+                if n <= 0:
+                    return []
+                sims = np.where(keep, sims, -np.inf)
             n = min(n, len(self._ids))
             top = np.argpartition(-sims, n - 1)[:n] if n < len(self._ids) else np.arange(len(self._ids))
             order = sorted(top.tolist(), key=lambda j: (-float(sims[j]), self._ids[j]))

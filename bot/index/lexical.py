@@ -103,10 +103,13 @@ class BM25:
             return float(self.idf[j])
         return float(np.log(1.0 + (len(self.ids) + 0.5) / 0.5))
 
-    def search(self, query: str, n: int) -> list[tuple[str, float]]:
+    def search(self, query: str, n: int, among: set[str] | frozenset[str] | None = None) -> list[tuple[str, float]]:
+        """The ``n`` best passages for ``query`` (only those in ``among``, when given)."""
         s = self.scores(tokenize(query))
         if s.size == 0:
             return []
+        if among is not None:
+            s = np.where(np.fromiter((i in among for i in self.ids), bool, len(self.ids)), s, 0.0)
         n = min(n, int((s > 0).sum()))
         if n <= 0:
             return []

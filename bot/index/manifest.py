@@ -372,7 +372,7 @@ class Manifest:
 
     def documents(self) -> list[dict]:
         """Indexed documents by title: path, title, lang, n_chunks (disabled sources left out)."""
-        return [dict(r) for r in self._q("SELECT path, title, lang, n_chunks FROM docs d WHERE " + _ENABLED
+        return [dict(r) for r in self._q("SELECT path, title, kind, lang, n_chunks FROM docs d WHERE " + _ENABLED
                                          + " ORDER BY title, path")]
 
     def neighbours(self, chunk: Chunk) -> tuple[Chunk | None, Chunk | None]:
@@ -403,6 +403,22 @@ class Manifest:
                 f" WHERE c.id IN ({','.join('?' * len(part))})", part,
             ):
                 out[r["id"]] = r["lang"] or "en"
+        return out
+
+    def chunk_ids_of(self, paths: Iterable[str] | None = None, lang: str | None = None) -> set[str]:
+        """The passages of the documents at ``paths`` (None: all) in ``lang`` (None: any)."""
+        where, args = [], []
+        if lang is not None:
+            where.append("COALESCE(d.lang, 'en') = ?")
+            args.append(lang)
+        sql = "SELECT c.id FROM chunks c JOIN docs d ON d.doc_hash=c.doc_hash"
+        if paths is None:
+            return {r["id"] for r in self._q(sql + (" WHERE " + " AND ".join(where) if where else ""), args)}
+        paths, out = list(paths), set()
+        for i in range(0, len(paths), 500):
+            part = paths[i : i + 500]
+            cond = where + [f"d.path IN ({','.join('?' * len(part))})"]
+            out |= {r["id"] for r in self._q(sql + " WHERE " + " AND ".join(cond), args + part)}
         return out
 
     def dates_of(self, ids: list[str]) -> dict[str, str]:

@@ -32,6 +32,10 @@ def _site(link: str | None) -> str | None:
     return m.group(1).lower() if m else None
 
 
+# A scoped dense search on an index past the exact limit filters a graph search this many times deeper.
+SCOPED_GRAPH_DEPTH = 20
+
+
 class Index:
     """One library location. A process opens each location once (``bot.components.Components.index``)
     so the chat, the admin's re-index and the background embedder share its caches and locks.
@@ -137,10 +141,15 @@ class Index:
         self.manifest.retokenize(lambda chunk: tokenize(index_text(chunk)), TOKENIZER_VERSION)
 
     # --- dense -------------------------------------------------------------------
-    def dense_search(self, vector, n: int) -> list[tuple[str, float]]:
-        """(chunk id, cosine) best first: exact up to ``exact_dense_limit`` vectors, Chroma's graph past it."""
-        got = self.dense.query(vector, n)
-        return self.vectors.query(vector, n) if got is None else got
+    def dense_search(self, vector, n: int, among: set[str] | frozenset[str] | None = None) -> list[tuple[str, float]]:
+        """(chunk id, cosine) best first: exact up to ``exact_dense_limit`` vectors, Chroma's graph past it.
+        ``among``: only these passages (past the limit: those among a deeper graph search)."""
+        got = self.dense.query(vector, n, among)
+        if got is not None:
+            return got
+        if among is None:
+            return self.vectors.query(vector, n)
+        return [(c, s) for c, s in self.vectors.query(vector, n * SCOPED_GRAPH_DEPTH) if c in among][:n]
 
     def stored_vectors(self, ids: list[str]) -> dict:
         got = self.dense.vectors(ids)

@@ -9,6 +9,8 @@ after BM25): dense search ranks what has a vector.
     candidates        dense and BM25 rankings for each phrasing (the question, its translation)
     phrasing_weights  how much each translation counts (gated on how well it matches)
     fuse, fuse_terms  weighted RRF over every ranking (glossary terms: BM25 only, gated)
+    fuse_scope        the same rankings inside the source or language version the question names
+                      (bot/retrieval/scope.py), added at ``w_scope``
     read              the passages of the best fused candidates
     prefer_language   optional bonus for passages in the question's language
     rescore           re-order the top by how well they match (bot/retrieval/rescore.py)
@@ -16,6 +18,8 @@ after BM25): dense search ranks what has a vector.
     by_date           the question's time words (bot/retrieval/dates.py): a period keeps the passages
                       dated in it (before they are read); "first time / latest" sorts the relevant
                       ones by date
+    prefer_scope      a source or language version the learner named ("according to the weekly",
+                      "the Chinese version") puts its passages first
     dedupe            drop near-repeats, keep the first k
 
 Planning what to search comes before (bot/retrieval/query_plan.py), the relevance gate after
@@ -39,6 +43,7 @@ from bot.retrieval.query_plan import BORROW_CHARS, contextual_query  # noqa: F40
 from bot.retrieval.dates import DateIntent, date_intent, date_order, in_period
 from bot.retrieval.rerank import Reranker, rerank
 from bot.retrieval.rescore import RescoreWeights, rescore
+from bot.retrieval.scope import Scope, SourceNames, scope_of
 
 Ranking = list[tuple[str, float]]  # (chunk id, score), best first
 
@@ -77,6 +82,12 @@ class FusionConfig:
     date_depth: int = 4
     date_read: int = 60
     date_share: float = 0.6  # relevant to the topic: at least this share of the best passage's
+    # A question that names a source or asks for a language version (bot/retrieval/scope.py) also
+    # searches that part of the library; its rankings count this much relative to the whole library's.
+    # ``w_scope_guess``: for pages only guessed from their file names ("prompt chaining"). Chosen on
+    # heldout_dev, kept because heldout_test agreed (evals: ``--compare hybrid noscope``).
+    w_scope: float = 1.0
+    w_scope_guess: float = 0.25
 
 
 @dataclass
@@ -206,6 +217,8 @@ class Retriever:
     def __init__(self, index: Index, config: FusionConfig | None = None) -> None:
         self.index = index
         self.cfg = config or FusionConfig()
+        self._names: tuple[int, SourceNames] | None = None  # (manifest generation, the library's names)
+        self._scoped: dict[tuple, set[str]] = {}  # passages of each scope, for the generation in _names
 
     def search(self, query: str, k: int = 5, also: list[str] | tuple[str, ...] = (),
                terms: list[str] | tuple[str, ...] = ()) -> list[Hit]:
@@ -226,6 +239,9 @@ class Retriever:
         """The hits, and whether candidates vanished from the manifest before they could be read."""
         cfg = self.cfg
         intent = date_intent(query) if cfg.dates else None
+        scope = self.scope(query) if cfg.w_scope > 0 or cfg.w_scope_guess > 0 else None
+        if scope is not None and (cfg.w_scope if scope.explicit else cfg.w_scope_guess) <= 0:
+            scope = None
         if intent is not None and intent.topic:
             query = intent.topic  # "最近" or "2024年" in a passage is no sign it answers
         queries = phrasings(query, also)
@@ -237,6 +253,8 @@ class Retriever:
         weights = self.phrasing_weights(runs)
         fusion = fuse(runs, weights, cfg, self.index.manifest.unembedded_among)
         fuse_terms(fusion, self.term_rankings(runs[0], terms, bm, hidden), cfg)
+        if scope is not None:
+            self.fuse_scope(fusion, runs, weights, scope, bm, cfg.candidates, hidden)
         order = fusion.order()
         if intent is not None and intent.period:
             order = in_period(order, self.index.manifest.dates_of(order), intent)
@@ -248,6 +266,8 @@ class Retriever:
         order, evidence = self.rescore(order, chunks, strong, fusion, bm)
         order = self.rerank(order, chunks, strong)
         order = self.by_date(order, chunks, intent, bm, fusion)
+        if scope is not None and scope.explicit:
+            order = self.prefer_scope(order, chunks, scope)
         return [self._hit(c, chunks[c], fusion, evidence) for c in dedupe(order, chunks, cfg.dedupe, k)], lost
 
     # --- the stages --------------------------------------------------------------------------------
@@ -276,6 +296,57 @@ class Retriever:
                 run.lexical = self._visible(bm.search(q, fetch), hidden, depth)
             runs.append(run)
         return runs
+
+    def scope(self, query: str) -> Scope | None:
+        """The source or language version ``query`` names (bot/retrieval/scope.py), from the library's
+        names as of the manifest's generation."""
+        gen = self.index.manifest.generation()
+        if self._names is None or self._names[0] != gen:
+            self._names, self._scoped = (gen, SourceNames(self.index.manifest.documents())), {}
+        return scope_of(query, self._names[1])
+
+    def _scope_ids(self, scope: Scope) -> set[str]:
+        key = (scope.paths, scope.lang)
+        among = self._scoped.get(key)
+        if among is None:
+            among = self._scoped[key] = self.index.manifest.chunk_ids_of(scope.paths, scope.lang)
+        return among
+
+    def prefer_scope(self, order: list[str], chunks: dict[str, Chunk], scope: Scope) -> list[str]:
+        """The read passages inside ``scope`` first, each side in its order."""
+        among = self._scope_ids(scope)
+        read = [c for c in order if c in chunks]
+        return ([c for c in read if c in among] + [c for c in read if c not in among]
+                + [c for c in order if c not in chunks])
+
+    def fuse_scope(self, fusion: Fusion, runs: list[Run], weights: list[float], scope: Scope, bm: BM25 | None,
+                   depth: int, hidden: int = 0) -> Fusion:
+        """Adds each phrasing's rankings inside ``scope`` to ``fusion``, at ``w_scope`` times the
+        phrasing's weight. For a scope the learner named, the best possible score grows by as much;
+        for a guessed one it stays the whole library's (``Hit.score`` is capped at 1)."""
+        among = self._scope_ids(scope)
+        if not among:
+            return fusion
+        fetch = self._depth(hidden, depth)
+        scoped = []
+        for run in runs:
+            s = Run(run.query, vector=run.vector)
+            if run.vector is not None:
+                s.dense = self._visible(self.index.dense_search(run.vector, fetch, among), hidden, depth)
+            if bm is not None and self.cfg.mode in ("hybrid", "bm25"):
+                s.lexical = self._visible(bm.search(run.query, fetch, among), hidden, depth)
+            scoped.append(s)
+        w_scope = self.cfg.w_scope if scope.explicit else self.cfg.w_scope_guess
+        extra = fuse(scoped, [w * w_scope for w in weights], self.cfg, self.index.manifest.unembedded_among)
+        if scope.explicit:  # the learner named where to look: what is found there can score in full
+            fusion.best_possible += extra.best_possible
+        for cid, sc in extra.score.items():
+            fusion.score[cid] = fusion.score.get(cid, 0.0) + sc
+        for cid, d in extra.dense.items():
+            fusion.dense[cid] = max(fusion.dense.get(cid, d), d)
+        for cid, lx in extra.lexical.items():
+            fusion.lexical[cid] = max(fusion.lexical.get(cid, lx), lx)
+        return fusion
 
     def _depth(self, hidden: int, depth: int | None = None) -> int:
         """How deep to search so that ``depth`` (default ``cfg.candidates``) remain once the ``hidden``
@@ -375,7 +446,7 @@ class Retriever:
         # Which retrievers ranked it (the admin's search test shows it): a cosine read back by the
         # re-scorer does not count as found by dense search.
         found = tuple(name for name, ranks in (("dense", fusion.dense), ("bm25", fusion.lexical)) if cid in ranks)
-        return Hit(chunk=chunk, score=fusion.score[cid] / (fusion.best_possible or 1.0), dense=cos,
+        return Hit(chunk=chunk, score=min(1.0, fusion.score[cid] / (fusion.best_possible or 1.0)), dense=cos,
                    lexical=fusion.lexical.get(cid), match=match, found=found)
 
     # --- helpers -----------------------------------------------------------------------------------
