@@ -128,3 +128,32 @@ def test_chunk_size_configurations_index_the_same_files_in_a_kept_sibling(ci_ind
     gen = variant.index.manifest.generation()
     compare(bot, DATASETS / "ci.jsonl", ["chunks:300"])  # kept: the files are only re-checked
     assert variant.index.manifest.generation() == gen
+
+
+@pytest.fixture(scope="module")
+def heldout_index(tmp_path_factory):
+    """The held-out sets' library (the seeds and the whole shared corpus) indexed for keyword search
+    only: ~30 s, where embedding it takes hours on two cores."""
+    from ingest.pipeline import ingest
+
+    corpus = SHARED / "corpus"
+    if not corpus.is_dir():
+        pytest.skip("../shared/corpus is not here")
+    base = tmp_path_factory.mktemp("heldoutindex")
+    lib = base / "library"
+    shutil.copytree(SEEDS, lib / "seeds")
+    shutil.copy(ROOT / "knowledge" / "sources.yaml", lib / "sources.yaml")
+    shutil.copytree(corpus, lib / "corpus")
+    settings = make_settings(lib, base / "index", llm="none")
+    rep = ingest(None, settings, embed=False)
+    assert rep.indexed > 1000, rep
+    return settings
+
+
+@pytest.mark.parametrize("split", ["heldout_dev.jsonl", "heldout_test.jsonl"])
+def test_retrieval_gate_on_the_held_out_questions_over_the_whole_corpus(heldout_index, split):
+    p = _eval(heldout_index, "--dataset", str(DATASETS / split), "--gate", str(THRESHOLDS), "--json")
+    assert p.returncode == 0, p.stderr[-3000:]
+    result = json.loads(p.stdout)
+    print(split, {k: round(result["overall"][k], 3) for k in ("n", "hit@5", "mrr")})
+    assert result["overall"]["n"] >= json.loads(THRESHOLDS.read_text())[split]["min_questions"]
