@@ -14,6 +14,7 @@ def test_heading_of_strips_path_numbering_and_remarks():
     assert heading_of("学习路径 > 第二阶段：文本生成 (2-3个月)") == "第二阶段：文本生成"
     assert heading_of("2. 核心概念与联系 > 2.1 大模型技术简介") == "大模型技术简介"
     assert heading_of("三、关键资源导航") == "关键资源导航"
+    assert heading_of("工具 > 1、GitUI") == "GitUI"  # a newsletter item ("1、" numbering, seen as "、GitUI")
     assert heading_of(None) == ""
 
 

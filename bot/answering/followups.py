@@ -20,7 +20,7 @@ Neighbours = Callable[[Chunk], tuple[Chunk | None, Chunk | None]]
 _BOILERPLATE = ("附录", "参考", "关键词", "摘要", "致谢", "目录", "版权", "示例代码", "源代码", "开发环境", "运行结果",
                 "代码解读", "结语", "背景介绍", "references", "appendix", "acknowledg", "contents", "license",
                 "bibliography")
-_NUMBERING = re.compile(r"^\s*(?:\d+(?:\.\d+)*\.?|[一二三四五六七八九十]+、|[（(]?\d+[)）]|#+)\s*")
+_NUMBERING = re.compile(r"^\s*(?:\d+(?:\.\d+)*[.、．]?|[一二三四五六七八九十]+、|[（(]?\d+[)）]|#+)\s*")
 _TRAILING_PAREN = re.compile(r"\s*[（(][^()（）]{0,20}[)）]\s*$")
 _QA = re.compile(r"^(?:Q|问)\s*[：:]\s*", re.I)
 _STAGE_ZH = re.compile(r"阶段|步骤|第.{1,3}[步周月天章]|时期|期$")
