@@ -16,7 +16,8 @@ from bot.core.types import Chunk, LoadedDoc, Part
 # sentence splitter and CJK range of bot.core.text are used.
 # 3: a newsletter issue is cut at its items (each item its own passages), and passages carry the
 # issue's date and the item's link.
-CHUNKER_VERSION = "3"
+# 4: a PDF with bookmarks is cut at its sections, and its passages carry the heading path.
+CHUNKER_VERSION = "4"
 
 _DATE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})")
 

@@ -610,3 +610,34 @@ def test_corpus_mdx_page_is_clean():
     doc = one(f)
     assert doc.title == "提示工程指南" and doc.lang == "zh"
     assert "import" not in doc.text and "<Callout" not in doc.text and "PROMPTING20" in doc.text
+
+
+def test_a_pdf_with_bookmarks_is_cut_at_its_sections_and_cites_them(tmp_path):
+    """A long paper's passages carry their heading path from the PDF's bookmarks; a bookmark starts
+    where its heading is printed on the page, and a page starts in the section in force above it."""
+    import io
+
+    from pypdf import PdfReader, PdfWriter
+
+    from ingest.loaders.pdf import load
+
+    raw = make_pdf([["A Survey", "1 Introduction", "Language models predict text."],
+                    ["More about the history of models.", "2 Methods", "We fine-tune with LoRA."],
+                    ["2.1 Data", "The data come from the web."]])
+    w = PdfWriter(clone_from=PdfReader(io.BytesIO(raw)))
+    w.add_outline_item(title="Introduction", page_number=0)
+    methods = w.add_outline_item(title="Methods", page_number=1)
+    w.add_outline_item(title="Data", page_number=2, parent=methods)
+    path = tmp_path / "survey.pdf"
+    with path.open("wb") as f:
+        w.write(f)
+    doc = load(path)[0]
+    got = [(p.page, p.section, p.text.split("\n")[0]) for p in doc.parts]
+    assert got == [(1, None, "A Survey"), (1, "Introduction", "1 Introduction"),
+                   (2, "Introduction", "More about the history of models."), (2, "Methods", "2 Methods"),
+                   (3, "Methods > Data", "2.1 Data")], got
+    assert doc.meta["outline"] == 3
+    # Without bookmarks: one part per page, as before.
+    plain = tmp_path / "plain.pdf"
+    plain.write_bytes(raw)
+    assert [(p.page, p.section) for p in load(plain)[0].parts] == [(1, None), (2, None), (3, None)]

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from bot.retrieval.scope import SourceNames, language_asked, scope_of
-from tests.conftest import make_settings
+from conftest import make_settings
 
 
 @pytest.mark.parametrize("question, lang", [

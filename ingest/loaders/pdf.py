@@ -79,7 +79,10 @@ def load(path: Path, ocr=None) -> list[LoadedDoc]:
     meta: dict = {"pages": n}
     if retry:
         meta["pdfminer_pages"] = len(retry)
-    parts = [Part(text=t, page=i + 1) for i, t in enumerate(texts) if t.strip()]
+    outline = _outline(reader)
+    parts = _sectioned(texts, outline)
+    if outline:
+        meta["outline"] = len(outline)
     scanned = [i + 1 for i, t in enumerate(texts) if not t.strip() and _image_only(reader, i)]
     if scanned and ocr is not None:
         read = _ocr_pages(reader, scanned, ocr, warnings)
@@ -130,6 +133,76 @@ def _ocr_pages(reader, pages: list[int], ocr, warnings: list[str]) -> dict[int, 
         else:
             warnings.append(f"page {page}: scanned (no text layer), and OCR found no text on it")
     return out
+
+
+def _outline(reader) -> list[tuple[int, list[str]]]:
+    """The bookmarks: (0-based page, heading path) of each, in reading order; [] when there are none
+    (or they are unreadable: bookmarks only ever add section names)."""
+    out: list[tuple[int, list[str]]] = []
+
+    def walk(items, path: list[str]) -> None:
+        last = None
+        for x in items:
+            if isinstance(x, list):  # the children of the entry before
+                if last is not None:
+                    walk(x, path + [last])
+                continue
+            title = " ".join(str(getattr(x, "title", "") or "").split())[:TITLE_MAX]
+            try:
+                page = reader.get_destination_page_number(x)
+            except Exception:  # noqa: BLE001 - a bookmark to nowhere
+                continue
+            if title and page is not None and page >= 0:
+                last = title
+                out.append((page, path + [title]))
+
+    try:
+        walk(reader.outline, [])
+    except Exception:  # noqa: BLE001
+        return []
+    return out
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+def _heading_line(line: str, heading: str) -> bool:
+    """Whether ``line`` is the bookmark's heading as printed: its text, perhaps after a number ("2.1")."""
+    s, h = _squash(line), _squash(heading)
+    return bool(h) and s.endswith(h) and len(s) - len(h) <= 8 and not re.search(r"[。！？.!?]$", s[: len(s) - len(h)])
+
+
+def _sectioned(texts: list[str], outline: list[tuple[int, list[str]]]) -> list[Part]:
+    """One Part per page, or per stretch of a page under one bookmark: each carries the heading path
+    ("概述 > 大语言模型的背景"), so a long paper's passages are found and cited by their section. A page
+    begins in the section in force at its top; a bookmark on it starts where its heading is printed
+    (or at the top, when the heading is not found before any other)."""
+    starts: dict[int, list[list[str]]] = {}
+    for page, path in outline:
+        starts.setdefault(page, []).append(path)
+    parts: list[Part] = []
+    current: list[str] | None = None
+    for i, text in enumerate(texts):
+        lines = text.split("\n") if text.strip() else []
+        cuts: list[tuple[int, list[str]]] = []
+        pos = 0
+        for path in starts.get(i, []):
+            j = next((k for k in range(pos, len(lines)) if _heading_line(lines[k], path[-1])), None)
+            if j is None:
+                if pos == 0 and not cuts:
+                    current = path
+                continue
+            cuts.append((j, path))
+            pos = j + 1
+        bounds = [(0, current)] + cuts
+        for (a, path), (b, _) in zip(bounds, bounds[1:] + [(len(lines), None)]):
+            seg = "\n".join(lines[a:b]).strip()
+            if seg:
+                parts.append(Part(text=seg, page=i + 1, section=" > ".join(path) if path else None))
+        if cuts:
+            current = cuts[-1][1]
+    return parts
 
 
 def is_garbage(text: str) -> bool:
