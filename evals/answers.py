@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from bot.answering.evidence import REPLACED
 from bot.core.settings import Settings
 from bot.retrieval.retriever import contextual_query
 from bot.service import StudyBot
@@ -194,7 +195,7 @@ def answer_question(bot: StudyBot, q: dict, judge: ChatJudge | None = None) -> t
         return {}, extra
     passages = {h.chunk.id: h.chunk.text for h in ans.hits}
     contexts = list(passages.values())
-    refused = ans.status in ("not_covered", "declined")  # the floor, or the model itself
+    refused = ans.status in ("not_covered", "declined", "unmentioned")  # the floor, the model, a name never in the library
     # Citations carry a short quote; precision is judged on the whole cited passage.
     cites = [{"path": c.path, "text": passages.get(c.chunk_id, c.quote), "quote": c.quote} for c in ans.citations]
     # The answer's own metrics score the model's text, also when the learner was shown the evidence instead.
@@ -252,7 +253,7 @@ def run_answers(bot: StudyBot, dataset: Path, limit: int | None = None, judge: C
         # Refusal counted with the grounding warning too: the learner is told the library does not
         # support what the model said (the strict figure above counts only declining to answer).
         "refusal_or_warning": refusal_accuracy(
-            questions, {qid: bool(o.get("refused")) or extras[qid].get("status") in ("ungrounded", "restated")
+            questions, {qid: bool(o.get("refused")) or extras[qid].get("status") in REPLACED
                         for qid, o in outputs.items()}),
         "llm_errors": [r["id"] for r in rows if r.get("status") == "llm_error"],
         "first_token_ms_p50": _median([r.get("first_token_ms") for r in rows]),

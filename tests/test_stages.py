@@ -12,7 +12,7 @@ from bot.answering.chain import NOT_COVERED
 from bot.answering.evidence import UNSUPPORTED
 from bot.answering.pipeline import AnswerPipeline, Route, check_answer, route
 from bot.core.types import Chunk, Hit
-from bot.retrieval.gate import refuses
+from bot.retrieval.gate import refuses, unmentioned
 from bot.retrieval.query_plan import QueryPlanner
 from bot.retrieval.retriever import FusionConfig, Run, dedupe, fuse, fuse_terms, phrasings, prefer_language
 
@@ -47,11 +47,19 @@ class FakeManifest:
 class FakeIndex:
     """A library of Chinese passages: what the planner, the gate and the citations read of an index."""
 
-    def __init__(self, langs: dict[str, int] | None = None) -> None:
+    def __init__(self, langs: dict[str, int] | None = None, vocab=None) -> None:
         self.manifest = FakeManifest(langs or {"zh": 100})
+        self.vocab = vocab if vocab is not None else Everything()
 
     def bm25(self):
-        return SimpleNamespace(idf_of=lambda token: 1.0)
+        return SimpleNamespace(idf_of=lambda token: 1.0, vocab=self.vocab)
+
+
+class Everything:
+    """A vocabulary holding every word: the library mentions whatever a test asks about."""
+
+    def __contains__(self, word) -> bool:
+        return True
 
 
 class FakeRetriever:
@@ -366,3 +374,33 @@ def test_no_first_look_when_nothing_waits_for_the_model(settings):
     p, retriever = pipeline(settings.with_overrides(llm="openai"), [hit()], FakeChat(["杠铃阅读法：两头读。"]))
     kinds = [e.kind for e in p.run("杠铃阅读法是什么？")]
     assert kinds.count("evidence") == 1 and len(retriever.calls) == 1
+
+
+@pytest.mark.parametrize("question, names", [
+    ("How does the MIPRO optimizer in DSPy choose instructions?", ["MIPRO"]),
+    ("Explain ColBERT's late-interaction scoring and GraphRAG", ["ColBERT", "GraphRAG"]),
+    ("GLM-4 的 All Tools 能力是怎么实现的？", ["GLM-4"]),  # the library has GLM-130B, not GLM-4
+    ("What is Chain-of-Density summarization?", ["Chain-of-Density"]),
+    ("What image size did V1-V3 produce?", []),  # a range whose ends the library holds ("V1~V3")
+    ("What is LoRA and how does DSPy use GPT-4?", []),  # mentioned names
+    ("what is the best way to learn prompting?", []),  # words, not names
+    ("什么是杠铃阅读法？", []),
+])
+def test_names_the_library_never_mentions(question, names):
+    vocab = {"dspy", "optim", "lora", "gpt-4", "glm-130b", "glm", "v1", "v3", "chain", "densiti", "graph", "rag"}
+    assert unmentioned(question, vocab) == names
+
+
+def test_a_question_about_a_name_the_library_never_mentions_gets_the_evidence_not_the_model(settings):
+    answer = "杠铃阅读法：一头读经典著作，一头读最新的书。"
+    chat = FakeChat([answer])
+    p, _ = pipeline(settings, [hit()], chat, index=FakeIndex(vocab={"杠铃", "阅读", "dspy"}))
+    events = list(p.run("MIPRO 和杠铃阅读法有什么关系？"))
+    ans = events[-1].answer
+    assert ans.status == "unmentioned" and not chat.prompts  # the model was not asked
+    assert events[0].kind == "evidence" and ans.evidence
+    assert ans.text.startswith(UNSUPPORTED["unmentioned"]["zh"].format(names="MIPRO"))
+    assert f"> {ans.evidence[0].text} [1]" in ans.text
+    # The same question over a library that mentions MIPRO is answered by the model.
+    p, _ = pipeline(settings, [hit()], FakeChat([answer]), index=FakeIndex(vocab={"杠铃", "阅读", "dspy", "mipro"}))
+    assert run(p, "MIPRO 和杠铃阅读法有什么关系？")[1].status == "ok"

@@ -19,6 +19,7 @@ for _k, _v in {
 }.items():
     os.environ.setdefault(_k, _v)
 
+from bot.answering.evidence import REPLACED  # noqa: E402
 from bot.core.citation import cite_label  # noqa: E402
 from bot.core.settings import Settings  # noqa: E402
 
@@ -131,7 +132,7 @@ def cmd_ask(args) -> int:
         elif ev.kind == "done":
             answer = ev.answer
     print()
-    if answer and answer.status in ("ungrounded", "restated"):
+    if answer and answer.status in REPLACED and answer.draft:
         # What streamed was the model's; what stands is the evidence that replaced it.
         print("\n" + "─" * 40 + "\n" + answer.text)
     if answer and answer.citations:

@@ -109,15 +109,20 @@ UNSUPPORTED = {
                    "en": "⚠️ The model's answer is not supported by the library, so it is not shown. What the library says:"},
     "restated": {"zh": "⚠️ 模型只复述了问题，没有给出答案。资料原文中最相关的是：",
                  "en": "⚠️ The model only restated the question. What the library says:"},
+    "unmentioned": {"zh": "⚠️ 资料库里没有提到“{names}”，模型关于它的回答不是来自资料，已隐去。资料原文中最相关的是：",
+                    "en": "⚠️ The library never mentions “{names}”, so the model's answer about it cannot come from the "
+                          "library and is not shown. What the library says:"},
 }
+# Answers the check replaces by the evidence (the model's text is kept only as ``Answer.draft``).
+REPLACED = ("ungrounded", "restated", "unmentioned")
 NO_EVIDENCE = {"zh": "资料中没有直接回答它的句子，请看下方的来源段落。",
                "en": "No sentence in the library answers it directly: see the passages under Sources."}
 
 
-def unsupported_text(status: str, lang: str, evidence: list[Evidence]) -> str:
-    """The answer shown instead of one the passages do not support: why, then the evidence, each
-    excerpt with its citation number."""
-    head = UNSUPPORTED[status][lang]
+def unsupported_text(status: str, lang: str, evidence: list[Evidence], names: list[str] | tuple[str, ...] = ()) -> str:
+    """The answer shown instead of one the passages do not support: why (``names``: what the library
+    never mentions), then the evidence, each excerpt with its citation number."""
+    head = UNSUPPORTED[status][lang].format(names="”“".join(names))
     if not evidence:
         return f"{head}\n\n{NO_EVIDENCE[lang]}"
     return head + "\n\n" + "\n\n".join(f"> {e.text} [{e.n}]" for e in evidence)

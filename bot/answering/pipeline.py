@@ -38,12 +38,12 @@ from bot.answering.chain import (
     model_declined,
     retrieval_only_text,
 )
-from bot.answering.evidence import Evidence, restates, select_evidence, unsupported_text
+from bot.answering.evidence import REPLACED, Evidence, restates, select_evidence, unsupported_text
 from bot.answering.grounding import ungrounded
 from bot.core.model_queue import ModelQueue
 from bot.core.settings import Settings
 from bot.core.types import Citation, Hit
-from bot.retrieval.gate import refuses
+from bot.retrieval.gate import refuses, unmentioned
 
 if TYPE_CHECKING:  # annotations only: the roadmap's router imports Route without loading the index
     from bot.index.store import Index
@@ -246,6 +246,13 @@ class AnswerPipeline:
             turn.timings["first_token_ms"] = turn.ms()
             yield from turn.say(text, "retrieval_only", turn.cites)
             return
+        # "How does the MIPRO optimizer work?" over a library that never says MIPRO: passages about
+        # optimizers pass the gate, but whatever the model said of MIPRO would be its own. Known from
+        # the question alone, so the model is not asked.
+        names = unmentioned(turn.query, self.index.bm25().vocab)
+        if names:
+            yield from turn.say(unsupported_text("unmentioned", turn.lang, turn.evidence, names), "unmentioned", turn.cites)
+            return
         parts: list[str] = []
         try:
             if turn.failure is not None:
@@ -363,7 +370,7 @@ class AnswerPipeline:
         status = check_answer(text, turn.question, turn.hits, self.settings.ungrounded_below)
         if status == "retrieval_only":
             yield from turn.say(retrieval_only_text(turn.question, turn.hits), status, turn.cites)
-        elif status in ("ungrounded", "restated"):
+        elif status in REPLACED:
             # The model's text has streamed; the final answer replaces it with what the library says
             # (the UI redraws the message from the done event; the CLI prints it after a rule).
             ev = turn.done(unsupported_text(status, turn.lang, turn.evidence), status, turn.cites)

@@ -7,10 +7,11 @@ with the best cosine, ``Hit.dense``): a question is refused when both are low.
 """
 from __future__ import annotations
 
-from typing import Callable
+import re
+from typing import Callable, Container
 
 from bot.core.settings import Settings
-from bot.core.text import question_lang
+from bot.core.text import question_lang, tokenize
 from bot.core.types import Hit
 
 
@@ -45,3 +46,35 @@ def refuses(query: str, hits: list[Hit], also: list[str] | tuple[str, ...], sett
     if match is None or cosine is None:
         return False  # no evidence either way (e.g. re-scoring off, vectors still pending)
     return match < s.refuse_below_match and cosine < s.refuse_below_cosine
+
+
+# A name in a question: a Latin-script word or hyphen/dot compound ("MIPRO", "GLM-4", "o1-preview").
+_NAME = re.compile(r"(?<![\w.-])([A-Za-z][A-Za-z0-9]*(?:[-.][A-Za-z0-9]+)*)")
+
+
+def _name_like(word: str) -> bool:
+    """Written as a name, not as a word: a digit ("GLM-4"), a capital inside ("GraphRAG", "ColBERT"),
+    all capitals ("MIPRO"), or capitalised hyphenated words ("Chain-of-Density")."""
+    return len(word) >= 3 and bool(
+        re.search(r"\d", word) or re.search(r"[a-z][A-Z]", word) or re.fullmatch(r"[A-Z]{3,}", word)
+        or re.fullmatch(r"[A-Z][a-z]+(?:-[a-z]+)*-[A-Z][a-z]+", word))
+
+
+def unmentioned(question: str, vocabulary: Container[str]) -> list[str]:
+    """The names in ``question`` that no passage of the library contains (``vocabulary``: the BM25
+    index's tokens). Whatever the model says about them cannot come from the library. A range of
+    versions whose every end the library holds ("V1-V3" beside "V1~V3") counts as mentioned; a model
+    whose family it holds does not ("GLM-4" beside "GLM-130B")."""
+    out = []
+    for word in _NAME.findall(question or ""):
+        if not _name_like(word):
+            continue
+        toks = [t for t in tokenize(word) if not t.isdigit()]
+        if not toks or all(t in vocabulary for t in toks):
+            continue
+        parts = re.split(r"[-.]", word)
+        if len(parts) > 1 and all(re.search(r"\d", p) for p in parts) and all(
+                t in vocabulary for p in parts for t in tokenize(p)):
+            continue
+        out.append(word)
+    return list(dict.fromkeys(out))
