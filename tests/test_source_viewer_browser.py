@@ -126,9 +126,14 @@ def test_admin_disables_enables_reparses_reads_and_deletes_a_source(console):
         assert "Quibbix" in console.bot.index.manifest.file_passages(str(upload))[0].text
 
         page.get_by_text("删除 / Delete", exact=False).first.click()  # the accordion
-        act("#sb-source-delete", "type")  # without the confirmation nothing is deleted
+        confirm = page.locator("#sb-source-confirm textarea")
+        confirm.fill("not the path")
+        act("#sb-source-delete", "type")  # without the right confirmation nothing is deleted
         assert upload.exists() and console.bot.index.manifest.file_passages(str(upload))
-        page.locator("#sb-source-confirm textarea").fill(shown)
+        # The click then empties the box for the next deletion: type only once it has, or the
+        # emptying lands on the typed path (seen once in CI).
+        expect(confirm).to_have_value("", timeout=30_000)
+        confirm.fill(shown)
         act("#sb-source-delete", "removed from the index")
         expect(page.locator("#sb-source-result")).to_contain_text("deleted from the library")
         page.screenshot(path=str(ARTIFACTS / "ui_admin_source.png"))

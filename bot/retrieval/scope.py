@@ -7,8 +7,10 @@ page's other-language twin does (e5 puts an English question closer to the Engli
 
 ``scope_of`` reads both from the question and from the library's own names: each document's
 folder and file name, the title words most documents of a folder share ("周刊" for a newsletter
-archive), and the titles of papers, books and slides. The retriever searches the named part
-beside the whole library and fuses the two (``Retriever.search``), so a wrong guess costs little.
+archive), and the titles of papers, books and slides. The retriever searches the named part beside
+the whole library and fuses the two (``Retriever.fuse_scope``). Where the learner named the source
+("according to the weekly", not just a file called like the topic), its passages come first
+(``Retriever.prefer_scope``).
 
 Pure functions over the manifest's (path, title, kind, lang) rows; no model.
 """
@@ -78,10 +80,6 @@ def _words(name: str) -> set[str]:
     return {t for t in tokenize(spaced) if len(t) > 1 and not re.search(r"\d", t) and t not in _STRUCTURE}
 
 
-def _title_words(title: str) -> set[str]:
-    return _words(title or "")
-
-
 class SourceNames:
     """Which documents each name word points at: the words of every folder above a document, the
     title words most documents of its folder share, its file name and, for papers, books and slides,
@@ -98,13 +96,13 @@ class SourceNames:
         for folder, members in by_folder.items():
             shared: set[str] = set()
             if len(members) >= _SHARED_MIN_DOCS:
-                counts = Counter(w for d in members for w in _title_words(d.get("title") or ""))
+                counts = Counter(w for d in members for w in _words(d.get("title") or ""))
                 shared = {w for w, n in counts.items() if n >= _SHARED_TITLE * len(members)}
             folder_words = shared.union(*(_words(part) for part in PurePath(folder).parts))
             for d in members:
                 source = set(folder_words)
                 if (d.get("kind") or "") in _TITLED_KINDS:
-                    source |= _title_words(d.get("title") or "")
+                    source |= _words(d.get("title") or "")
                 for w in source:
                     self.sources_of[w].add(d["path"])
                 for w in source | _words(PurePath(d["path"]).stem):
