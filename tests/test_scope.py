@@ -183,3 +183,13 @@ def test_a_scoped_dense_search_past_the_exact_limit_uses_the_graph(scoped_index,
         assert [c for c, _ in graph] == [c for c, _ in exact]
     finally:
         scoped_index.dense.invalidate()
+
+
+def test_the_id_mask_is_reused_for_the_same_set_and_ids_and_rebuilt_otherwise():
+    from bot.index.lexical import IdMask
+
+    mask, ids, among = IdMask(), ["a", "b", "c"], {"b"}
+    first = mask(ids, among)
+    assert first.tolist() == [False, True, False] and mask(ids, among) is first
+    assert mask(ids, {"a", "c"}).tolist() == [True, False, True]  # another set
+    assert mask(["b", "x"], among).tolist() == [True, False]  # another id list (a new index generation)

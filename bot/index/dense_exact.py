@@ -17,6 +17,7 @@ import threading
 
 import numpy as np
 
+from bot.index.lexical import IdMask
 from bot.index.manifest import Manifest
 from bot.index.vectors import VectorStore
 
@@ -27,6 +28,7 @@ class ExactDense:
         self.manifest = manifest
         self.limit = limit
         self._lock = threading.Lock()
+        self._mask = IdMask()
         self._key: tuple | None = None
         self._ids: list[str] = []
         self._pos: dict[str, int] = {}
@@ -76,7 +78,7 @@ class ExactDense:
                 return []
             sims = self._m @ np.asarray(vector, dtype=np.float32)
             if among is not None:
-                keep = np.fromiter((i in among for i in self._ids), bool, len(self._ids))
+                keep = self._mask(self._ids, among)
                 n = min(n, int(keep.sum()))
                 if n <= 0:
                     return []

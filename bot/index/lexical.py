@@ -18,6 +18,23 @@ from scipy import sparse
 from bot.core.text import query_weight, tokenize
 
 
+class IdMask:
+    """Which rows of an id list are in a set of passages (a named source's), kept for the last set
+    asked: the retriever hands the same set object to every phrasing and to repeated questions about
+    that source, and checking tens of thousands of ids against it is most of a scoped search's cost."""
+
+    def __init__(self) -> None:
+        self._last: tuple | None = None  # (among, ids, mask)
+
+    def __call__(self, ids: list[str], among: set[str] | frozenset[str]) -> np.ndarray:
+        last = self._last
+        if last is not None and last[0] is among and last[1] is ids:
+            return last[2]
+        mask = np.fromiter((i in among for i in ids), bool, len(ids))
+        self._last = (among, ids, mask)
+        return mask
+
+
 class BM25:
     FORMAT = 2  # files store raw term counts, so an update re-tokenises only the chunks that are new
 
@@ -29,6 +46,7 @@ class BM25:
         self.matrix: sparse.csc_matrix | None = None  # docs x terms, BM25 term weights
         self.idf: np.ndarray | None = None
         self.generation = -1
+        self._mask = IdMask()
 
     def build(self, ids: list[str], token_lists: list[list[str]], generation: int = 0) -> "BM25":
         self.ids = list(ids)
@@ -109,7 +127,7 @@ class BM25:
         if s.size == 0:
             return []
         if among is not None:
-            s = np.where(np.fromiter((i in among for i in self.ids), bool, len(self.ids)), s, 0.0)
+            s = np.where(self._mask(self.ids, among), s, 0.0)
         n = min(n, int((s > 0).sum()))
         if n <= 0:
             return []
