@@ -13,6 +13,7 @@ from typing import Callable, Container
 from bot.core.settings import Settings
 from bot.core.text import question_lang, tokenize
 from bot.core.types import Hit
+from bot.retrieval.scope import cued_words
 
 
 def refuses(query: str, hits: list[Hit], also: list[str] | tuple[str, ...], settings: Settings,
@@ -52,6 +53,10 @@ def refuses(query: str, hits: list[Hit], also: list[str] | tuple[str, ...], sett
 _NAME = re.compile(r"(?<![\w.-])([A-Za-z][A-Za-z0-9]*(?:[-.][A-Za-z0-9]+)*)")
 
 
+_CAPITALISED = re.compile(r"(?<![\w.'-])([A-Z][a-z]+(?:\s+[A-Z][a-z]+)*)(?![\w-])")
+_SENTENCE_END = ".?!。？！:：;；\"“”「」"
+
+
 def _name_like(word: str) -> bool:
     """Written as a name, not as a word: a digit ("GLM-4"), a capital inside ("GraphRAG", "ColBERT"),
     all capitals ("MIPRO"), or capitalised hyphenated words ("Chain-of-Density")."""
@@ -77,4 +82,18 @@ def unmentioned(question: str, vocabulary: Container[str]) -> list[str]:
                 t in vocabulary for p in parts for t in tokenize(p)):
             continue
         out.append(word)
+    # Capitalised words inside a sentence are a name too ("the Jamba architecture", "Burkina Faso"),
+    # unless they name where to look ("Ruan Yifeng's weekly": the library calls him 阮一峰).
+    q = question or ""
+    source_words = cued_words(q, set())
+    for m in _CAPITALISED.finditer(q):
+        words = m.group(1).split()
+        before = q[: m.start()].rstrip()
+        if not before or before[-1] in _SENTENCE_END:
+            words = words[1:]  # the first is capitalised because it starts a sentence
+        toks = [t for w in words for t in tokenize(w)]
+        if set(toks) & source_words:
+            continue
+        if any(len(w) >= 4 and not all(t in vocabulary for t in tokenize(w)) for w in words):
+            out.append(" ".join(words))
     return list(dict.fromkeys(out))

@@ -120,7 +120,7 @@ class SourceNames:
         words = set(tokenize(question or "")) - _LANG_WORDS
         n = len(self.paths)
         usable = {w: self.docs_of[w] for w in words if w in self.docs_of and len(self.docs_of[w]) < n}
-        cued = {w: self.sources_of[w] for w in _cued(question, set(self.sources_of)) - _LANG_WORDS
+        cued = {w: self.sources_of[w] for w in cued_words(question, set(self.sources_of)) - _LANG_WORDS
                 if w in self.sources_of and len(self.sources_of[w]) < n}
         if cued:
             usable, weight = cued, {w: 1.0 for w in cued}
@@ -154,7 +154,7 @@ _SOURCE_NOUNS = set(tokenize("slides pages docs documentation course guide weekl
                              "tutorial article notes plan roadmap handbook report site wiki"))
 
 
-def _cued(question: str, names: set[str]) -> set[str]:
+def cued_words(question: str, names: set[str]) -> set[str]:
     """The words a question uses as the name of a source. In English the phrase must end in one
     (``names``) or in a word for a source: "the model card" names no source, "the lecture slides" does."""
     q = question or ""
