@@ -20,7 +20,9 @@ the run: a dead judge costs minutes, not hours, and a failure is a None plus a c
 from __future__ import annotations
 
 import logging
+import re
 import threading
+from contextlib import contextmanager
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -33,6 +35,7 @@ from bot.retrieval.retriever import contextual_query
 from bot.service import StudyBot
 from evals.metrics import (
     contains,
+    path_matches,
     ANSWER_METRICS,
     KINDS,
     answer_relevance,
@@ -215,6 +218,95 @@ def answer_question(bot: StudyBot, q: dict, judge: ChatJudge | None = None) -> t
             question, out["answer"], judge, embed=lambda texts: [emb.embed_query(t) for t in texts],
             retries=judge.retries, on_fail=judge.failed)
     return out, extra
+
+
+# --- passages without the answer (negative rejection) ----------------------------------------------
+
+# A path part or suffix naming a language version: "chapters/en/…" ~ "chapters/zh-CN/…", "x.en.mdx" ~ "x.zh.mdx".
+_LANG_PART = re.compile(r"(?<=[/._-])(?:zh-cn|zh-hans|zh-tw|en|zh|cn)(?=[/._-]|$)", re.I)
+# What a reply counts as when its passages lack the answer: refused by the floor or the model, a name the
+# library never mentions, or the model's text replaced by the evidence (bot/answering/evidence.py).
+REJECTED = ("not_covered", "declined", "unmentioned", *REPLACED)
+
+
+def _doc_key(path: str) -> str:
+    return _LANG_PART.sub("*", str(path).replace("\\", "/").lower())
+
+
+def holds_answer(hit, q: dict) -> bool:
+    """Whether ``hit`` may answer ``q``: it contains the gold answer, or it is a passage of the gold
+    document or of that document's other-language version (which says the same in other words)."""
+    path = hit.chunk.path
+    source = q.get("source") or ""
+    return (contains(hit.chunk.text, q.get("answer_substring"))
+            or path_matches(path, source) or (bool(source) and _doc_key(path).endswith(_doc_key(source))))
+
+
+@contextmanager
+def without_answer(bot: StudyBot, q: dict, depth: int = 3):
+    """Every search of ``bot`` inside the block returns its hits minus those that may answer ``q``
+    (``holds_answer``), searching ``depth`` times deeper so the model still reads a full prompt of
+    passages on the question's topic. What is left is the hard case for declining: passages about
+    the same thing that do not say the answer."""
+    retriever = bot.retriever
+    search = retriever.search
+
+    def filtered(query, k=5, also=(), terms=()):
+        return [h for h in search(query, k * depth, also, terms) if not holds_answer(h, q)][:k]
+
+    retriever.search = filtered
+    try:
+        yield
+    finally:
+        del retriever.search  # the class's method again
+
+
+def run_without_answers(bot: StudyBot, dataset: Path, limit: int | None = None,
+                        progress: Progress | None = None) -> dict:
+    """Negative rejection: each answerable question is asked with the passages that could answer it
+    removed from every search (``without_answer``). The right reply declines or is flagged (``REJECTED``);
+    ``rejected`` is the share that did, ``leaked`` the share whose reply still contains the gold answer
+    (the model knew it, or another passage said it)."""
+    usable, absent = usable_questions(bot, dataset)
+    questions = stratified_subset([q for q in usable if not is_unanswerable(q)], limit)
+    rows = []
+    t0 = time.perf_counter()
+    for i, q in enumerate(questions, 1):
+        with without_answer(bot, q):
+            ans = bot.ask(q["question"], q.get("history"))
+        rows.append({"id": q["id"], "kind": q.get("kind"), "lang": q.get("lang"), "question": q["question"],
+                     "status": ans.status, "rejected": ans.status in REJECTED,
+                     "leaked": contains(ans.draft or ans.text, q.get("answer_substring")),
+                     "first_token_ms": ans.timings.get("first_token_ms"), "answer": ans.text})
+        if progress:
+            progress("answers", i, len(questions))
+    scored = [r for r in rows if r["status"] != "llm_error"]
+    provider, model = bot.describe_llm()
+
+    def share(key: str, among: list[dict]) -> float | None:
+        return round(sum(bool(r[key]) for r in among) / len(among), 3) if among else None
+
+    return {
+        "name": f"{Path(dataset).stem} without the answer", "mode": "without_answer",
+        "llm": {"provider": provider, "model": model}, "limit": limit, "n_questions": len(rows),
+        "rejected": share("rejected", scored), "leaked": share("leaked", scored),
+        "by_lang": {lang: share("rejected", [r for r in scored if r["lang"] == lang])
+                    for lang in sorted({str(r["lang"]) for r in scored})},
+        "statuses": dict(Counter(r["status"] for r in rows)),
+        "llm_errors": [r["id"] for r in rows if r["status"] == "llm_error"],
+        "first_token_ms_p50": _median([r["first_token_ms"] for r in rows]),
+        "source_not_indexed": absent, "seconds": round(time.perf_counter() - t0, 1), "rows": rows,
+    }
+
+
+def without_answer_lines(result: dict) -> list[str]:
+    by_lang = ", ".join(f"{k} {_f(v)}" for k, v in result["by_lang"].items())
+    return [
+        f"{result['name']}: {result['n_questions']} answerable questions, their answer's passages removed, "
+        f"answered by {result['llm']['provider']} {result['llm']['model']} in {result['seconds']} s",
+        f"declined or flagged {_f(result['rejected'])} ({by_lang}); the reply still holds the gold answer "
+        f"{_f(result['leaked'])}; statuses " + ", ".join(f"{k} {v}" for k, v in result["statuses"].items()),
+    ]
 
 
 def _median(vals: list) -> float | None:

@@ -16,6 +16,9 @@ def cmd_eval(args) -> int:
     from evals.run import compare, comparison_lines, gate_failures, run_eval, summary_lines
 
     s = settings_from(args)
+    if args.without_answer and not args.answers:
+        print("--without-answer scores answers: add --answers", file=sys.stderr)
+        return 2
     if args.judge and not args.answers:
         print("--judge scores answers: add --answers", file=sys.stderr)
         return 2
@@ -69,13 +72,23 @@ def cmd_eval(args) -> int:
 def _eval_answers(args, s: Settings) -> int:
     from bot.components import Components
     from bot.service import StudyBot
-    from evals.answers import answer_summary_lines, make_judge, run_answers
+    from evals.answers import answer_summary_lines, make_judge, run_answers, run_without_answers, without_answer_lines
 
     clash = [f for f, on in (("--compare", args.compare), ("--cmrc", args.cmrc), ("--gate", args.gate),
                               ("--translate", args.translate)) if on]
     if clash:
         print(f"--answers runs the chat path as configured; it does not take {', '.join(clash)}", file=sys.stderr)
         return 2
+    if args.without_answer:
+        if args.judge or args.report:
+            print("--without-answer scores declining only: it takes no --judge or --report", file=sys.stderr)
+            return 2
+        result = run_without_answers(StudyBot(s), args.dataset, limit=args.limit, progress=progress_bar())
+        if args.json:
+            print_json({k: v for k, v in result.items() if k != "rows" or args.rows})
+        else:
+            print("\n".join(without_answer_lines(result)))
+        return 0
     components = Components(s)  # the bot and a local judge share one loaded model
     judge = make_judge(s, args.judge, llamas=components.llamas) if args.judge else None
     result = run_answers(StudyBot(s, components=components), args.dataset, limit=args.limit, judge=judge, progress=progress_bar())
@@ -108,6 +121,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--limit", type=int, help="only the first N CMRC questions; with --answers, N questions spread over the kinds")
     sp.add_argument("--answers", action="store_true",
                     help="score the chat's answers (coverage, citation precision, faithfulness, refusals) with the configured LLM")
+    sp.add_argument("--without-answer", action="store_true",
+                    help="with --answers: ask each answerable question with the passages that hold its answer (and "
+                         "its document's) removed, and score how often the reply declines or is flagged")
     sp.add_argument("--judge", metavar="PROVIDER[:MODEL]",
                     help="with --answers: a judge LLM for RAGAS faithfulness and answer relevance, e.g. local:0.5b, "
                          "ollama:qwen2.5:7b, openai:gpt-4o-mini (STUDYBOT_JUDGE_TIMEOUT, STUDYBOT_JUDGE_RETRIES)")

@@ -9,7 +9,16 @@ from stubs import OpenAIStub
 
 from bot.service import StudyBot
 from evals import metrics as M
-from evals.answers import answer_summary_lines, make_judge, run_answers, stratified_subset
+from evals.answers import (
+    answer_summary_lines,
+    holds_answer,
+    make_judge,
+    run_answers,
+    run_without_answers,
+    stratified_subset,
+    without_answer,
+    without_answer_lines,
+)
 from evals.report import to_html, to_markdown
 
 pytestmark = pytest.mark.timeout(180)
@@ -109,6 +118,69 @@ def test_grounding_warning_is_counted_apart_from_refusals(seed_index, tmp_path, 
     assert res["rows"][0]["status"] == "ungrounded" and not res["rows"][0]["refused"]
     assert res["refusal"]["accuracy"] == 0.0 and res["refusal_or_warning"]["accuracy"] == 1.0
     assert "with the grounding warning 1.000" in "\n".join(answer_summary_lines(res))
+
+
+# --- negative rejection: the passages that hold the answer removed ---------------------------------
+
+
+def _hit(path, text="无关的内容"):
+    from types import SimpleNamespace
+
+    return SimpleNamespace(chunk=SimpleNamespace(path=path, text=text))
+
+
+@pytest.mark.parametrize("path, held", [
+    ("corpus/docs/hf-course/chapters/en/chapter6/5.mdx", True),  # the gold document
+    ("corpus/docs/hf-course/chapters/zh-CN/chapter6/5.mdx", True),  # its other-language version
+    ("corpus/docs/hf-course/chapters/zh-CN/chapter6/6.mdx", False),
+    ("corpus/docs/hf-course/chapters/en/chapter6/15.mdx", False),
+])
+def test_a_passage_holds_the_answer_in_its_document_or_twin(path, held):
+    q = {"source": "docs/hf-course/chapters/en/chapter6/5.mdx", "answer_substring": "GPT-2, RoBERTa"}
+    assert holds_answer(_hit(path), q) is held
+    assert holds_answer(_hit("corpus/other.md", "used by GPT-2, RoBERTa and BART"), q)  # says the answer
+    peg = {"source": "pages/models/gemma.en.mdx", "answer_substring": "x"}
+    assert holds_answer(_hit("docs/peg/pages/models/gemma.zh.mdx"), peg)
+    assert not holds_answer(_hit("docs/peg/pages/models/gemma-2.zh.mdx"), peg)
+
+
+def test_searches_without_the_answer_lose_exactly_its_passages(seed_index, components):
+    bot = StudyBot(seed_index, components=components)
+    before = bot.retriever.search(BARBELL["question"], 4)
+    assert any(holds_answer(h, BARBELL) for h in before)
+    with without_answer(bot, BARBELL):
+        during = bot.retriever.search(BARBELL["question"], 4)
+    assert during and not any(holds_answer(h, BARBELL) for h in during)
+    assert [h.chunk.id for h in bot.retriever.search(BARBELL["question"], 4)] == [h.chunk.id for h in before]
+
+
+def test_without_answer_run_counts_declines_flags_and_leaks(seed_index, tmp_path, components):
+    # A model that knows the answer anyway: it is not in what the learner was shown, so the reply leaks it.
+    with OpenAIStub(reply="杠铃式阅读法就是只阅读时间线的两端。") as srv:
+        s = seed_index.with_overrides(llm="openai", openai_base_url=srv.url + "/v1", openai_model="stub-model",
+                                      relevance_floor=0.0, refuse_below_match=0.0)  # the model is asked
+        res = run_without_answers(StudyBot(s, components=components), _dataset(tmp_path, BARBELL, COOKING))
+    assert res["n_questions"] == 1 and res["rows"][0]["id"] == "seed-02"  # answerable questions only
+    row = res["rows"][0]
+    assert row["leaked"] and res["leaked"] == 1.0
+    assert res["rejected"] == (1.0 if row["status"] in ("not_covered", "declined", "unmentioned", "ungrounded", "restated") else 0.0)
+    # Nothing clears the floor: declined.
+    res = run_without_answers(StudyBot(seed_index.with_overrides(relevance_floor=1.01), components=components),
+                              _dataset(tmp_path, BARBELL))
+    assert res["rejected"] == 1.0 and res["statuses"] == {"not_covered": 1}
+    assert "declined or flagged 1.000" in "\n".join(without_answer_lines(res))
+
+
+def test_cli_without_answer(seed_index, tmp_path, capsys):
+    from evals.cli import main
+
+    ds = str(_dataset(tmp_path, BARBELL))
+    assert main(["--answers", "--without-answer", "--llm", "fake", "--index-dir", str(seed_index.index_dir),
+                 "--dataset", ds, "--json", "--rows"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["mode"] == "without_answer" and len(out["rows"]) == 1 and 0.0 <= out["rejected"] <= 1.0
+    assert main(["--without-answer", "--index-dir", str(seed_index.index_dir), "--dataset", ds]) == 2
+    assert "add --answers" in capsys.readouterr().err
 
 
 # --- judges on the OpenAI-compatible stub ----------------------------------------------------------
