@@ -193,3 +193,39 @@ def test_the_id_mask_is_reused_for_the_same_set_and_ids_and_rebuilt_otherwise():
     assert first.tolist() == [False, True, False] and mask(ids, among) is first
     assert mask(ids, {"a", "c"}).tolist() == [True, False, True]  # another set
     assert mask(["b", "x"], among).tolist() == [True, False]  # another id list (a new index generation)
+
+
+# --- the learner is told where a named search looked first ---------------------------------------------
+
+
+def test_the_chat_says_where_a_named_search_looked_first(scoped_index):
+    from bot.service import StudyBot
+    from ui.chat import respond
+
+    bot = StudyBot(scoped_index.settings.with_overrides(llm="fake"), index=scoped_index)
+    ans = bot.ask("Which tool turns a website into a desktop app, according to the weekly?")
+    assert ans.scope == {"documents": 3, "named": ["weekly"], "lang": None, "title": "科技爱好者周刊（第 1 期）"}
+    assert ans.to_json()["scope"] == ans.scope
+    assert bot.ask("Why do complex tasks become more reliable?").scope is None  # named nothing
+    # A file named like the topic only weighs in the ranking: nothing was searched first.
+    assert bot.ask("What is prompt chaining?").scope is None
+    msgs = list(respond(bot, "In the Chinese version of the guide, what is prompt chaining?", []))[-1]
+    where = "searched first in the Chinese version of the 3 documents called “guide”"
+    shown = [m["metadata"]["title"] for m in msgs if (m.get("metadata") or {}).get("title", "").startswith("📌")]
+    assert shown and shown[0].endswith(where), msgs
+
+
+@pytest.mark.parametrize("scope, lang, text", [
+    ({"documents": 1, "named": ["survey"], "lang": None, "title": "大语言模型综述"}, "en", "searched first in “大语言模型综述”"),
+    ({"documents": 1, "named": ["综述"], "lang": None, "title": "大语言模型综述"}, "zh", "先查了《大语言模型综述》"),
+    ({"documents": 407, "named": ["weekly"], "lang": None, "title": "x"}, "en", "searched first in the 407 documents called “weekly”"),
+    ({"documents": 3, "named": ["周刊"], "lang": "zh", "title": "x"}, "zh", "先查了名为“周刊”的 3 份资料的中文版"),
+    ({"documents": 0, "named": [], "lang": "en", "title": None}, "zh", "先查了英文版"),
+    ({"documents": 1, "named": ["notes"], "lang": None, "title": "*my* [notes](javascript:x)"}, "en",
+     "searched first in “\\*my\\* \\[notes\\](javascript:x)”"),  # library text shown literally
+    (None, "en", ""),
+])
+def test_scope_text(scope, lang, text):
+    from ui.chat import scope_text
+
+    assert scope_text(scope, lang) == text

@@ -70,6 +70,9 @@ class FakeRetriever:
         self.calls.append(SimpleNamespace(query=query, k=k, also=list(also), terms=list(terms)))
         return list(self.hits)
 
+    def named_scope(self, query):
+        return None
+
 
 class FakeChat:
     """Streams ``pieces``; raises after ``fail_after`` of them."""

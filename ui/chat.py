@@ -155,10 +155,36 @@ def evidence_markdown(evidence: list[Evidence], citations: list[Citation]) -> st
     return "\n\n".join(lines)
 
 
-def evidence_message(evidence: list[Evidence], citations: list[Citation], lang: str, tentative: bool = False) -> dict:
-    title = (TENTATIVE_TITLE if tentative else EVIDENCE_TITLE)[lang]
+# Where a search looked first when the learner named a source or a language version (Answer.scope).
+SCOPE_DOCS = {"zh": "名为“{named}”的 {n} 份资料", "en": "the {n} documents called “{named}”"}
+SCOPE_DOC = {"zh": "《{title}》", "en": "“{title}”"}
+SCOPE_LANG = {"zh": {"zh": "中文版", "en": "英文版"}, "en": {"zh": "the Chinese version", "en": "the English version"}}
+SCOPE_SEARCHED = {"zh": "先查了{where}", "en": "searched first in {where}"}
+SCOPE_VERSION_OF = {"zh": "{where}的{version}", "en": "{version} of {where}"}
+
+
+def scope_text(scope: dict | None, lang: str) -> str:
+    """"searched first in “科技爱好者周刊（第 300 期）”" (Markdown), or "" when the search looked everywhere alike."""
+    if not scope:
+        return ""
+    n, version = int(scope.get("documents") or 0), SCOPE_LANG[lang].get(scope.get("lang") or "")
+    if n == 1 and scope.get("title"):
+        where = SCOPE_DOC[lang].format(title=_md(str(scope["title"])))  # library text, shown as Markdown
+    elif n > 1:
+        where = SCOPE_DOCS[lang].format(n=n, named=_md(" ".join(scope.get("named") or ())))
+    else:
+        where = ""
+    if version:
+        where = SCOPE_VERSION_OF[lang].format(where=where, version=version) if where else version
+    return SCOPE_SEARCHED[lang].format(where=where) if where else ""
+
+
+def evidence_message(evidence: list[Evidence], citations: list[Citation], lang: str, tentative: bool = False,
+                     scope: dict | None = None) -> dict:
+    title = (TENTATIVE_TITLE if tentative else EVIDENCE_TITLE)[lang].format(n=len(evidence))
+    where = scope_text(scope, lang)
     return {"role": "assistant", "content": evidence_markdown(evidence, citations),
-            "metadata": {"title": title.format(n=len(evidence))}}
+            "metadata": {"title": title + (" · " + where if where else "")}}
 
 
 def sources_message(answer: Answer, lang: str) -> dict | None:
@@ -181,6 +207,8 @@ def footer(answer: Answer, lang: str) -> str:
     bits = [provider_label(answer)]
     if answer.status in STATUS_NOTE:
         bits.append(STATUS_NOTE[answer.status][lang])
+    if answer.scope and not answer.evidence:  # otherwise the evidence's title says it
+        bits.append(scope_text(answer.scope, lang))
     if t.get("total_ms") is not None:
         bits.append(f"{t['total_ms'] / 1000:.1f}s")
     return "\n\n<sub>" + " · ".join(bits) + "</sub>"
@@ -213,7 +241,7 @@ def respond(bot: StudyBot, message: Any, history: list | None, plan: Any = None,
     try:
         for ev in bot.ask_stream(question, plain_history(history, bot.settings.max_question_chars), plan=plan):
             if ev.kind == "evidence" and ev.evidence:  # a first look, then the full search's: the last one stands
-                shown = [evidence_message(ev.evidence, ev.citations or [], lang, ev.tentative)]
+                shown = [evidence_message(ev.evidence, ev.citations or [], lang, ev.tentative, ev.scope)]
                 if not ev.tentative:
                     status = WRITING[lang]
                 yield shown + [{"role": "assistant", "content": text or status}]
@@ -225,7 +253,7 @@ def respond(bot: StudyBot, message: Any, history: list | None, plan: Any = None,
                 yield shown + [{"role": "assistant", "content": text}]
             elif ev.kind == "done" and ev.answer is not None:
                 ans = ev.answer
-                msgs = ([evidence_message(ans.evidence, ans.citations, lang)] if ans.evidence else [])
+                msgs = ([evidence_message(ans.evidence, ans.citations, lang, scope=ans.scope)] if ans.evidence else [])
                 msgs.append({"role": "assistant", "content": ans.text + footer(ans, lang)})
                 src = sources_message(ans, lang)
                 if src:

@@ -70,6 +70,7 @@ class Answer:
     also: list[str] = field(default_factory=list)  # other phrasings searched (translations)
     evidence: list[Evidence] = field(default_factory=list)  # shown before the answer; n = citation number
     draft: str = ""  # the model's own text when it was replaced (ungrounded, restated): for the eval, never shown
+    scope: dict | None = None  # where the search looked first, when the learner named a source (Retriever.named_scope)
 
     def to_json(self) -> dict:
         return {
@@ -80,6 +81,7 @@ class Answer:
             "model": self.model,
             "status": self.status,
             "timings": self.timings,
+            "scope": self.scope,
         }
 
 
@@ -95,6 +97,7 @@ class Event:
     tentative: bool = False
     ahead: int = 0  # queued: answers before this one
     eta_s: float | None = None  # queued: seconds until its turn, once an answer has been timed
+    scope: dict | None = None  # evidence: where the search looked first (Retriever.named_scope)
 
 
 # --- route --------------------------------------------------------------------------------------
@@ -166,6 +169,7 @@ class Turn:
     weight: Callable[[str], float] | None = None  # a term's weight in choosing that stretch (IDF)
     cites: list[Citation] = field(default_factory=list)
     evidence: list[Evidence] = field(default_factory=list)
+    scope: dict | None = None  # where the search looked first (Retriever.named_scope)
 
     @property
     def lang(self) -> str:
@@ -177,7 +181,7 @@ class Turn:
     def done(self, text: str, status: str, cites: list[Citation]) -> Event:
         self.timings["total_ms"] = self.ms()
         return Event("done", answer=Answer(text, cites, self.provider, self.model, status, self.timings,
-                                           self.hits, self.query, self.also, self.evidence))
+                                           self.hits, self.query, self.also, self.evidence, scope=self.scope))
 
     def say(self, text: str, status: str, cites: list[Citation]) -> Iterator[Event]:
         """The whole reply at once: one token event, then the final one."""
@@ -319,6 +323,7 @@ class AnswerPipeline:
         qp = self.planner.plan(turn.question, turn.history, query=r.query, also=r.also, timings=turn.timings)
         turn.query, turn.also, turn.terms, turn.failure = qp.query, qp.also, qp.terms, qp.failure
         turn.hits = self.retriever.search(turn.query, self.settings.top_k, turn.also, turn.terms) if turn.question else []
+        turn.scope = self.retriever.named_scope(turn.query) if turn.question else None
         turn.timings["retrieve_ms"] = turn.ms()
 
     def gate(self, turn: Turn) -> bool:
@@ -335,7 +340,7 @@ class AnswerPipeline:
         turn.evidence = select_evidence(turn.hits, [turn.query, *turn.also, *turn.terms], turn.weight)
         turn.timings["evidence_ms"] = turn.ms()
         if turn.evidence:
-            yield Event("evidence", evidence=turn.evidence, citations=turn.cites)
+            yield Event("evidence", evidence=turn.evidence, citations=turn.cites, scope=turn.scope)
 
     def prompt(self, turn: Turn) -> list[BaseMessage]:
         # The previous exchange only for a follow-up: beside a new question it is noise the small

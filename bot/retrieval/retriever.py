@@ -305,6 +305,16 @@ class Retriever:
             self._names, self._scoped = (gen, SourceNames(self.index.manifest.documents())), {}
         return scope_of(query, self._names[1])
 
+    def named_scope(self, query: str) -> dict | None:
+        """Where the search of ``query`` looks first when the learner named a source or a language version
+        (``SourceNames.describe``); None when it looks everywhere alike."""
+        if self.cfg.w_scope <= 0:
+            return None
+        scope = self.scope(query)
+        if scope is None or not scope.explicit:
+            return None
+        return self._names[1].describe(scope)  # type: ignore[index] - set by scope()
+
     def _scope_ids(self, scope: Scope) -> set[str]:
         key = (scope.paths, scope.lang)
         among = self._scoped.get(key)

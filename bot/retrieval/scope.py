@@ -108,6 +108,14 @@ class SourceNames:
                 for w in source | _words(PurePath(d["path"]).stem):
                     self.docs_of[w].add(d["path"])
         self.paths = frozenset(d["path"] for d in docs)
+        self.titles = {d["path"]: d.get("title") or PurePath(d["path"]).stem for d in docs}
+
+    def describe(self, scope: Scope) -> dict:
+        """Where a named search looked first, for the learner: how many documents, the words that named
+        them, the title of one (the only one, when there is one) and the language version."""
+        paths = sorted(scope.paths or ())
+        return {"documents": len(paths), "named": list(scope.named), "lang": scope.lang,
+                "title": self.titles.get(paths[0]) if paths else None}
 
     def named(self, question: str) -> tuple[frozenset[str], tuple[str, ...], bool] | None:
         """The documents the question names, the words that named them, and whether it named them
