@@ -192,6 +192,8 @@ def answer_question(bot: StudyBot, q: dict, judge: ChatJudge | None = None) -> t
         "evidence_ms": ans.timings.get("first_evidence_ms") or ans.timings.get("evidence_ms"),
         "total_ms": ans.timings.get("total_ms"),
         "answer": ans.text,
+        "draft": ans.draft,  # the model's own text when the evidence replaced it
+        "passages": [h.chunk.id for h in ans.hits],  # what the model read, for checking a check offline
     }
     if ans.status == "llm_error":  # the model did not answer: nothing of its to score
         extra["error"] = ans.text.split("\n", 1)[0]
@@ -277,7 +279,8 @@ def run_without_answers(bot: StudyBot, dataset: Path, limit: int | None = None,
         rows.append({"id": q["id"], "kind": q.get("kind"), "lang": q.get("lang"), "question": q["question"],
                      "status": ans.status, "rejected": ans.status in REJECTED,
                      "leaked": contains(ans.draft or ans.text, q.get("answer_substring")),
-                     "first_token_ms": ans.timings.get("first_token_ms"), "answer": ans.text})
+                     "first_token_ms": ans.timings.get("first_token_ms"), "answer": ans.text,
+                     "draft": ans.draft, "passages": [h.chunk.id for h in ans.hits]})
         if progress:
             progress("answers", i, len(questions))
     scored = [r for r in rows if r["status"] != "llm_error"]
