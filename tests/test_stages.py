@@ -252,7 +252,8 @@ def test_route_sends_a_roadmap_follow_up_to_the_roadmap_path():
 
 def test_a_roadmap_follow_up_searches_the_stage_and_opens_with_the_plan(settings):
     chat = FakeChat(["提示词写作", "是阅读方法。"])
-    p, retriever = pipeline(settings, [hit()], chat, router=stage_router)
+    stage = hit(text="第二阶段：提示词写作。提示词写作是一种阅读方法：先读懂任务，再写提示词。")
+    p, retriever = pipeline(settings, [stage], chat, router=stage_router)
     text, ans = run(p, "第二阶段具体学什么？", plan={"stages": []})
     assert text.startswith("**阶段 2：提示词**") and ans.text.startswith("**阶段 2：提示词**\n\n提示词写作")
     assert retriever.calls[0].query == "提示词 写作" and retriever.calls[0].also == []
@@ -343,6 +344,17 @@ def test_evidence_comes_before_the_first_token_and_stays_with_a_grounded_answer(
 ])
 def test_check_answer(text, below, status):
     assert check_answer(text, "红烧肉怎么做？", [hit()], below) == status
+
+
+def test_check_answer_flags_an_answer_no_stretch_about_the_question_backs():
+    # Each word of the answer is in the passage, but the minutes are said of another method, far from this one.
+    text = ("杠铃阅读法是一种两头读的阅读方法。它适合想读经典又想跟上新知的人。读书要做笔记。复习也很重要。"
+            "番茄工作法每读25分钟休息5分钟。")
+    passage = [Hit(Chunk(id="m", text=text, path="/lib/methods.md", title="学习方法", lang="zh"), score=0.9)]
+    q, answer = "杠铃阅读法要读多久休息一次？", "杠铃阅读法每读25分钟休息5分钟。"
+    assert check_answer(answer, q, passage, 0.3) == "ok"  # the check of words anywhere in the passages
+    assert check_answer(answer, q, passage, 0.3, local_below=0.4) == "ungrounded"
+    assert check_answer("番茄工作法每读25分钟休息5分钟。", "番茄工作法要读多久休息一次？", passage, 0.3, local_below=0.4) == "ok"
 
 
 class TranslatingChat(FakeChat):

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import re
 
-from bot.core.text import question_lang, tokenize
+from typing import Callable
+
+from bot.core.text import question_lang, sentence_spans, tokenize
 from bot.core.types import Hit
 
 
@@ -44,3 +46,35 @@ def support(answer: str, question: str, hits: list[Hit], min_words: int = 6) -> 
 def ungrounded(answer: str, question: str, hits: list[Hit], below: float) -> bool:
     s = support(answer, question, hits)
     return s is not None and s < below
+
+
+def local_support(answer: str, query: str, hits: list[Hit], weight: Callable[[str], float] | None = None,
+                  window: int = 3) -> float | None:
+    """How well one stretch of one passage backs the answer while being about the question: over every
+    run of up to ``window`` sentences (read with its passage's title and section), the smaller of the
+    share of the answer's own content words it holds and the share of the question's weight
+    (``weight``: a term's IDF) it holds; the best run's value. None when nothing can be judged (see
+    ``support``).
+
+    Words found anywhere in the passages are not enough: asked "and its MMLU score?" about one model,
+    the 1.5B answered with the score the passages give for another, every word of it in a passage.
+    The sentence holding the claim did not name the model the question was about."""
+    lang = question_lang(answer)
+    if not hits or any((h.chunk.lang or "en") != lang for h in hits) or _YES_NO.match(answer or ""):
+        return None
+    asked = set(tokenize(query))
+    words = {t for t in tokenize(answer) if t not in asked and len(t) > 1}
+    asked = {t for t in asked if len(t) > 1}  # "s" of "Large's", "法" of "阅读法"
+    if not words or not asked:
+        return None
+    w = {t: (weight(t) if weight else 1.0) for t in asked}
+    total = sum(w.values()) or 1.0
+    best = 0.0
+    for h in hits:
+        heading = set(tokenize(" ".join(x for x in (h.chunk.title, h.chunk.section) if x)))
+        text = h.chunk.text
+        found = [set(tokenize(text[a:b])) for a, b in (sentence_spans(text) or [(0, len(text))])]
+        for i in range(len(found)):
+            run = heading.union(*found[i:i + window])
+            best = max(best, min(len(words & run) / len(words), sum(w[t] for t in asked & run) / total))
+    return best

@@ -39,7 +39,7 @@ from bot.answering.chain import (
     retrieval_only_text,
 )
 from bot.answering.evidence import REPLACED, Evidence, restates, select_evidence, unsupported_text
-from bot.answering.grounding import ungrounded
+from bot.answering.grounding import local_support, ungrounded
 from bot.core.model_queue import ModelQueue
 from bot.core.settings import Settings
 from bot.core.types import Citation, Hit
@@ -126,7 +126,8 @@ def route(question: str, plan: Any, router: Router | None = None) -> Route:
 # --- check --------------------------------------------------------------------------------------
 
 
-def check_answer(text: str, question: str, hits: list[Hit], ungrounded_below: float) -> str:
+def check_answer(text: str, question: str, hits: list[Hit], ungrounded_below: float, *, query: str = "",
+                 weight: Callable[[str], float] | None = None, local_below: float = 0.0) -> str:
     """The status of a finished answer: retrieval_only (the model said nothing), declined (it found
     no answer in the passages: they were the closest the library had, not support, and the UI says
     so), restated (it only said the question back: "…应该先学视频编辑工具。"), ungrounded (it
@@ -139,6 +140,10 @@ def check_answer(text: str, question: str, hits: list[Hit], ungrounded_below: fl
         return "restated"
     if ungrounded_below and ungrounded(text, question, hits, ungrounded_below):
         return "ungrounded"
+    if local_below:
+        backed = local_support(text, query or question, hits, weight)
+        if backed is not None and backed < local_below:
+            return "ungrounded"
     return "ok"
 
 
@@ -372,7 +377,8 @@ class AnswerPipeline:
 
     def check(self, turn: Turn, text: str) -> Iterator[Event]:
         """The grounding check on the streamed answer, and the final event."""
-        status = check_answer(text, turn.question, turn.hits, self.settings.ungrounded_below)
+        status = check_answer(text, turn.question, turn.hits, self.settings.ungrounded_below, query=turn.query,
+                              weight=turn.weight, local_below=self.settings.ungrounded_local_below)
         if status == "retrieval_only":
             yield from turn.say(retrieval_only_text(turn.question, turn.hits), status, turn.cites)
         elif status in REPLACED:
