@@ -307,3 +307,14 @@ def test_a_heading_backs_a_passage_that_never_repeats_its_subject():
 
     hits = _en_hits("It ranks second next to GPT-4 on the MMLU benchmark with a score of 81.2%.", title="Mistral Large")
     assert local_support("Mistral Large's MMLU score is 81.2%.", "What is Mistral Large's MMLU score?", hits) >= 0.6
+
+
+def test_local_support_reads_the_question_in_the_passages_language():
+    # An English question answered in Chinese from Chinese passages: its words cannot be found in them,
+    # so only its translation says what the passages should be about.
+    from bot.answering.grounding import local_support
+
+    hits = _zh_hits(PLAN)
+    answer = "第一阶段学习生成式AI基础：概率论、信息论和神经网络。"
+    assert local_support(answer, "What is learned in the first stage?", hits) is None
+    assert local_support(answer, ["What is learned in the first stage?", "第一阶段学什么？"], hits) >= 0.6

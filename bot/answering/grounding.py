@@ -48,13 +48,14 @@ def ungrounded(answer: str, question: str, hits: list[Hit], below: float) -> boo
     return s is not None and s < below
 
 
-def local_support(answer: str, query: str, hits: list[Hit], weight: Callable[[str], float] | None = None,
+def local_support(answer: str, query: str | list[str], hits: list[Hit], weight: Callable[[str], float] | None = None,
                   window: int = 3) -> float | None:
     """How well one stretch of one passage backs the answer while being about the question: over every
     run of up to ``window`` sentences (read with its passage's title and section), the smaller of the
     share of the answer's own content words it holds and the share of the question's weight
-    (``weight``: a term's IDF) it holds; the best run's value. None when nothing can be judged (see
-    ``support``).
+    (``weight``: a term's IDF) it holds; the best run's value. ``query``: the question, or its phrasings
+    (with its translations); only those in the passages' language are judged, as words cannot match across
+    languages. None when nothing can be judged (see ``support``).
 
     Words found anywhere in the passages are not enough: asked "and its MMLU score?" about one model,
     the 1.5B answered with the score the passages give for another, every word of it in a passage.
@@ -62,13 +63,16 @@ def local_support(answer: str, query: str, hits: list[Hit], weight: Callable[[st
     lang = question_lang(answer)
     if not hits or any((h.chunk.lang or "en") != lang for h in hits) or _YES_NO.match(answer or ""):
         return None
-    asked = set(tokenize(query))
+    phrasings = [query] if isinstance(query, str) else list(query)
+    # "s" of "Large's", "法" of "阅读法": one character says nothing about the topic.
+    bags = [{t for t in tokenize(p) if len(t) > 1} for p in phrasings if p and question_lang(p) == lang]
+    bags = [b for b in bags if b]
+    asked = set().union(*(set(tokenize(p)) for p in phrasings if p))
     words = {t for t in tokenize(answer) if t not in asked and len(t) > 1}
-    asked = {t for t in asked if len(t) > 1}  # "s" of "Large's", "法" of "阅读法"
-    if not words or not asked:
+    if not words or not bags:
         return None
-    w = {t: (weight(t) if weight else 1.0) for t in asked}
-    total = sum(w.values()) or 1.0
+    w = {t: (weight(t) if weight else 1.0) for t in set().union(*bags)}
+    totals = [sum(w[t] for t in b) or 1.0 for b in bags]
     best = 0.0
     for h in hits:
         heading = set(tokenize(" ".join(x for x in (h.chunk.title, h.chunk.section) if x)))
@@ -76,5 +80,6 @@ def local_support(answer: str, query: str, hits: list[Hit], weight: Callable[[st
         found = [set(tokenize(text[a:b])) for a, b in (sentence_spans(text) or [(0, len(text))])]
         for i in range(len(found)):
             run = heading.union(*found[i:i + window])
-            best = max(best, min(len(words & run) / len(words), sum(w[t] for t in asked & run) / total))
+            about = max(sum(w[t] for t in b & run) / total for b, total in zip(bags, totals))
+            best = max(best, min(len(words & run) / len(words), about))
     return best

@@ -126,7 +126,7 @@ def route(question: str, plan: Any, router: Router | None = None) -> Route:
 # --- check --------------------------------------------------------------------------------------
 
 
-def check_answer(text: str, question: str, hits: list[Hit], ungrounded_below: float, *, query: str = "",
+def check_answer(text: str, question: str, hits: list[Hit], ungrounded_below: float, *, query: str | list[str] = "",
                  weight: Callable[[str], float] | None = None, local_below: float = 0.0) -> str:
     """The status of a finished answer: retrieval_only (the model said nothing), declined (it found
     no answer in the passages: they were the closest the library had, not support, and the UI says
@@ -377,7 +377,7 @@ class AnswerPipeline:
 
     def check(self, turn: Turn, text: str) -> Iterator[Event]:
         """The grounding check on the streamed answer, and the final event."""
-        status = check_answer(text, turn.question, turn.hits, self.settings.ungrounded_below, query=turn.query,
+        status = check_answer(text, turn.question, turn.hits, self.settings.ungrounded_below, query=[turn.query, *turn.also],
                               weight=turn.weight, local_below=self.settings.ungrounded_local_below)
         if status == "retrieval_only":
             yield from turn.say(retrieval_only_text(turn.question, turn.hits), status, turn.cites)
