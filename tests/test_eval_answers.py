@@ -74,7 +74,8 @@ def test_answer_eval_with_fake_llm_over_seed_index(seed_index, tmp_path, compone
     assert len(rows) == 6 and {r["kind"] for r in rows.values()} >= {"fact", "concept", "unanswerable"}
     answerable = [r for r in rows.values() if not r["unanswerable"]]
     for r in answerable:
-        assert r["status"] == "ok" and r["answer"]
+        # The fake model quotes its prompt's head: no answer, and the local grounding check may say so.
+        assert r["status"] in ("ok", "ungrounded") and r["answer"]
         for key in ("answer_coverage", "answer_contains", "citation_precision", "faithfulness_proxy", "context_hit"):
             assert 0.0 <= r[key] <= 1.0, key
         assert r["first_token_ms"] is not None and r["total_ms"] >= r["first_token_ms"]
@@ -82,7 +83,8 @@ def test_answer_eval_with_fake_llm_over_seed_index(seed_index, tmp_path, compone
     o = res["overall"]
     assert {"answer_coverage", "citation_precision", "faithfulness_proxy"} <= set(o)
     assert res["refusal"]["n_unanswerable"] >= 1 and res["refusal"]["n_answerable"] == len(answerable)
-    assert res["mode"] == "answers" and res["judge"] is None and res["statuses"]["ok"] >= len(answerable)
+    assert res["mode"] == "answers" and res["judge"] is None
+    assert res["statuses"].get("ok", 0) + res["statuses"].get("ungrounded", 0) >= len(answerable)
     text = "\n".join(answer_summary_lines(res))
     assert "citation precision" in text and "faithfulness(proxy)" in text and "refusal accuracy" in text
     md, page = to_markdown(res), to_html(res)
