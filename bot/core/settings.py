@@ -110,7 +110,7 @@ class Settings(BaseSettings):
         0.3, ge=0.0, le=1.0,
         description="... or when no run of three sentences of one passage holds both this share of the answer's content "
                     "words and this share of the question's IDF-weighted words (0 = never). Held-out, bundled 1.5B: "
-                    "passages without the answer flagged 9 -> 15 of 40 (dev), 17 -> 22 of 40 (test).",
+                    "passages without the answer declined or flagged 9 -> 15 of 40 (dev), 17 -> 21 of 40 (test).",
     )
 
     # --- LLM -----------------------------------------------------------------
