@@ -11,7 +11,6 @@ may translate a Chinese passage), words cannot be compared, so nothing is judged
 from __future__ import annotations
 
 import re
-
 from typing import Callable
 
 from bot.core.text import question_lang, sentence_spans, tokenize

@@ -51,8 +51,7 @@ def refuses(query: str, hits: list[Hit], also: list[str] | tuple[str, ...], sett
 
 # A name in a question: a Latin-script word or hyphen/dot compound ("MIPRO", "GLM-4", "o1-preview").
 _NAME = re.compile(r"(?<![\w.-])([A-Za-z][A-Za-z0-9]*(?:[-.][A-Za-z0-9]+)*)")
-
-
+# A run of capitalised words ("Burkina Faso"), and what ends a sentence before one (so it starts it).
 _CAPITALISED = re.compile(r"(?<![\w.'-])([A-Z][a-z]+(?:\s+[A-Z][a-z]+)*)(?![\w-])")
 _SENTENCE_END = ".?!。？！:：;；\"“”「」"
 

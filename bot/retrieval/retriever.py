@@ -219,6 +219,8 @@ class Retriever:
         self.cfg = config or FusionConfig()
         self._names: tuple[int, SourceNames] | None = None  # (manifest generation, the library's names)
         self._scoped: dict[tuple, set[str]] = {}  # passages of each scope, for the generation in _names
+        # The last question's scope: the chat asks for it again after searching (``named_scope``).
+        self._last_scope: tuple[int, str, Scope | None] | None = None
 
     def search(self, query: str, k: int = 5, also: list[str] | tuple[str, ...] = (),
                terms: list[str] | tuple[str, ...] = ()) -> list[Hit]:
@@ -301,9 +303,14 @@ class Retriever:
         """The source or language version ``query`` names (bot/retrieval/scope.py), from the library's
         names as of the manifest's generation."""
         gen = self.index.manifest.generation()
+        last = self._last_scope
+        if last is not None and last[0] == gen and last[1] == query:
+            return last[2]
         if self._names is None or self._names[0] != gen:
             self._names, self._scoped = (gen, SourceNames(self.index.manifest.documents())), {}
-        return scope_of(query, self._names[1])
+        scope = scope_of(query, self._names[1])
+        self._last_scope = (gen, query, scope)  # one tuple, replaced whole: safe across chat threads
+        return scope
 
     def named_scope(self, query: str) -> dict | None:
         """Where the search of ``query`` looks first when the learner named a source or a language version
