@@ -133,6 +133,10 @@ class StudyBot:
         """Whether the library does not cover the question (bot/retrieval/gate.py)."""
         return refuses(query, hits, also, self.settings, self.planner.langs)
 
+    def unmentioned(self, query: str, also: list[str] | tuple[str, ...] = ()) -> list[str]:
+        """What the question names or asks about that the library never mentions (bot/retrieval/gate.py)."""
+        return self._pipeline().unmentioned(query, also)
+
     def translations(self, query: str, timings: dict | None = None) -> list[str]:
         """The query in the library's other language, when that helps and an LLM is at hand."""
         return self.planner.translations(query, timings)

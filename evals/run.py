@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Callable
 
 from bot.answering.evidence import select_evidence
-from bot.retrieval.gate import unmentioned
 from bot.retrieval.retriever import FusionConfig, Retriever, contextual_query
 from bot.service import StudyBot
 from evals.metrics import evaluate, evidence_hit, is_unanswerable, load_questions, path_matches, prompt_hit
@@ -134,7 +133,6 @@ def run_eval(bot: StudyBot, dataset: Path, k: int = 10, name: str | None = None,
     st = bot.settings
     budget = (st.with_overrides(llm="local") if st.llm in ("none", "fake") else st).prompt_chars()
     weight = bot.index.bm25().idf_of
-    vocab = bot.index.bm25().vocab
     for q in usable:
         query = contextual_query(q["question"], q.get("history"))
         also = bot.translations(query) if config == "translate" else []
@@ -151,8 +149,8 @@ def run_eval(bot: StudyBot, dataset: Path, k: int = 10, name: str | None = None,
         if config != "baseline":  # the LangChain recipe returns plain passages, not the product's hits
             out["evidence_hit"] = evidence_hit(q, select_evidence(hits[: st.top_k], [query, *also, *terms], weight))
         if config != "baseline":  # refusal is scored on both sides: declining the unanswerable, not the rest
-            # As the chat declines before the model: the relevance floor, or a name the library never mentions.
-            out["refused"] = bot.refuses(query, hits, also) or bool(unmentioned(query, vocab))
+            # As the chat declines before the model: the relevance floor, or what the library never mentions.
+            out["refused"] = bot.refuses(query, hits, also) or bool(bot.unmentioned(query, also))
         outputs[q["id"]] = out
     result = evaluate(usable, outputs, name=name or (config if config not in ("hybrid", "rerank") else Path(dataset).stem))
     result["config"] = config

@@ -11,6 +11,7 @@ from conftest import make_settings
 from bot.answering.chain import NOT_COVERED
 from bot.answering.evidence import UNSUPPORTED
 from bot.answering.pipeline import AnswerPipeline, Route, check_answer, route
+from bot.core.text import tokenize
 from bot.core.types import Chunk, Hit
 from bot.retrieval.gate import refuses, unmentioned
 from bot.retrieval.query_plan import QueryPlanner
@@ -43,6 +44,9 @@ class FakeManifest:
         self.reads += 1
         return dict(self.langs)
 
+    def text_occurs(self, text: str) -> bool:
+        return False
+
 
 class FakeIndex:
     """A library of Chinese passages: what the planner, the gate and the citations read of an index."""
@@ -52,7 +56,8 @@ class FakeIndex:
         self.vocab = vocab if vocab is not None else Everything()
 
     def bm25(self):
-        return SimpleNamespace(idf_of=lambda token: 1.0, vocab=self.vocab)
+        # A word the library never uses weighs like the rarest, as in BM25.idf_of.
+        return SimpleNamespace(idf_of=lambda token: 1.0 if token in self.vocab else 3.0, vocab=self.vocab)
 
 
 class Everything:
@@ -413,10 +418,33 @@ def test_names_the_library_never_mentions(question, names):
     assert unmentioned(question, vocab) == names
 
 
+@pytest.mark.parametrize("question, share, also, words", [
+    ("How do I make kimchi at home?", 0.4, [], ["kimchi"]),  # kimchi carries most of the question's weight
+    # Shown whole, not also as jieba's 烧肉; 不腻 is no dictionary word, so it is left to the rest.
+    ("红烧肉怎么做才肥而不腻？", 0.4, [], ["红烧肉"]),
+    ("What is the capital of Burkina Faso?", 0.4, [], ["Burkina Faso"]),  # a name and two unknown words: once
+    ("How do I make kimchi at home?", 0.0, [], []),  # 0 turns the check off
+    ("How do I make kimchi at home?", 0.9, [], []),  # below the share
+    # One unknown word among many the library holds: a paraphrase, not another topic.
+    ("Which weekly issue covered the employee evaluation of prompt engineering models?", 0.4, [], []),
+    # The library holds the translation's words: a question in the other language, not another topic.
+    ("What is the 'barbell' reading method?", 0.4, ["什么是杠铃阅读法？"], []),
+    ("What is the 'barbell' reading method?", 0.4, [], ["barbell"]),
+    # 系统学 is jieba's cut of the learner's phrasing; the passages say 系统学习, which holds it.
+    ("零基础想系统学AIGC", 0.4, [], []),
+])
+def test_words_the_library_never_uses_count_when_they_carry_the_question(question, share, also, words):
+    vocab = set(tokenize("make home capital weekly issue covered evaluation prompt engineering models 做 怎么 "
+                         "reading method 什么 杠铃阅读法 零 基础 想 aigc"))
+    passages = "红烧 系统学习 AIGC"
+    assert unmentioned(question, vocab, lambda t: 3.0 if t not in vocab else 1.0, share, also,
+                       lambda text: text in passages) == words
+
+
 def test_a_question_about_a_name_the_library_never_mentions_gets_the_evidence_not_the_model(settings):
     answer = "杠铃阅读法：一头读经典著作，一头读最新的书。"
     chat = FakeChat([answer])
-    p, _ = pipeline(settings, [hit()], chat, index=FakeIndex(vocab={"杠铃", "阅读", "dspy"}))
+    p, _ = pipeline(settings, [hit()], chat, index=FakeIndex(vocab={"杠铃", "阅读", "法有", "关系", "dspy"}))
     events = list(p.run("MIPRO 和杠铃阅读法有什么关系？"))
     ans = events[-1].answer
     assert ans.status == "unmentioned" and not chat.prompts  # the model was not asked
@@ -424,5 +452,17 @@ def test_a_question_about_a_name_the_library_never_mentions_gets_the_evidence_no
     assert ans.text.startswith(UNSUPPORTED["unmentioned"]["zh"].format(names="MIPRO"))
     assert f"> {ans.evidence[0].text} [1]" in ans.text
     # The same question over a library that mentions MIPRO is answered by the model.
-    p, _ = pipeline(settings, [hit()], FakeChat([answer]), index=FakeIndex(vocab={"杠铃", "阅读", "dspy", "mipro"}))
+    p, _ = pipeline(settings, [hit()], FakeChat([answer]), index=FakeIndex(vocab={"杠铃", "阅读", "法有", "关系", "dspy", "mipro"}))
     assert run(p, "MIPRO 和杠铃阅读法有什么关系？")[1].status == "ok"
+    # A question about a word the library never uses, name or not, is not put to the model either.
+    chat = FakeChat([answer])
+    vocab = {"杠铃", "阅读", "make", "home"}
+    p, _ = pipeline(settings, [hit()], chat, index=FakeIndex({"zh": 20000, "en": 6000}, vocab=vocab))
+    ans = run(p, "How do I make kimchi at home?")[1]
+    assert ans.status == "unmentioned" and "kimchi" in ans.text and not chat.prompts
+    # Over a Chinese library, an untranslated English question's words are absent for that reason alone;
+    # a small library lacks ordinary words by chance: only names are judged in either.
+    for langs in ({"zh": 20000}, {"zh": 2000, "en": 2000}):
+        p, _ = pipeline(settings.with_overrides(translate_queries=False), [hit()], FakeChat([answer]),
+                        index=FakeIndex(langs, vocab=vocab))
+        assert run(p, "How do I make kimchi at home?")[1].status != "unmentioned"

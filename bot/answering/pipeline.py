@@ -42,6 +42,7 @@ from bot.answering.evidence import REPLACED, Evidence, restates, select_evidence
 from bot.answering.grounding import local_support, ungrounded
 from bot.core.model_queue import ModelQueue
 from bot.core.settings import Settings
+from bot.core.text import question_lang
 from bot.core.types import Citation, Hit
 from bot.retrieval.gate import refuses, unmentioned
 
@@ -258,7 +259,7 @@ class AnswerPipeline:
         # "How does the MIPRO optimizer work?" over a library that never says MIPRO: passages about
         # optimizers pass the gate, but whatever the model said of MIPRO would be its own. Known from
         # the question alone, so the model is not asked.
-        names = unmentioned(turn.query, self.index.bm25().vocab)
+        names = self.unmentioned(turn.query, turn.also)
         if names:
             yield from turn.say(unsupported_text("unmentioned", turn.lang, turn.evidence, names), "unmentioned", turn.cites)
             return
@@ -330,6 +331,18 @@ class AnswerPipeline:
         turn.hits = self.retriever.search(turn.query, self.settings.top_k, turn.also, turn.terms) if turn.question else []
         turn.scope = self.retriever.named_scope(turn.query) if turn.question else None
         turn.timings["retrieve_ms"] = turn.ms()
+
+    def unmentioned(self, query: str, also: list[str] | tuple[str, ...] = ()) -> list[str]:
+        """What ``query`` names or asks about that the library never mentions, unless its translation
+        (``also``) is clear of it or the glossary translates it (bot/retrieval/gate.py)."""
+        bm = self.index.bm25()
+        share = self.settings.unknown_words_share
+        if self.planner.langs().get(question_lang(query), 0) < self.settings.unknown_words_min_passages:
+            # A small library lacks ordinary words by chance ("半年", "接下来" in the seed library), and an
+            # English question over a Chinese one lacks all of them: only names are judged there.
+            share = 0.0
+        names = unmentioned(query, bm.vocab, bm.idf_of, share, also, self.index.manifest.text_occurs)
+        return [n for n in names if not self.planner.glossary_terms(n)]
 
     def gate(self, turn: Turn) -> bool:
         """Whether the library does not cover the question (bot/retrieval/gate.py)."""

@@ -100,6 +100,18 @@ class Settings(BaseSettings):
         description="... and no passage in the question's language (or its translation's) has this cosine similarity. "
                     "Calibrated for the default embedder (multilingual-e5-small); re-measure with `studybot-eval` for another.",
     )
+    unknown_words_share: float = Field(
+        0.4, ge=0.0, le=1.0,
+        description="A question whose words the library never uses carry more than this share of its IDF weight "
+                    "(\"how do I make kimchi?\") gets the library's closest sentences, not the model's answer (0 = never). "
+                    "Chosen on the held-out dev split.",
+    )
+    unknown_words_min_passages: int = Field(
+        5000, ge=0,
+        description="... judged only when the library holds this many passages in the question's language: a smaller "
+                    "one lacks ordinary words by chance. Measured on the whole shared corpus (6,000 English and 20,862 "
+                    "Chinese passages) only.",
+    )
     ungrounded_below: float = Field(
         0.3, ge=0.0, le=1.0,
         description="After an answer, warn that it is not supported by the library when less than this share of its own "

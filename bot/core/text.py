@@ -39,6 +39,12 @@ def _load_jieba():
 _jieba = Lazy(_load_jieba)
 
 
+def dictionary_word(word: str) -> bool:
+    """Whether jieba's dictionary holds ``word``: a word of the language, not a new-word guess of its
+    HMM ("哪学起", "该学点" cut from learners' phrasing)."""
+    return bool(_jieba().dt.FREQ.get(word))
+
+
 def has_cjk(text: str) -> bool:
     return bool(_CJK.search(text or ""))
 

@@ -296,6 +296,10 @@ class Manifest:
                 out[r["id"]] = r["tokens"].split(" ") if r["tokens"] else []
         return [out.get(i, []) for i in ids]
 
+    def text_occurs(self, text: str) -> bool:
+        """Whether some passage contains ``text`` (a scan: tens of milliseconds for 27k passages)."""
+        return bool(self._q("SELECT 1 FROM chunks WHERE instr(text, ?) > 0 LIMIT 1", (text,)))
+
     def chunk_ids(self) -> set[str]:
         return {r["id"] for r in self._q("SELECT id FROM chunks")}
 

@@ -11,7 +11,7 @@ import re
 from typing import Callable, Container
 
 from bot.core.settings import Settings
-from bot.core.text import question_lang, tokenize
+from bot.core.text import dictionary_word, question_lang, tokenize
 from bot.core.types import Hit
 from bot.retrieval.scope import cued_words
 
@@ -53,6 +53,7 @@ def refuses(query: str, hits: list[Hit], also: list[str] | tuple[str, ...], sett
 _NAME = re.compile(r"(?<![\w.-])([A-Za-z][A-Za-z0-9]*(?:[-.][A-Za-z0-9]+)*)")
 # A run of capitalised words ("Burkina Faso"), and what ends a sentence before one (so it starts it).
 _CAPITALISED = re.compile(r"(?<![\w.'-])([A-Z][a-z]+(?:\s+[A-Z][a-z]+)*)(?![\w-])")
+_CJK_WORD = re.compile(r"[\u3400-\u9fff]")
 _SENTENCE_END = ".?!。？！:：;；\"“”「」"
 
 
@@ -64,11 +65,21 @@ def _name_like(word: str) -> bool:
         or re.fullmatch(r"[A-Z][a-z]+(?:-[a-z]+)*-[A-Z][a-z]+", word))
 
 
-def unmentioned(question: str, vocabulary: Container[str]) -> list[str]:
+def unmentioned(question: str, vocabulary: Container[str], idf_of: Callable[[str], float] | None = None,
+                share: float = 0.0, also: list[str] | tuple[str, ...] = (),
+                occurs: Callable[[str], bool] | None = None) -> list[str]:
     """The names in ``question`` that no passage of the library contains (``vocabulary``: the BM25
     index's tokens). Whatever the model says about them cannot come from the library. A range of
     versions whose every end the library holds ("V1-V3" beside "V1~V3") counts as mentioned; a model
-    whose family it holds does not ("GLM-4" beside "GLM-130B")."""
+    whose family it holds does not ("GLM-4" beside "GLM-130B").
+
+    With ``idf_of`` and ``share``: also the words the library never uses, when they carry more than
+    ``share`` of the question's IDF weight ("How do I make kimchi at home?", "红烧肉怎么做才肥而不腻？"):
+    the question is then about something the library does not hold, whether or not it reads as a name.
+    Not when a phrasing in ``also`` (its translation) is clear of them ("the 'barbell' reading method"
+    is 杠铃阅读法). A Chinese word counts only when it is a dictionary word that no passage contains
+    (``occurs``): jieba cuts learners' phrasing into compounds no passage is cut into ("系统学AIGC"
+    gives 系统学, while passages say 系统学习)."""
     out = []
     for word in _NAME.findall(question or ""):
         if not _name_like(word):
@@ -95,4 +106,38 @@ def unmentioned(question: str, vocabulary: Container[str]) -> list[str]:
             continue
         if any(len(w) >= 4 and not all(t in vocabulary for t in tokenize(w)) for w in words):
             out.append(" ".join(words))
-    return list(dict.fromkeys(out))
+    if idf_of is not None and share > 0:
+        unknown = _unknown_words(q, vocabulary, idf_of, share, occurs)
+        if unknown and not any(p and not _unknown_words(p, vocabulary, idf_of, share, occurs) for p in also):
+            out += unknown
+    named, covered = [], set()
+    for w in out:  # once each: "Burkina Faso" is a name and two unknown words
+        parts = set(w.lower().split())
+        if not parts <= covered:
+            named.append(w)
+            covered |= parts
+    return named
+
+
+def _unknown_words(question: str, vocabulary: Container[str], idf_of: Callable[[str], float], share: float,
+                   occurs: Callable[[str], bool] | None) -> list[str]:
+    toks = [t for t in dict.fromkeys(tokenize(question)) if not t.isdigit()]
+
+    def unknown_word(t: str) -> bool:
+        if t in vocabulary:
+            return False
+        if _CJK_WORD.match(t):
+            return dictionary_word(t) and (occurs is None or not occurs(t))
+        return True
+
+    unknown = {t for t in toks if unknown_word(t)}
+    total = sum(idf_of(t) for t in toks)
+    if not unknown or not total or sum(idf_of(t) for t in unknown) / total <= share:
+        return []
+    # Shown as the learner wrote them: the Latin words whose (stemmed) tokens are unknown, and the
+    # unknown Chinese words that are not part of a longer one (jieba's search mode also cuts 烧肉 from
+    # 红烧肉), leaving out single characters (才, 肥) beside whole words.
+    words = [w for w in _NAME.findall(question) if unknown & set(tokenize(w))]
+    cjk = [t for t in toks if t in unknown and _CJK_WORD.match(t)]
+    cjk = [t for t in cjk if not any(t != c and t in c for c in cjk)]
+    return words + ([t for t in cjk if len(t) > 1] or cjk)
