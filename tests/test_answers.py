@@ -318,3 +318,30 @@ def test_local_support_reads_the_question_in_the_passages_language():
     answer = "第一阶段学习生成式AI基础：概率论、信息论和神经网络。"
     assert local_support(answer, "What is learned in the first stage?", hits) is None
     assert local_support(answer, ["What is learned in the first stage?", "第一阶段学什么？"], hits) >= 0.6
+
+
+WEEKLY = ("本周工具推荐。CBox 是一个浏览器插件，能把一个标签页变成悬浮小窗，边看视频边工作。"
+          "还有一个网站收集了各种免费字体，可以商用。文章部分讨论了远程办公。作者认为通勤时间被低估了。"
+          "另外，Reconya 是一个局域网扫描工具，列出网络里的设备。它用 Go 语言写成，开源免费。")
+
+
+@pytest.mark.parametrize("answer, backed", [
+    ("CBox", True),  # the name sits in the sentence about a floating-window plugin
+    ("Reconya", False),  # a name from the passage, but from the item about a network scanner
+])
+def test_a_bare_name_is_judged_against_passages_in_any_language(answer, backed):
+    # "CBox" reads as English while the question and passages are Chinese; names are written alike in both.
+    from bot.answering.grounding import local_support
+
+    s = local_support(answer, "能把浏览器标签页变成悬浮小窗的插件是哪个？", _zh_hits(WEEKLY))
+    assert s is not None and ((s >= 0.6) if backed else (s < 0.3)), s
+
+
+def test_only_a_short_reply_counts_as_yes_or_no():
+    # "可以使用…" opens like "可以。" but goes on to name tools: a claim, judged like any other.
+    from bot.answering.grounding import local_support
+
+    question = "看不懂论文，有什么用AI读论文的方法吗？"
+    assert local_support("可以。", question, _zh_hits(WEEKLY)) is None
+    s = local_support("可以使用 BriefGPT、Zotero 等工具来帮助阅读论文。", question, _zh_hits(WEEKLY))
+    assert s is not None and s < 0.3, s

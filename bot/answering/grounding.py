@@ -6,19 +6,35 @@ weights. Such an answer shares almost no content words with the passages it was 
 grounded one — even a paraphrase — reuses most of them. So: the share of the answer's content words
 (BM25 tokens, minus the words of the question itself: restating the question is not a claim) that
 occur in the passages. When any passage is in another language than the answer (an English answer
-may translate a Chinese passage), words cannot be compared, so nothing is judged.
+may translate a Chinese passage), words cannot be compared, so nothing is judged, unless the answer is
+a bare name or number ("CBox"), which Chinese passages write as English ones do.
 """
 from __future__ import annotations
 
 import re
 from typing import Callable
 
-from bot.core.text import question_lang, sentence_spans, tokenize
+from bot.core.text import has_cjk, question_lang, sentence_spans, tokenize
 from bot.core.types import Hit
 
 
 # A short yes/no reply carries no content word to look up ("不靠谱。", "是的，可以。"): it is not judged.
 _YES_NO = re.compile(r"^\W*(是|不|否|能|可以|对|没有|会|yes|no|not|correct|true|false)(?![a-z])", re.I)
+# A bare name or number ("CBox", "FunASR", "99%"): at most this many words, all in Latin letters or
+# digits. Such a reply reads as English to a Chinese question, yet Chinese passages write names and
+# numbers as it does, so it is compared with passages in any language.
+_BARE_WORDS = 3
+_LATIN_WORD = re.compile(r"[a-z0-9][a-z0-9.+:%-]*")
+
+
+def _bare(answer: str) -> bool:
+    words = tokenize(answer)
+    return 0 < len(words) <= _BARE_WORDS and not has_cjk(answer) and all(_LATIN_WORD.fullmatch(t) for t in words)
+
+
+def _judged(hits: list[Hit], lang: str, bare: bool) -> bool:
+    """Whether the answer's words can be compared with these passages: all in its language, or it is bare."""
+    return bool(hits) and (bare or all((h.chunk.lang or "en") == lang for h in hits))
 
 
 def support(answer: str, question: str, hits: list[Hit], min_words: int = 6) -> float | None:
@@ -27,14 +43,11 @@ def support(answer: str, question: str, hits: list[Hit], min_words: int = 6) -> 
     ``min_words`` content words is judged only when none of them is in the passages: one short
     name is the whole claim ("…冠军是马龙。" over passages that never name him), while a share
     of two or three words is too coarse to set against the threshold."""
-    lang = question_lang(answer)
-    if not hits or any((h.chunk.lang or "en") != lang for h in hits):
-        return None  # part of the answer may be a translation, whose words cannot be compared
-    texts = [h.chunk.text for h in hits]
     asked = set(tokenize(question))
     words = {t for t in tokenize(answer) if t not in asked and len(t) > 1}
-    if not words:
-        return None
+    if not words or not _judged(hits, question_lang(answer), _bare(answer)):
+        return None  # part of the answer may be a translation, whose words cannot be compared
+    texts = [h.chunk.text for h in hits]
     pool = set(tokenize("\n".join(texts)))
     share = sum(t in pool for t in words) / len(words)
     if len(words) < min_words and (share > 0 or _YES_NO.match(answer)):
@@ -59,26 +72,28 @@ def local_support(answer: str, query: str | list[str], hits: list[Hit], weight: 
     Words found anywhere in the passages are not enough: asked "and its MMLU score?" about one model,
     the 1.5B answered with the score the passages give for another, every word of it in a passage.
     The sentence holding the claim did not name the model the question was about."""
-    lang = question_lang(answer)
-    if not hits or any((h.chunk.lang or "en") != lang for h in hits) or _YES_NO.match(answer or ""):
-        return None
-    phrasings = [query] if isinstance(query, str) else list(query)
-    # "s" of "Large's", "法" of "阅读法": one character says nothing about the topic.
-    bags = [{t for t in tokenize(p) if len(t) > 1} for p in phrasings if p and question_lang(p) == lang]
-    bags = [b for b in bags if b]
-    asked = set().union(*(set(tokenize(p)) for p in phrasings if p))
+    phrasings = [p for p in ([query] if isinstance(query, str) else list(query)) if p]
+    asked = set().union(*(set(tokenize(p)) for p in phrasings))
     words = {t for t in tokenize(answer) if t not in asked and len(t) > 1}
-    if not words or not bags:
+    bare = _bare(answer)
+    if not words or not _judged(hits, question_lang(answer), bare) or (_YES_NO.match(answer or "") and len(words) <= _BARE_WORDS):
         return None
-    w = {t: (weight(t) if weight else 1.0) for t in set().union(*bags)}
-    totals = [sum(w[t] for t in b) or 1.0 for b in bags]
-    best = 0.0
+    # The question is read in each passage's language ("s" of "Large's", "法" of "阅读法": one character
+    # says nothing about the topic); a passage in a language no phrasing is in cannot be judged.
+    bags = {lang: [b for p in phrasings if question_lang(p) == lang if (b := {t for t in tokenize(p) if len(t) > 1})]
+            for lang in {h.chunk.lang or "en" for h in hits}}
+    w = {t: (weight(t) if weight else 1.0) for bs in bags.values() for b in bs for t in b}
+    best = None
     for h in hits:
+        mine = bags[h.chunk.lang or "en"]
+        if not mine:
+            continue
+        totals = [sum(w[t] for t in b) or 1.0 for b in mine]
         heading = set(tokenize(" ".join(x for x in (h.chunk.title, h.chunk.section) if x)))
         text = h.chunk.text
         found = [set(tokenize(text[a:b])) for a, b in (sentence_spans(text) or [(0, len(text))])]
         for i in range(len(found)):
             run = heading.union(*found[i:i + window])
-            about = max(sum(w[t] for t in b & run) / total for b, total in zip(bags, totals))
-            best = max(best, min(len(words & run) / len(words), about))
+            about = max(sum(w[t] for t in b & run) / total for b, total in zip(mine, totals))
+            best = max(best or 0.0, min(len(words & run) / len(words), about))
     return best
