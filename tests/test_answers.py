@@ -345,3 +345,21 @@ def test_only_a_short_reply_counts_as_yes_or_no():
     assert local_support("可以。", question, _zh_hits(WEEKLY)) is None
     s = local_support("可以使用 BriefGPT、Zotero 等工具来帮助阅读论文。", question, _zh_hits(WEEKLY))
     assert s is not None and s < 0.3, s
+
+
+def test_words_the_library_never_uses_are_judged_only_in_a_large_library(seed_index, components):
+    # The seed library is small: it lacks 半年 and 接下来 by chance, so by default only names count there.
+    with OpenAIStub(reply="先学提示工程。") as srv:
+        # The relevance gate off: it would refuse the recipe first, and this test is about what comes after it.
+        s = seed_index.with_overrides(llm="openai", openai_base_url=srv.url + "/v1", openai_model="stub-model",
+                                      refuse_below_match=0)
+        bot = StudyBot(s, components=components)
+        assert bot.index.manifest.text_occurs("杠铃阅读法") and not bot.index.manifest.text_occurs("红烧肉")
+        assert bot.ask("工具用熟了以后，接下来半年该学点什么？").status != "unmentioned"
+        assert bot.ask("红烧肉怎么做才好吃？").status != "unmentioned"
+        # Judged at any size, the recipe question is about something the library never mentions.
+        anywhere = StudyBot(s.with_overrides(unknown_words_min_passages=0), components=components)
+        n = len(srv.posts("/chat/completions"))
+        ans = anywhere.ask("红烧肉怎么做才好吃？")
+        assert ans.status == "unmentioned" and "红烧肉" in ans.text
+        assert len(srv.posts("/chat/completions")) == n  # the model was not asked
