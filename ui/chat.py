@@ -35,7 +35,7 @@ STATUS_NOTE = {
     "plan": {"zh": "来自你保存的路线图", "en": "from your roadmap"},
     "ungrounded": {"zh": "回答缺少资料依据，已换成资料原文", "en": "answer not supported by the library: evidence shown instead"},
     "restated": {"zh": "回答只复述了问题，已换成资料原文", "en": "answer only restated the question: evidence shown instead"},
-    "unmentioned": {"zh": "问题里的名称资料中没有，已换成资料原文", "en": "the library never mentions what was asked about: evidence shown instead"},
+    "unmentioned": {"zh": "问题问到的内容资料中没有，未让模型作答", "en": "the library never mentions what was asked about: the model was not asked"},
 }
 SEARCHING = {"zh": "🔎 正在资料库中查找…", "en": "🔎 Searching the library…"}
 # Shown open above the answer, before the model's first token; a titled message, so it is never read

@@ -109,9 +109,9 @@ UNSUPPORTED = {
                    "en": "⚠️ The model's answer is not supported by the library, so it is not shown. What the library says:"},
     "restated": {"zh": "⚠️ 模型只复述了问题，没有给出答案。资料原文中最相关的是：",
                  "en": "⚠️ The model only restated the question. What the library says:"},
-    "unmentioned": {"zh": "⚠️ 资料库里没有提到“{names}”，模型关于它的回答不是来自资料，已隐去。资料原文中最相关的是：",
-                    "en": "⚠️ The library never mentions “{names}”, so the model's answer about it cannot come from the "
-                          "library and is not shown. What the library says:"},
+    "unmentioned": {"zh": "⚠️ 资料库里没有提到“{names}”，无法据资料回答，所以没有让模型作答。资料中最接近的是：",
+                    "en": "⚠️ The library never mentions “{names}”, so it cannot answer this, and the model was not asked "
+                          "(its answer could not come from the library). The closest the library has:"},
 }
 # Answers the check replaces by the evidence (the model's text is kept only as ``Answer.draft``).
 REPLACED = ("ungrounded", "restated", "unmentioned")
