@@ -74,7 +74,7 @@ def unmentioned(question: str, vocabulary: Container[str], idf_of: Callable[[str
     whose family it holds does not ("GLM-4" beside "GLM-130B").
 
     With ``idf_of`` and ``share``: also the words the library never uses, when they carry more than
-    ``share`` of the question's IDF weight ("How do I make kimchi at home?", "红烧肉怎么做才肥而不腻？"):
+    ``share`` of the question's IDF weight ("How do I make kimchi at home?", "红烧肉怎么做才好吃？"):
     the question is then about something the library does not hold, whether or not it reads as a name.
     Not when a phrasing in ``also`` (its translation) is clear of them ("the 'barbell' reading method"
     is 杠铃阅读法). A Chinese word counts only when it is a dictionary word that no passage contains
