@@ -441,6 +441,14 @@ def test_words_the_library_never_uses_count_when_they_carry_the_question(questio
                        lambda text: text in passages) == words
 
 
+def test_a_long_question_costs_a_few_passage_scans_at_most():
+    # Each look for a word in the passages' text scans them all: a pasted poem must not cost hundreds.
+    looked = []
+    poem = "床前明月光，疑是地上霜。举头望明月，低头思故乡。红烧肉、糖醋排骨、宫保鸡丁、鱼香肉丝、麻婆豆腐、回锅肉。"
+    names = unmentioned(poem, {"光"}, lambda t: 3.0, 0.4, (), lambda text: looked.append(text) or False)
+    assert names and 0 < len(looked) <= 8
+
+
 def test_a_question_about_a_name_the_library_never_mentions_gets_the_evidence_not_the_model(settings):
     answer = "杠铃阅读法：一头读经典著作，一头读最新的书。"
     chat = FakeChat([answer])

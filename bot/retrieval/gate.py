@@ -54,6 +54,7 @@ _NAME = re.compile(r"(?<![\w.-])([A-Za-z][A-Za-z0-9]*(?:[-.][A-Za-z0-9]+)*)")
 # A run of capitalised words ("Burkina Faso"), and what ends a sentence before one (so it starts it).
 _CAPITALISED = re.compile(r"(?<![\w.'-])([A-Z][a-z]+(?:\s+[A-Z][a-z]+)*)(?![\w-])")
 _CJK_WORD = re.compile(r"[\u3400-\u9fff]")
+_MAX_TEXT_SCANS = 8
 _SENTENCE_END = ".?!。？！:：;；\"“”「」"
 
 
@@ -122,18 +123,21 @@ def unmentioned(question: str, vocabulary: Container[str], idf_of: Callable[[str
 def _unknown_words(question: str, vocabulary: Container[str], idf_of: Callable[[str], float], share: float,
                    occurs: Callable[[str], bool] | None) -> list[str]:
     toks = [t for t in dict.fromkeys(tokenize(question)) if not t.isdigit()]
-
-    def unknown_word(t: str) -> bool:
-        if t in vocabulary:
-            return False
-        if _CJK_WORD.match(t):
-            return dictionary_word(t) and (occurs is None or not occurs(t))
-        return True
-
-    unknown = {t for t in toks if unknown_word(t)}
     total = sum(idf_of(t) for t in toks)
-    if not unknown or not total or sum(idf_of(t) for t in unknown) / total <= share:
+    unknown = {t for t in toks if t not in vocabulary and (not _CJK_WORD.match(t) or dictionary_word(t))}
+
+    def heavy() -> bool:
+        return bool(unknown) and bool(total) and sum(idf_of(t) for t in unknown) / total > share
+
+    if not heavy():
         return []
+    if occurs is not None:
+        # Each look is a scan of every passage: a few, however long the question (the rest stay unknown).
+        for t in [t for t in toks if t in unknown and _CJK_WORD.match(t)][:_MAX_TEXT_SCANS]:
+            if occurs(t):
+                unknown.discard(t)
+        if not heavy():
+            return []
     # Shown as the learner wrote them: the Latin words whose (stemmed) tokens are unknown, and the
     # unknown Chinese words that are not part of a longer one (jieba's search mode also cuts 烧肉 from
     # 红烧肉), leaving out single characters (才, 肥) beside whole words.
