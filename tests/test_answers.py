@@ -325,6 +325,14 @@ WEEKLY = ("本周工具推荐。CBox 是一个浏览器插件，能把一个标�
           "另外，Reconya 是一个局域网扫描工具，列出网络里的设备。它用 Go 语言写成，开源免费。")
 
 
+def test_a_short_sentence_is_no_bare_name():
+    # Three content words once stop words are gone, but a sentence: it may translate a Chinese passage.
+    from bot.answering.grounding import support
+
+    assert support("The plan starts with tools.", "What does the plan start with?", _zh_hits(PLAN)) is None
+    assert support("CBox", "哪个插件？", _zh_hits(PLAN)) == 0.0  # a bare name the passages never mention
+
+
 @pytest.mark.parametrize("answer, backed", [
     ("CBox", True),  # the name sits in the sentence about a floating-window plugin
     ("Reconya", False),  # a name from the passage, but from the item about a network scanner

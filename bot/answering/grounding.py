@@ -20,16 +20,18 @@ from bot.core.types import Hit
 
 # A short yes/no reply carries no content word to look up ("不靠谱。", "是的，可以。"): it is not judged.
 _YES_NO = re.compile(r"^\W*(是|不|否|能|可以|对|没有|会|yes|no|not|correct|true|false)(?![a-z])", re.I)
-# A bare name or number ("CBox", "FunASR", "99%"): at most this many words, all in Latin letters or
-# digits. Such a reply reads as English to a Chinese question, yet Chinese passages write names and
-# numbers as it does, so it is compared with passages in any language.
+# A bare name or number ("CBox", "FunASR", "99%", "Garage、SeaweedFS"): at most this many words, each
+# written as a name (a capital or a digit in it), nothing else in Latin letters. Such a reply reads as
+# English to a Chinese question, yet Chinese passages write names and numbers as it does, so it is
+# compared with passages in any language. "The plan starts with tools." is a sentence, not a name.
 _BARE_WORDS = 3
-_LATIN_WORD = re.compile(r"[a-z0-9][a-z0-9.+:%-]*")
+_LATIN_RUN = re.compile(r"[A-Za-z0-9][\w.+%-]*")
 
 
 def _bare(answer: str) -> bool:
-    words = tokenize(answer)
-    return 0 < len(words) <= _BARE_WORDS and not has_cjk(answer) and all(_LATIN_WORD.fullmatch(t) for t in words)
+    words = _LATIN_RUN.findall(answer or "")
+    return (0 < len(words) <= _BARE_WORDS and not has_cjk(answer)
+            and all(re.search(r"[A-Z0-9]", w) for w in words))
 
 
 def _judged(hits: list[Hit], lang: str, bare: bool) -> bool:
