@@ -8,7 +8,6 @@ against the sha256 of Google's release, because the publisher is anonymous.
 """
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import shutil
