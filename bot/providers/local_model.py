@@ -173,6 +173,19 @@ def _known_verified(path: Path, sha: str) -> bool:
         return False
 
 
+def is_verified(path: Path, sha: str, size: int, say: Progress) -> bool:
+    """Whether an existing file is the published one: remembered from an earlier check, else hashed
+    once (and remembered)."""
+    if _known_verified(path, sha):
+        return True
+    say(0, 0, f"verifying {path.name}")
+    if path.stat().st_size == size and file_sha256(path) == sha:
+        _remember_verified(path, sha)
+        return True
+    log.warning("%s does not match its checksum; assembling it again", path)
+    return False
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
@@ -235,13 +248,8 @@ def ensure_model(
 
     with _exclusive(model_dir / f".{spec.filename}.lock"):
         if final.is_file():
-            if _known_verified(final, spec.sha256):
+            if is_verified(final, spec.sha256, spec.size, say):
                 return final
-            say(0, 0, f"verifying {final.name}")
-            if final.stat().st_size == spec.size and file_sha256(final) == spec.sha256:
-                _remember_verified(final, spec.sha256)
-                return final
-            log.warning("%s does not match its checksum; assembling it again", final)
             _discard(final)
         _sweep_stale_temps(model_dir, spec)
         _assemble(spec, final, fetch, say)
