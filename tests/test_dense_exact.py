@@ -59,3 +59,21 @@ def test_past_the_limit_chroma_answers_and_a_wipe_never_reuses_a_generation(libr
     index.wipe()
     assert index.manifest.generation() == gen + 1
     assert index.dense_search(q, 5) == []
+
+
+def test_an_embedders_cosine_map_puts_every_cosine_on_one_scale(library, tmp_path):
+    """EmbeddingGemma's cosines are mapped onto the scale the thresholds were calibrated on: the same
+    order, and the same values from the ranked search, the exact re-check and Chroma's graph."""
+    settings = make_settings(library, tmp_path / "idx")
+    ingest(None, settings)
+    index = Index(settings)
+    q = index.embedder.embed_query_np("大模型学习路线的第二阶段学什么")
+    raw = index.dense_search(q, 8)
+    index.embedder.cosine_map = (0.5, 0.25)
+    mapped = index.dense_search(q, 8)
+    assert [c for c, _ in mapped] == [c for c, _ in raw]
+    assert all(abs(m - (0.5 + 0.25 * r)) < 1e-6 for (_, r), (_, m) in zip(raw, mapped))
+    exact = index.cosines([c for c, _ in raw], [q])
+    assert all(abs(exact[c] - m) < 1e-5 for c, m in mapped)
+    graph = Index(make_settings(library, tmp_path / "idx", exact_dense_limit=0), embedder=index.embedder)
+    assert all(abs(g - m) < 1e-4 for (_, g), (_, m) in zip(graph.dense_search(q, 3), mapped[:3]))

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from bot.core.settings import Settings
@@ -145,11 +146,30 @@ class Index:
         """(chunk id, cosine) best first: exact up to ``exact_dense_limit`` vectors, Chroma's graph past it.
         ``among``: only these passages (past the limit: those among a deeper graph search)."""
         got = self.dense.query(vector, n, among)
-        if got is not None:
-            return got
-        if among is None:
-            return self.vectors.query(vector, n)
-        return [(c, s) for c, s in self.vectors.query(vector, n * SCOPED_GRAPH_DEPTH) if c in among][:n]
+        if got is None:
+            got = (self.vectors.query(vector, n) if among is None else
+                   [(c, s) for c, s in self.vectors.query(vector, n * SCOPED_GRAPH_DEPTH) if c in among][:n])
+        a, b = self.cosine_map
+        return got if (a, b) == (0.0, 1.0) else [(c, a + b * s) for c, s in got]
+
+    def cosines(self, ids: list[str], qvecs: list) -> dict[str, float]:
+        """Exact best cosine (on ``dense_search``'s scale) of each passage to any of the query vectors: one
+        found by BM25 alone has no dense rank to read it from. Passages without a vector yet are left out."""
+        if not qvecs:
+            return {}
+        got = self.stored_vectors(ids)
+        if not got:
+            return {}
+        ids = list(got)
+        a, b = self.cosine_map
+        m = np.stack([got[i] for i in ids]) @ np.stack(qvecs).T
+        return dict(zip(ids, (a + b * m.max(axis=1)).tolist()))
+
+    @property
+    def cosine_map(self) -> tuple[float, float]:
+        """(offset, scale) putting this embedder's cosines on the scale the thresholds were calibrated on
+        (multilingual-e5-small's): see ``EmbeddingGemma.cosine_map``."""
+        return getattr(self.embedder, "cosine_map", (0.0, 1.0))
 
     def stored_vectors(self, ids: list[str]) -> dict:
         got = self.dense.vectors(ids)

@@ -419,7 +419,7 @@ class Retriever:
         vectors = [r.vector for r in strong if r.vector is not None]
         return rescore(
             order, {c: chunks[c].text for c in top}, dict(zip(top, self.index.manifest.chunk_tokens(top))),
-            [r.query for r in strong], self._cosines(top, vectors) or fusion.dense, bm.idf_of,
+            [r.query for r in strong], self.index.cosines(top, vectors) or fusion.dense, bm.idf_of,
             w, self.cfg.rrf_k,
         )
 
@@ -467,18 +467,6 @@ class Retriever:
                    lexical=fusion.lexical.get(cid), match=match, found=found)
 
     # --- helpers -----------------------------------------------------------------------------------
-
-    def _cosines(self, ids: list[str], qvecs: list) -> dict[str, float]:
-        """Exact best cosine of each candidate to the phrasings: one found by BM25 alone has no
-        dense rank to read it from. Candidates without a vector yet are left out."""
-        if not qvecs:
-            return {}
-        got = self.index.stored_vectors(ids)
-        if not got:
-            return {}
-        ids = list(got)
-        m = np.stack([got[i] for i in ids]) @ np.stack(qvecs).T
-        return dict(zip(ids, m.max(axis=1).tolist()))
 
     def _terms_weight(self, question: Run, terms: str, hidden: int = 0) -> float:
         """Near 1 when the terms match other-language passages better than the question matches
