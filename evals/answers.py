@@ -191,7 +191,6 @@ def answer_question(bot: StudyBot, q: dict, judge: ChatJudge | None = None) -> t
         # When the learner first read evidence: the first look's, else the full search's.
         "evidence_ms": ans.timings.get("first_evidence_ms") or ans.timings.get("evidence_ms"),
         "total_ms": ans.timings.get("total_ms"),
-        "verify_ms": ans.timings.get("verify_ms"),  # the model's second look, when verify_answers is on
         "answer": ans.text,
         "draft": ans.draft,  # the model's own text when the evidence replaced it
         "passages": [h.chunk.id for h in ans.hits],  # what the model read, for checking a check offline
@@ -280,8 +279,7 @@ def run_without_answers(bot: StudyBot, dataset: Path, limit: int | None = None,
         rows.append({"id": q["id"], "kind": q.get("kind"), "lang": q.get("lang"), "question": q["question"],
                      "status": ans.status, "rejected": ans.status in REJECTED,
                      "leaked": contains(ans.draft or ans.text, q.get("answer_substring")),
-                     "first_token_ms": ans.timings.get("first_token_ms"), "verify_ms": ans.timings.get("verify_ms"),
-                     "answer": ans.text,
+                     "first_token_ms": ans.timings.get("first_token_ms"), "answer": ans.text,
                      "draft": ans.draft, "passages": [h.chunk.id for h in ans.hits]})
         if progress:
             progress("answers", i, len(questions))
@@ -300,7 +298,6 @@ def run_without_answers(bot: StudyBot, dataset: Path, limit: int | None = None,
         "statuses": dict(Counter(r["status"] for r in rows)),
         "llm_errors": [r["id"] for r in rows if r["status"] == "llm_error"],
         "first_token_ms_p50": _median([r["first_token_ms"] for r in rows]),
-        "verify_ms_p50": _median([r["verify_ms"] for r in rows]),
         "source_not_indexed": absent, "seconds": round(time.perf_counter() - t0, 1), "rows": rows,
     }
 
@@ -357,7 +354,6 @@ def run_answers(bot: StudyBot, dataset: Path, limit: int | None = None, judge: C
         "first_token_ms_p50": _median([r.get("first_token_ms") for r in rows]),
         "evidence_ms_p50": _median([r.get("evidence_ms") for r in rows]),
         "total_ms_p50": _median([r.get("total_ms") for r in rows]),
-        "verify_ms_p50": _median([r.get("verify_ms") for r in rows]),
         "seconds": round(time.perf_counter() - t0, 1),
         "judge": judge.stats() if judge else None,
     })
@@ -389,9 +385,8 @@ def answer_summary_lines(result: dict) -> list[str]:
         f"{_f((result.get('refusal_or_warning') or {}).get('accuracy'))} "
         f"(false {_f((result.get('refusal_or_warning') or {}).get('false_refusal_rate'))})",
         f"median time to evidence {result.get('evidence_ms_p50')} ms, to first token {result['first_token_ms_p50']} ms, "
-        f"total {result['total_ms_p50']} ms"
-        + (f" (the model's second look {result['verify_ms_p50']} ms)" if result.get("verify_ms_p50") is not None else "")
-        + "; statuses " + ", ".join(f"{k} {v}" for k, v in result["statuses"].items()),
+        f"total {result['total_ms_p50']} ms; "
+        "statuses " + ", ".join(f"{k} {v}" for k, v in result["statuses"].items()),
     ]
     if j:
         lines.append(f"judge: {j['calls']} calls, {j['errors']} errors, {j['failures']} metrics left empty"

@@ -44,7 +44,6 @@ class Recorded:
 class _Config:
     mode: str = "ok"
     reply: str = DEFAULT_REPLY
-    plain_reply: str | None = None  # the reply to a request that does not stream (None: ``reply``)
     models: list[str] = field(default_factory=list)
     api_key: str | None = None
     stall_seconds: float = 30.0
@@ -226,7 +225,7 @@ class OpenAIStub(StubServer):
                                                "type": "invalid_request_error", "code": "model_not_found"}})
         if (body or {}).get("stream"):
             return self._stream(h, model, body)
-        text = cfg.reply if cfg.plain_reply is None else cfg.plain_reply
+        text = cfg.reply
         h.send_json(200, {
             "id": "chatcmpl-stub", "object": "chat.completion", "created": int(time.time()), "model": model,
             "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],

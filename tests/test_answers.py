@@ -371,27 +371,3 @@ def test_words_the_library_never_uses_are_judged_only_in_a_large_library(seed_in
         ans = anywhere.ask("红烧肉怎么做才好吃？")
         assert ans.status == "unmentioned" and "红烧肉" in ans.text
         assert len(srv.posts("/chat/completions")) == n  # the model was not asked
-
-
-def test_a_second_look_that_finds_the_answer_unstated_replaces_it_over_the_wire(seed_index, components):
-    """verify_answers over an OpenAI-compatible server: the answer streams, the model is asked again in the
-    same conversation (not streamed, a few tokens), says no, and the learner sees the evidence instead."""
-    from ui.chat import respond
-
-    answer = "杠铃阅读法适合读小说，先读经典再读新书。"
-    with OpenAIStub(reply=answer, plain_reply="否") as srv:
-        s = seed_index.with_overrides(llm="openai", openai_base_url=srv.url + "/v1", openai_model="stub-model",
-                                      verify_answers=True, ungrounded_below=0, ungrounded_local_below=0)
-        bot = StudyBot(s, components=components)
-        tokens, ans = _events(bot, "杠铃阅读法适合用来读小说吗？")
-        assert "".join(tokens) == answer and ans.status == "unconfirmed" and ans.draft == answer
-        assert answer not in ans.text and "资料原文中最相关的是" in ans.text and ans.evidence
-        first, second = (r.body for r in srv.posts("/chat/completions"))
-        assert first.get("stream") and not second.get("stream") and second.get("max_tokens", second.get("max_completion_tokens")) <= 8
-        assert second["messages"][:len(first["messages"])] == first["messages"]
-        assert second["messages"][-2] == {"role": "assistant", "content": answer}
-        seen = list(respond(bot, "杠铃阅读法适合用来读小说吗？", []))
-        assert any("正在核对" in m["content"] for step in seen for m in step)  # while the model looks again
-        assert answer not in "".join(m["content"] for m in seen[-1])
-        srv.config.plain_reply = "是"
-        assert bot.ask("杠铃阅读法适合用来读小说吗？").status == "ok"

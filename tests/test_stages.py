@@ -8,12 +8,11 @@ from types import SimpleNamespace
 import pytest
 from conftest import make_settings
 
-from bot.answering.chain import NOT_COVERED, VERIFY, model_confirmed
+from bot.answering.chain import NOT_COVERED
 from bot.answering.evidence import UNSUPPORTED
 from bot.answering.pipeline import AnswerPipeline, Route, check_answer, route
 from bot.core.text import tokenize
 from bot.core.types import Chunk, Hit
-from bot.providers.llm import short_reply
 from bot.retrieval.gate import refuses, unmentioned
 from bot.retrieval.query_plan import QueryPlanner
 from bot.retrieval.retriever import FusionConfig, Run, dedupe, fuse, fuse_terms, phrasings, prefer_language
@@ -81,18 +80,10 @@ class FakeRetriever:
 
 
 class FakeChat:
-    """Streams ``pieces``; raises after ``fail_after`` of them. ``invoke`` (the second look) replies
-    ``reply``, or raises it when it is an exception."""
+    """Streams ``pieces``; raises after ``fail_after`` of them."""
 
-    def __init__(self, pieces: list[str], fail_after: int | None = None, reply: str | Exception = "") -> None:
+    def __init__(self, pieces: list[str], fail_after: int | None = None) -> None:
         self.pieces, self.fail_after, self.prompts = pieces, fail_after, []
-        self.reply, self.asked = reply, []
-
-    def invoke(self, msgs, **kw):
-        self.asked.append((msgs, kw))
-        if isinstance(self.reply, Exception):
-            raise self.reply
-        return SimpleNamespace(content=self.reply)
 
     def stream(self, msgs):
         self.prompts.append(msgs)
@@ -483,70 +474,3 @@ def test_a_question_about_a_name_the_library_never_mentions_gets_the_evidence_no
         p, _ = pipeline(settings.with_overrides(translate_queries=False), [hit()], FakeChat([answer]),
                         index=FakeIndex(langs, vocab=vocab))
         assert run(p, "How do I make kimchi at home?")[1].status != "unmentioned"
-
-
-# --- the second look (Settings.verify_answers) ------------------------------------------------------
-
-GROUNDED = ["杠铃阅读法：", "一头读经典著作，一头读最新的书。"]
-
-
-def test_an_answer_the_model_says_its_passages_do_not_state_is_replaced_by_the_evidence(settings):
-    chat = FakeChat(GROUNDED, reply="否")
-    p, _ = pipeline(settings.with_overrides(verify_answers=True), [hit()], chat)
-    events = list(p.run("什么是杠铃阅读法？"))
-    kinds = [e.kind for e in events]
-    # the answer streams, then the learner is told it is being checked, then the verdict
-    assert kinds.index("token") < kinds.index("checking") < kinds.index("done")
-    ans = events[-1].answer
-    assert ans.status == "unconfirmed" and ans.text.startswith(UNSUPPORTED["unconfirmed"]["zh"])
-    assert ans.draft == "".join(GROUNDED) and f"> {ans.evidence[0].text} [1]" in ans.text
-    # the same conversation, continued: the prompt is a prefix of the question (the model's cache holds it)
-    (msgs, kw), = chat.asked
-    assert msgs[:len(chat.prompts[0])] == chat.prompts[0]
-    assert msgs[-2].content == "".join(GROUNDED) and msgs[-1].content == VERIFY["zh"]
-    assert kw["temperature"] == 0 and kw["max_tokens"] <= 8
-    assert ans.timings["verify_ms"] >= 0
-
-
-@pytest.mark.parametrize("reply,status", [("是", "ok"), ("是的。", "ok"), ("嗯，这个问题……", "ok"),
-                                          (ConnectionError("model gone"), "ok")])
-def test_a_confirmed_unclear_or_failed_second_look_keeps_the_answer(settings, reply, status):
-    chat = FakeChat(GROUNDED, reply=reply)
-    p, _ = pipeline(settings.with_overrides(verify_answers=True), [hit()], chat)
-    _, ans = run(p, "什么是杠铃阅读法？")
-    assert ans.status == status and ans.text == "".join(GROUNDED) and len(chat.asked) == 1
-
-
-def test_the_second_look_is_off_by_default_and_skipped_for_an_answer_already_replaced(settings):
-    chat = FakeChat(GROUNDED, reply="否")
-    p, _ = pipeline(settings, [hit()], chat)
-    assert run(p, "什么是杠铃阅读法？")[1].status == "ok" and chat.asked == []
-    recipe = FakeChat(["先把五花肉切块焯水，再加料酒、生抽、老抽和冰糖，小火炖一个小时即可出锅。"], reply="是")
-    p, _ = pipeline(settings.with_overrides(verify_answers=True), [hit()], recipe)
-    assert run(p, "杠铃阅读法怎么读？")[1].status == "ungrounded" and recipe.asked == []
-
-
-@pytest.mark.parametrize("reply,verdict", [
-    ("是", True), ("Yes.", True), ("**yes**", True), ("“是”", True), ("有，资料第1段写了。", True),
-    ("否", False), ("No", False), ("不是。", False), ("没有写明。", False), ("no.", False),
-    ("", None), ("Not sure", None), ("Nothing", None), ("资料里……", None), ("The sources say", None),
-])
-def test_model_confirmed(reply, verdict):
-    assert model_confirmed(reply) is verdict
-
-
-def test_a_short_reply_asks_each_provider_for_a_few_tokens_at_temperature_zero():
-    class Recorder:
-        def __init__(self, kind):
-            self._llm_type, self.kw = kind, None
-
-        def invoke(self, msgs, **kw):
-            self.kw = kw
-            return SimpleNamespace(content="是")
-
-    ollama, other = Recorder("chat-ollama"), Recorder("llama-cpp")
-    ollama.num_ctx = 8192
-    assert short_reply(ollama, []) == short_reply(other, []) == "是"
-    # Ollama reads both from its options, with the context size it was loaded at (or it reloads the model)
-    assert ollama.kw == {"options": {"num_ctx": 8192, "num_predict": 4, "temperature": 0}}
-    assert other.kw == {"max_tokens": 4, "temperature": 0, "stream": False}

@@ -34,8 +34,6 @@ STATUS_NOTE = {
     "declined": {"zh": "资料未覆盖", "en": "not covered"},
     "plan": {"zh": "来自你保存的路线图", "en": "from your roadmap"},
     "ungrounded": {"zh": "回答缺少资料依据，已换成资料原文", "en": "answer not supported by the library: evidence shown instead"},
-    "unconfirmed": {"zh": "模型核对后认为资料未写明该回答，已换成资料原文",
-                    "en": "the model found its answer is not stated in the library: evidence shown instead"},
     "restated": {"zh": "回答只复述了问题，已换成资料原文", "en": "answer only restated the question: evidence shown instead"},
     "unmentioned": {"zh": "问题问到的内容资料中没有，未让模型作答", "en": "the library never mentions what was asked about: the model was not asked"},
 }
@@ -44,7 +42,6 @@ SEARCHING = {"zh": "🔎 正在资料库中查找…", "en": "🔎 Searching the
 # back as conversation history (plain_history) and the learner can fold it away.
 EVIDENCE_TITLE = {"zh": "📌 资料原文（{n}）", "en": "📌 From the library ({n})"}
 WRITING = {"zh": "✍️ 正在根据资料作答…", "en": "✍️ Writing the answer from these passages…"}
-CHECKING = {"zh": "🔎 正在核对回答是否出自资料…", "en": "🔎 Checking the answer against the passages…"}
 # Found while other learners' answers are written, before the gate and the translation judged it.
 TENTATIVE_TITLE = {"zh": "🔍 初步找到的资料（{n}，尚待核对）", "en": "🔍 First look at the library ({n}, not yet checked)"}
 QUEUED = {"zh": "⏳ 模型正在回答其他同学的问题：前面还有 {n} 个", "en": "⏳ The model is answering other learners first: {n} ahead of you"}
@@ -254,8 +251,6 @@ def respond(bot: StudyBot, message: Any, history: list | None, plan: Any = None,
             elif ev.kind == "token":
                 text += ev.text
                 yield shown + [{"role": "assistant", "content": text}]
-            elif ev.kind == "checking":
-                yield shown + [{"role": "assistant", "content": text + "\n\n" + CHECKING[lang]}]
             elif ev.kind == "done" and ev.answer is not None:
                 ans = ev.answer
                 msgs = ([evidence_message(ans.evidence, ans.citations, lang, scope=ans.scope)] if ans.evidence else [])

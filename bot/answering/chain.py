@@ -50,31 +50,6 @@ def model_declined(text: str) -> bool:
     return any(d.lower() in head for d in MODEL_DECLINES)
 
 
-# The second look (``Settings.verify_answers``): asked after the answer, in the same conversation, so
-# the model re-reads only its answer and this line (its KV cache still holds the prompt). A 1.5B that
-# answers from passages lacking the answer rarely says so unprompted; asked whether the sources state
-# what it wrote, it can. "No" means the answer is replaced by the evidence (status "unconfirmed").
-VERIFY = {
-    "zh": "<资料>里明确写了你的这个回答吗？只回答“是”或“否”。",
-    "en": "Do the <sources> state your answer? Reply with yes or no only.",
-}
-
-
-def verify_messages(msgs: list[BaseMessage], answer: str, lang: str) -> list[BaseMessage]:
-    """The answer's conversation continued with ``VERIFY``: the prompt is unchanged, so it is a cache hit."""
-    return [*msgs, AIMessage(answer), HumanMessage(VERIFY[lang])]
-
-
-def model_confirmed(reply: str) -> bool | None:
-    """The model's yes (True) or no (False) to ``VERIFY``; None when it said neither."""
-    head = re.sub(r"^[\s*“”\"'「」]+", "", reply or "").lower()
-    if re.match(r"(是|对|有|yes\b)", head):
-        return True
-    if re.match(r"(否|不|没|no\b)", head):
-        return False
-    return None
-
-
 NOT_COVERED = {
     "zh": "资料库中没有找到能回答这个问题的内容。可以换个问法，或请管理员添加相关资料。",
     "en": "The library does not cover this question. Try rephrasing it, or ask an admin to add a source on it.",

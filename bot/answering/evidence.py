@@ -107,9 +107,6 @@ def restates(answer: str, question: str, min_words: int = 3) -> bool:
 UNSUPPORTED = {
     "ungrounded": {"zh": "⚠️ 模型的回答在资料中找不到依据，已隐去。资料原文中最相关的是：",
                    "en": "⚠️ The model's answer is not supported by the library, so it is not shown. What the library says:"},
-    "unconfirmed": {"zh": "⚠️ 模型核对后认为资料中并没有写明它的回答，已隐去。资料原文中最相关的是：",
-                    "en": "⚠️ Checked again, the model found its answer is not stated in the library, so it is not shown. "
-                          "What the library says:"},
     "restated": {"zh": "⚠️ 模型只复述了问题，没有给出答案。资料原文中最相关的是：",
                  "en": "⚠️ The model only restated the question. What the library says:"},
     "unmentioned": {"zh": "⚠️ 资料库里没有提到“{names}”，无法据资料回答，所以没有让模型作答。资料中最接近的是：",
@@ -117,7 +114,7 @@ UNSUPPORTED = {
                           "(its answer could not come from the library). The closest the library has:"},
 }
 # Answers the check replaces by the evidence (the model's text is kept only as ``Answer.draft``).
-REPLACED = ("ungrounded", "unconfirmed", "restated", "unmentioned")
+REPLACED = ("ungrounded", "restated", "unmentioned")
 NO_EVIDENCE = {"zh": "资料中没有直接回答它的句子，请看下方的来源段落。",
                "en": "No sentence in the library answers it directly: see the passages under Sources."}
 

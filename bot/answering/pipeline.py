@@ -35,10 +35,8 @@ from bot.answering.chain import (
     answer_lang,
     build_messages,
     citations_for,
-    model_confirmed,
     model_declined,
     retrieval_only_text,
-    verify_messages,
 )
 from bot.answering.evidence import REPLACED, Evidence, restates, select_evidence, unsupported_text
 from bot.answering.grounding import local_support, ungrounded
@@ -63,8 +61,7 @@ class Answer:
     provider: str
     model: str
     # ok | declined (the model found no answer in the passages) | ungrounded (the passages don't
-    # support its answer) | restated (it only restated the question) | unconfirmed (asked again, the model
-    # said its passages do not state its answer: Settings.verify_answers) | retrieval_only | llm_error
+    # support its answer) | restated (it only restated the question) | retrieval_only | llm_error
     # | not_covered | too_long (not searched) | plan (answered from the learner's roadmap alone, e.g. this
     # week's tasks). For ungrounded and restated the text is the evidence.
     status: str = "ok"
@@ -91,9 +88,7 @@ class Answer:
 
 @dataclass
 class Event:
-    # evidence (before any token) | queued (waiting for the model's turn) | token | checking (the answer has
-    # streamed; the model is asked whether its passages state it) | done
-    kind: str
+    kind: str  # evidence (before any token) | queued (waiting for the model's turn) | token | done
     text: str = ""
     answer: Answer | None = None
     evidence: list[Evidence] | None = None
@@ -273,14 +268,13 @@ class AnswerPipeline:
             if turn.failure is not None:
                 raise turn.failure
             chat = self.chat_model()
-            msgs = self.prompt(turn)
-            for piece in self.generate(chat, msgs, turn):
+            for piece in self.generate(chat, self.prompt(turn), turn):
                 parts.append(piece)
                 yield Event("token", piece)
         except Exception as e:  # noqa: BLE001 - any provider failure becomes a message plus the passages
             yield from self.failed(turn, parts, e)
             return
-        yield from self.check(turn, "".join(parts).strip(), chat, msgs)
+        yield from self.check(turn, "".join(parts).strip())
 
     # --- the stages, in order ---------------------------------------------------------------------
 
@@ -383,21 +377,6 @@ class AnswerPipeline:
                 turn.timings["first_token_ms"] = turn.ms()
             yield piece
 
-    def verify(self, turn: Turn, chat: Any, msgs: list[BaseMessage], text: str) -> str:
-        """"unconfirmed" when the model, asked whether its passages state its answer, says no; else "ok"
-        (also when the question fails: the answer was checked by the rules already)."""
-        from bot.providers.llm import short_reply
-
-        t = time.perf_counter()
-        try:
-            reply = short_reply(chat, verify_messages(msgs, text, turn.lang))
-        except Exception as e:  # noqa: BLE001 - a failed second look keeps the answer the first check passed
-            log.warning("answer check failed: %s", e)
-            return "ok"
-        finally:  # how long the learner waited for it, after the last token
-            turn.timings["verify_ms"] = round((time.perf_counter() - t) * 1000, 1)
-        return "unconfirmed" if model_confirmed(reply) is False else "ok"
-
     def failed(self, turn: Turn, parts: list[str], e: Exception) -> Iterator[Event]:
         """The model failed (before or while streaming): a one-line reason, then the passages."""
         from bot.providers.llm import explain_error
@@ -409,14 +388,10 @@ class AnswerPipeline:
         yield Event("token", ("\n\n" if parts else "") + msg + body)
         yield turn.done(text, "llm_error", turn.cites)
 
-    def check(self, turn: Turn, text: str, chat: Any = None, msgs: list[BaseMessage] | None = None) -> Iterator[Event]:
-        """The grounding check on the streamed answer (then, when ``verify_answers`` is on, the model's
-        second look), and the final event."""
+    def check(self, turn: Turn, text: str) -> Iterator[Event]:
+        """The grounding check on the streamed answer, and the final event."""
         status = check_answer(text, turn.question, turn.hits, self.settings.ungrounded_below, query=[turn.query, *turn.also],
                               weight=turn.weight, local_below=self.settings.ungrounded_local_below)
-        if status == "ok" and self.settings.verify_answers and chat is not None and msgs:
-            yield Event("checking")
-            status = self.verify(turn, chat, msgs, text)
         if status == "retrieval_only":
             yield from turn.say(retrieval_only_text(turn.question, turn.hits), status, turn.cites)
         elif status in REPLACED:

@@ -124,11 +124,6 @@ class Settings(BaseSettings):
                     "words and this share of the question's IDF-weighted words (0 = never). Held-out, bundled 1.5B: "
                     "passages without the answer declined or flagged 9 -> 15 of 40 (dev), 17 -> 21 of 40 (test).",
     )
-    verify_answers: bool = Field(
-        False, description="After an answer passes those checks, ask the model (same conversation, a cache hit) whether its "
-                           "passages state the answer; a no replaces it by the evidence. Adds a few seconds after the "
-                           "last token, none before the first.",
-    )
 
     # --- LLM -----------------------------------------------------------------
     llm: LLMProvider = "local"

@@ -415,18 +415,6 @@ class ChatLlamaCpp(BaseChatModel):
                 raise self._fail(e) from e
 
 
-def short_reply(chat: BaseChatModel, messages: list[BaseMessage], max_tokens: int = 4) -> str:
-    """A reply of at most ``max_tokens`` tokens at temperature 0 (a yes or a no), from any provider.
-    Ollama takes both as options (with the context size, or it would reload the model at its default)."""
-    if getattr(chat, "_llm_type", "") == "chat-ollama":
-        kw: dict[str, Any] = {"options": {"num_ctx": getattr(chat, "num_ctx", None), "num_predict": max_tokens,
-                                          "temperature": 0}}
-    else:
-        kw = {"max_tokens": max_tokens, "temperature": 0, "stream": False}  # one reply, not a stream
-    out = chat.invoke(messages, **kw)
-    return out.content if isinstance(out.content, str) else ""
-
-
 # --- the deterministic fake -----------------------------------------------------------------
 
 def fake_answer(messages: list[BaseMessage]) -> str:
