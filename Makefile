@@ -14,6 +14,13 @@ export GRADIO_ANALYTICS_ENABLED := False
 export OMP_WAIT_POLICY := PASSIVE
 # llama-cpp-python builds from source; the multimodal part is not needed and slows the build.
 export CMAKE_ARGS ?= -DLLAVA_BUILD=OFF
+# `make run EMBEDDER=embeddinggemma`: the opt-in embedder (assembled by setup) with an index of its own
+# beside the default one, so switching either way re-embeds nothing (an index refuses another embedder).
+EMBEDDER ?=
+ifneq ($(strip $(EMBEDDER)),)
+export STUDYBOT_EMBEDDER := $(EMBEDDER)
+export STUDYBOT_INDEX_DIR ?= $(CURDIR)/data/index-$(subst :,-,$(subst /,-,$(EMBEDDER)))
+endif
 
 .PHONY: setup setup-system model run serve index test test-fast bench eval clean
 
@@ -28,6 +35,7 @@ $(VENV)/.installed: pyproject.toml evals/pyproject.toml
 
 setup: $(VENV)/.installed
 	$(BIN)/studybot model
+	$(if $(filter embeddinggemma,$(EMBEDDER)),$(BIN)/studybot model --size embeddinggemma)
 
 # Browser tests need Debian's chromium and CJK fonts; install them when we can (root), else they skip.
 setup-system:

