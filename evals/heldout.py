@@ -101,7 +101,7 @@ ROWS: list[tuple[str, str, Callable[[dict], Any], str]] = [
     ("retrieval_plain", "passage hit@5, no LLM", _get("overall", "hit@5"), ""),
     ("retrieval_plain", "MRR, no LLM", _get("overall", "mrr"), ""),
     ("retrieval_plain", "cross-lingual hit@5, no LLM", _get("by_kind", "crosslingual", "hit@5"), ""),
-    ("retrieval_plain", "search p50, no LLM", _seconds("search_ms_p50"), ""),
+    ("retrieval_plain", "search p50, no LLM", lambda r: None if r.get("search_ms_p50") is None else f"{r['search_ms_p50']:.0f} ms", ""),
     ("answers", "learner sees the gold answer (evidence or answer)", _get("overall", "sees_gold"), "≥ 0.80"),
     ("answers", "the answer itself contains it", _get("overall", "answer_contains"), "≥ 0.45"),
     ("answers", "gold passage in the model's prompt", _get("overall", "context_hit"), ""),
