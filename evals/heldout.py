@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
@@ -160,9 +161,8 @@ def _commit() -> str:
 
 def run(index_dir: Path, embedder: str, results: Path, kinds: list[str], splits: list[str]) -> int:
     """Each kind on each split through the real `studybot-eval` (its own process, as a user runs it)."""
-    import os
-
     env = {**os.environ, "STUDYBOT_EMBEDDER": embedder}
+    stamp = {"commit": _commit(), "date": time.strftime("%Y-%m-%d"), "index_dir": str(index_dir)}
     for kind in kinds:
         for split in splits:
             dataset = ROOT / "evals" / "datasets" / f"heldout_{split}.jsonl"
@@ -173,8 +173,7 @@ def run(index_dir: Path, embedder: str, results: Path, kinds: list[str], splits:
             if out.returncode != 0:
                 print(f"{embedder} {split} {kind}: failed\n{out.stderr[-2000:]}", file=sys.stderr)
                 return 1
-            meta = {"commit": _commit(), "date": time.strftime("%Y-%m-%d"), "index_dir": str(index_dir),
-                    "seconds": round(time.monotonic() - t0)}
+            meta = {**stamp, "seconds": round(time.monotonic() - t0)}
             path = save(json.loads(out.stdout), results, embedder, split, kind, meta)
             print(f"{embedder} {split} {kind}: {path} ({meta['seconds']} s)", file=sys.stderr)
     return 0

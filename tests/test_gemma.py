@@ -7,6 +7,8 @@ import hashlib
 import io
 import os
 import shutil
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -143,8 +145,6 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _make(*args: str, env: dict | None = None) -> str:
-    import subprocess
-
     if not shutil.which("make"):
         pytest.skip("no make on this machine")
     show = 'show-env: ; @echo "[$$STUDYBOT_EMBEDDER] [$$STUDYBOT_INDEX_DIR]"'
@@ -164,8 +164,6 @@ def test_make_with_an_embedder_gives_it_an_index_of_its_own_and_setup_assembles_
         "[embeddinggemma] [/srv/idx]"
     assert _make("show-env", "EMBEDDER=st:/m/bge").splitlines()[0] == f"[st:/m/bge] [{ROOT}/data/index-st--m-bge]"
     # what `studybot` reads under make: the typed settings see the embedder and its index
-    import sys
-
     code = "from bot.core.settings import Settings; s = Settings(); print(s.embedder, s.index_dir)"
     read = _make("show-env", "EMBEDDER=embeddinggemma", "--eval", f"show-env: ; @'{sys.executable}' -c '{code}'")
     assert read.splitlines()[-1] == f"embeddinggemma {ROOT}/data/index-embeddinggemma"
