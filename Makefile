@@ -12,8 +12,11 @@ export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 export GRADIO_ANALYTICS_ENABLED := False
 export OMP_WAIT_POLICY := PASSIVE
-# llama-cpp-python builds from source; the multimodal part is not needed and slows the build.
-export CMAKE_ARGS ?= -DLLAVA_BUILD=OFF
+# llama-cpp-python builds from source; the multimodal part is not needed and slows the build. Built for
+# AVX2, not for this CPU: llama.cpp's AMX kernels, which a native build picks on Sapphire Rapids-class
+# CPUs, crash on the first question in some VMs (ggml-org/llama.cpp#20824; seen here: segfault in decode),
+# and the wheel pip caches then runs on any x86-64 laptop of the last decade.
+export CMAKE_ARGS ?= -DLLAVA_BUILD=OFF -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
 # `make run EMBEDDER=embeddinggemma`: the opt-in embedder (assembled by setup) with an index of its own
 # beside the default one, so switching either way re-embeds nothing (an index refuses another embedder).
 EMBEDDER ?=
@@ -31,6 +34,9 @@ $(VENV)/.installed: pyproject.toml evals/pyproject.toml
 	$(PY) -m pip install -q torch==2.13.0
 	# The product, and beside it the evaluation tools (a separate distribution: studybot-eval).
 	$(PY) -m pip install -q -e '.[local,st,dev,ocr]' -e ./evals
+	# A wheel pip cached from a native build before the flags above still holds the AMX kernels: rebuild it.
+	$(PY) -m bot.providers.llama_build || $(PY) -m pip install -q --no-deps --no-cache-dir --force-reinstall \
+	  "llama-cpp-python==$$($(PY) -c 'import llama_cpp; print(llama_cpp.__version__)')"
 	touch $@
 
 setup: $(VENV)/.installed

@@ -345,3 +345,44 @@ def test_real_small_model_assembles_and_answers_in_chinese():
     answer = "".join(chunks)
     assert answer.strip(), "the model produced no text"
     assert has_cjk(answer), f"expected a Chinese answer, got {answer!r}"
+
+
+# --- the llama.cpp build ----------------------------------------------------------------
+
+
+def test_the_build_check_reads_llama_cpp_system_info():
+    from bot.providers import llama_build
+
+    native = ("CPU : SSE3 = 1 | AVX = 1 | AVX2 = 1 | AVX512 = 1 | AVX512_BF16 = 1 | AMX_INT8 = 1 | "
+              "LLAMAFILE = 1 | OPENMP = 1 | REPACK = 1 | ")
+    portable = "CPU : SSE3 = 1 | SSSE3 = 1 | AVX = 1 | AVX2 = 1 | F16C = 1 | FMA = 1 | BMI2 = 1 | OPENMP = 1 | "
+
+    class Fake:
+        def __init__(self, info):
+            self.info = info.encode()
+
+        def llama_print_system_info(self):
+            return self.info
+
+    for info, amx in ((native, True), (portable, False)):
+        sys.modules["llama_cpp"], real = Fake(info), sys.modules.get("llama_cpp")
+        try:
+            feats = llama_build.compiled_features()
+        finally:
+            if real is None:
+                sys.modules.pop("llama_cpp")
+            else:
+                sys.modules["llama_cpp"] = real
+        assert feats["AVX2"] is True and llama_build.has_amx(feats) is amx
+
+
+def test_the_installed_llama_cpp_has_no_amx_kernels():
+    """A native build on an AMX CPU segfaulted on the first question in this project's VMs; the Makefile
+    builds for AVX2 and rebuilds a cached native wheel. The subprocess is what the Makefile runs."""
+    pytest.importorskip("llama_cpp")
+    p = subprocess.run([sys.executable, "-m", "bot.providers.llama_build"], capture_output=True, text=True, cwd=ROOT)
+    assert p.returncode == 0, p.stderr
+    from bot.providers.llama_build import compiled_features, has_amx
+
+    feats = compiled_features()
+    assert feats and not has_amx(feats)
