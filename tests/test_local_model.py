@@ -378,7 +378,7 @@ def test_the_build_check_reads_llama_cpp_system_info():
 
 def test_the_installed_llama_cpp_has_no_amx_kernels():
     """A native build on an AMX CPU segfaulted on the first question in this project's VMs; the Makefile
-    builds for AVX2 and rebuilds a cached native wheel. The subprocess is what the Makefile runs."""
+    builds without AMX kernels and rebuilds a cached wheel that has them. The subprocess is what the Makefile runs."""
     pytest.importorskip("llama_cpp")
     p = subprocess.run([sys.executable, "-m", "bot.providers.llama_build"], capture_output=True, text=True, cwd=ROOT)
     assert p.returncode == 0, p.stderr

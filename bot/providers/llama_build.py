@@ -2,7 +2,7 @@
 
 A native build on a Sapphire Rapids-class CPU compiles them in and llama.cpp then repacks the weights
 for them; in some VMs the first decode then segfaults (ggml-org/llama.cpp#20824; seen on this project's
-machines: the whole chat process dies on the first question). The Makefile builds for AVX2 instead and
+machines: the whole chat process dies on the first question). The Makefile builds without them and
 runs this module to catch a wheel pip had cached from an earlier native build.
 
 ``python -m bot.providers.llama_build`` exits 0 when the build is safe, 1 when AMX is compiled in.
@@ -35,7 +35,7 @@ def main() -> int:
     except ImportError:
         return 0  # no local model installed: nothing to check
     if has_amx(features):
-        print("llama-cpp-python was built with AMX kernels, which crash in some VMs: rebuilding it for AVX2",
+        print("llama-cpp-python was built with AMX kernels, which crash in some VMs: rebuilding it without them",
               file=sys.stderr)
         return 1
     return 0
