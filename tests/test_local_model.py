@@ -350,7 +350,7 @@ def test_real_small_model_assembles_and_answers_in_chinese():
 # --- the llama.cpp build ----------------------------------------------------------------
 
 
-def test_the_build_check_reads_llama_cpp_system_info():
+def test_the_build_check_reads_llama_cpp_system_info(monkeypatch):
     from bot.providers import llama_build
 
     native = ("CPU : SSE3 = 1 | AVX = 1 | AVX2 = 1 | AVX512 = 1 | AVX512_BF16 = 1 | AMX_INT8 = 1 | "
@@ -365,14 +365,8 @@ def test_the_build_check_reads_llama_cpp_system_info():
             return self.info
 
     for info, amx in ((native, True), (portable, False)):
-        sys.modules["llama_cpp"], real = Fake(info), sys.modules.get("llama_cpp")
-        try:
-            feats = llama_build.compiled_features()
-        finally:
-            if real is None:
-                sys.modules.pop("llama_cpp")
-            else:
-                sys.modules["llama_cpp"] = real
+        monkeypatch.setitem(sys.modules, "llama_cpp", Fake(info))
+        feats = llama_build.compiled_features()
         assert feats["AVX2"] is True and llama_build.has_amx(feats) is amx
 
 
