@@ -412,3 +412,17 @@ def test_an_english_answer_from_outside_the_chinese_library_is_replaced(seed_ind
         off = StudyBot(s.with_overrides(ungrounded_drift=0), components=components).ask(TIRE_Q)
         assert off.status == "ok" and off.text == TIRE
 
+
+def test_the_heading_the_model_read_supports_an_answer_naming_it():
+    """Asked "哪期周刊讨论了高校不再招学术型硕士？", the 1.5B answered "第161期": the issue is in the heading the
+    model reads with the item, not in the item's text, and the answer was replaced by the evidence."""
+    from bot.answering.grounding import support
+    from bot.core.types import Chunk, Hit
+
+    def item(title):
+        return [Hit(Chunk(id="n1", path="issue-161.md", title=title, text="1、有的高校宣布，明年起不再招收学术型硕士了。",
+                          lang="zh", date="2021-05-28"), score=1.0)]
+
+    q = "哪期周刊讨论了高校不再招学术型硕士？"
+    assert support("第161期", q, item("科技爱好者周刊（第 161 期）")) is None  # found: too short to judge further
+    assert support("第161期", q, item("科技爱好者周刊（第 162 期）")) == 0.0  # named nowhere: judged unsupported

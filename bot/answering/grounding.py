@@ -58,7 +58,8 @@ def support(answer: str, question: str, hits: list[Hit], min_words: int = 6) -> 
     words = {t for t in tokenize(answer) if t not in asked and len(t) > 1}
     if not words or not _judged(hits, question_lang(answer), _bare(answer)):
         return None  # part of the answer may be a translation, whose words cannot be compared
-    texts = [h.chunk.text for h in hits]
+    # The heading the model read with each passage counts: "第161期" names the newsletter issue the item is in.
+    texts = [x for h in hits for x in (h.chunk.title, h.chunk.section, h.chunk.date, h.chunk.text) if x]
     pool = set(tokenize("\n".join(texts)))
     share = sum(t in pool for t in words) / len(words)
     if len(words) < min_words and (share > 0 or _YES_NO.match(answer)):
