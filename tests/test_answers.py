@@ -404,7 +404,7 @@ def test_an_english_answer_from_outside_the_chinese_library_is_replaced(seed_ind
     from its own weights ("New Zealand is in the Pacific Time Zone."), and no word check could see it."""
     with OpenAIStub(reply=TIRE) as srv:
         s = seed_index.with_overrides(llm="openai", openai_base_url=srv.url + "/v1", openai_model="stub-model",
-                                      translate_queries=False, relevance_floor=0.0)
+                                      translate_queries=False)
         tokens, ans = _events(StudyBot(s, components=components), TIRE_Q)
         assert "".join(tokens).startswith("To change a flat tire")  # it streamed (before the check)
         assert ans.status == "ungrounded" and "inner tube" not in ans.text and ans.draft == TIRE
@@ -426,3 +426,18 @@ def test_the_heading_the_model_read_supports_an_answer_naming_it():
     q = "哪期周刊讨论了高校不再招学术型硕士？"
     assert support("第161期", q, item("科技爱好者周刊（第 161 期）")) is None  # found: too short to judge further
     assert support("第161期", q, item("科技爱好者周刊（第 162 期）")) == 0.0  # named nowhere: judged unsupported
+
+
+def test_a_failing_meaning_check_keeps_the_answer(seed_index, components, monkeypatch):
+    """The answer has streamed when the check runs: an embedder that fails then must not lose it."""
+    import bot.answering.pipeline as pipeline
+
+    def broken(*a, **k):
+        raise RuntimeError("embedder gone")
+
+    monkeypatch.setattr(pipeline, "drifts", broken)
+    with OpenAIStub(reply=TIRE) as srv:
+        s = seed_index.with_overrides(llm="openai", openai_base_url=srv.url + "/v1", openai_model="stub-model",
+                                      translate_queries=False)
+        ans = StudyBot(s, components=components).ask(TIRE_Q)
+    assert ans.status == "ok" and ans.text == TIRE

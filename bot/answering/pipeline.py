@@ -395,9 +395,16 @@ class AnswerPipeline:
     def drifted(self, turn: Turn) -> Callable[[str], bool]:
         """``grounding.drifts`` with this index's embedder, its margin put on the embedder's own scale."""
         ix = self.index
-        scale = ix.cosine_map[1]
-        return lambda text: drifts(text, turn.query or turn.question, turn.hits, ix.embedder, self.settings.ungrounded_drift / scale,
-                                   ix.stored_vectors([h.chunk.id for h in turn.hits]))
+
+        def drifted(text: str) -> bool:
+            try:
+                return drifts(text, turn.query or turn.question, turn.hits, ix.embedder,
+                              self.settings.ungrounded_drift / ix.cosine_map[1], ix.stored_vectors([h.chunk.id for h in turn.hits]))
+            except Exception:  # noqa: BLE001 - the answer has streamed: an embedder failure must not lose it
+                log.warning("cross-language grounding check failed; answer kept unjudged", exc_info=True)
+                return False
+
+        return drifted
 
     def check(self, turn: Turn, text: str) -> Iterator[Event]:
         """The grounding check on the streamed answer, and the final event."""
