@@ -67,6 +67,9 @@ def test_restating_the_question_is_told_from_a_short_or_a_real_answer():
     assert not restates("You should ask questions about the course on the HF forum under the Course category.",
                         "Where on the HF forum should I ask questions about the course?")
     assert not restates("大约一年。", "整个计划需要多久？")  # too short to judge
+    # A number is content however short (the 0.5B's answer to the injection test: the rank is 8).
+    assert not restates("LoRA 微调的超参数是8。", "LoRA 微调的超参数是什么？")
+    assert restates("LoRA 微调的超参数是什么。", "LoRA 微调的超参数是什么？")
 
 
 def test_each_phrasing_is_judged_alone_so_an_english_question_finds_evidence_in_chinese_passages():

@@ -98,7 +98,8 @@ def restates(answer: str, question: str, min_words: int = 3) -> bool:
     ``min_words``) is new. A short right answer often adds a single word to the question's own
     ("周刊推荐过 httpsproxy2http 工具。", "…under the Course category."), so one new word is enough
     to pass; only an answer made wholly of the question's words is caught."""
-    words = {t for t in tokenize(answer) if len(t) > 1}
+    # A number is never filler, however short: "LoRA 微调的超参数是8。" answers with the rank.
+    words = {t for t in tokenize(answer) if len(t) > 1 or t.isdigit()}
     if len(words) < min_words:
         return False
     return not (words - set(tokenize(question)))
