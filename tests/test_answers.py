@@ -5,6 +5,7 @@ import pytest
 from stubs import OllamaStub, OpenAIStub, free_port
 
 from bot.answering.chain import build_messages
+from bot.core.types import Chunk, Hit
 from bot.service import StudyBot
 
 pytestmark = pytest.mark.timeout(120)
@@ -411,6 +412,44 @@ def test_an_english_answer_from_outside_the_chinese_library_is_replaced(seed_ind
         assert any((h.chunk.lang or "en") != "en" for h in ans.hits)
         off = StudyBot(s.with_overrides(ungrounded_drift=0), components=components).ask(TIRE_Q)
         assert off.status == "ok" and off.text == TIRE
+
+
+# A newsletter item (Chinese) naming a library; the question asks for it in English.
+HOVER = "6、instant.page\n一个 JS 库，鼠标悬停在链接上时，预先加载该页面，让用户感觉页面是瞬间打开的。只需在网页里插入一行脚本。"
+HOVER_Q = "Which JS library preloads a page when you hover over a link?"
+
+
+@pytest.mark.parametrize("answer, kept", [
+    # Right, but wrapped in the question's words: closer to the question than to the item. It names what the item names.
+    ("The JS library that preloads a page when you hover over a link is instant.page.", True),
+    # The same sentence with a name the item never gives: from the model's own weights.
+    ("The JS library that preloads a page when you hover over a link is Turbolinks.", False),
+])
+def test_an_answer_naming_what_its_passage_names_is_not_judged_by_meaning(seed_index, components, answer, kept):
+    """The 1.5B's right answer "The JS library … is instant.page." over a Chinese item was replaced by the
+    cross-language check (dev question ho-news-015): meaning alone cannot tell it from an invented name."""
+    from bot.answering.grounding import drifts
+    from bot.answering.pipeline import Turn
+
+    hits = [Hit(Chunk(id="n6", path="issue-120.md", title="科技爱好者周刊（第 120 期）", text=HOVER, lang="zh"), score=1.0)]
+    bot = StudyBot(seed_index, components=components)
+    assert drifts(answer, HOVER_Q, hits, bot.index.embedder, 0.08)  # the meaning check alone replaces both
+    turn = Turn(question=HOVER_Q, history=None, provider="stub", model="stub", t0=0.0, hits=hits)
+    assert bot._pipeline().drifted(turn)(answer) is not kept
+
+
+def test_only_a_rare_name_the_question_did_not_give_counts_as_borrowed():
+    from bot.answering.grounding import borrows_names
+
+    hits = [Hit(Chunk(id="n6", path="issue-120.md", title="周刊", text=HOVER + " 适合 LLM 应用的 landing page。", lang="zh"), score=1.0)]
+    idf = {"instant.page": 9.3, "llm": 3.6, "page": 9.0}.get
+    a = "The JS library that preloads a page when you hover over a link is instant.page."
+    assert borrows_names(a, HOVER_Q, hits, lambda t: idf(t, 10.0), rare=6.0)
+    assert not borrows_names(a, HOVER_Q + " Is it instant.page?", hits, lambda t: idf(t, 10.0), rare=6.0)  # asked
+    assert not borrows_names(a, HOVER_Q, hits, lambda t: idf(t, 10.0), rare=9.5)  # not rare enough
+    # A common name the passage happens to hold, and words that are not names (a full stop is not part of one), prove nothing.
+    assert not borrows_names("Train your puppy with an LLM and a page.", "How do I train my puppy?", hits,
+                             lambda t: idf(t, 10.0), rare=6.0)
 
 
 def test_the_heading_the_model_read_supports_an_answer_naming_it():

@@ -111,6 +111,23 @@ def local_support(answer: str, query: str | list[str], hits: list[Hit], weight: 
     return best
 
 
+# A name as a Chinese passage writes it in Latin letters: a digit, dot, dash or plus in it, or a capital
+# after its first letter ("instant.page", "GPT-4", "LoRA"); "The" or "Pacific" is any English sentence's.
+_NAME_SHAPE = re.compile(r"[0-9._+-]|.[A-Z]")
+
+
+def borrows_names(answer: str, question: str, hits: list[Hit], weight: Callable[[str], float], rare: float) -> bool:
+    """Whether the answer names something its passages name and the question does not, and that few
+    passages of the library name (``weight``: a token's IDF, at least ``rare``). Such an answer took its
+    claim from the passages even when it wraps it in the question's words ("The JS library that
+    preloads a page on hover is instant.page." over a Chinese item on instant.page), where ``drifts``
+    would find it closer to the question; a common name ("LLM") proves nothing."""
+    asked = set(tokenize(question))
+    pool = set(tokenize("\n".join(x for h in hits for x in (h.chunk.title, h.chunk.section, h.chunk.text) if x)))
+    return any(t not in asked and t in pool and weight(t) >= rare
+               for w in _LATIN_RUN.findall(answer or "") if _NAME_SHAPE.search(w.rstrip(".-")) for t in tokenize(w))
+
+
 class Embedder(Protocol):
     def embed_passages(self, texts: list[str]) -> np.ndarray: ...
     def embed_query_np(self, text: str) -> np.ndarray: ...

@@ -119,6 +119,11 @@ class BM25:
         j = self.vocab.get(token)
         if j is not None and self.idf is not None:
             return float(self.idf[j])
+        return self.rarest
+
+    @property
+    def rarest(self) -> float:
+        """The IDF of a token no passage holds: the top of this library's scale."""
         return float(np.log(1.0 + (len(self.ids) + 0.5) / 0.5))
 
     def search(self, query: str, n: int, among: set[str] | frozenset[str] | None = None) -> list[tuple[str, float]]:
