@@ -467,14 +467,15 @@ def test_the_heading_the_model_read_supports_an_answer_naming_it():
     assert support("第161期", q, item("科技爱好者周刊（第 162 期）")) == 0.0  # named nowhere: judged unsupported
 
 
-def test_a_failing_meaning_check_keeps_the_answer(seed_index, components, monkeypatch):
-    """The answer has streamed when the check runs: an embedder that fails then must not lose it."""
+@pytest.mark.parametrize("part", ["drifts", "borrows_names"])
+def test_a_failing_meaning_check_keeps_the_answer(seed_index, components, monkeypatch, part):
+    """The answer has streamed when the check runs: an embedder (or index) that fails then must not lose it."""
     import bot.answering.pipeline as pipeline
 
     def broken(*a, **k):
         raise RuntimeError("embedder gone")
 
-    monkeypatch.setattr(pipeline, "drifts", broken)
+    monkeypatch.setattr(pipeline, part, broken)
     with OpenAIStub(reply=TIRE) as srv:
         s = seed_index.with_overrides(llm="openai", openai_base_url=srv.url + "/v1", openai_model="stub-model",
                                       translate_queries=False)

@@ -397,14 +397,15 @@ class AnswerPipeline:
         yield turn.done(text, "llm_error", turn.cites)
 
     def drifted(self, turn: Turn) -> Callable[[str], bool]:
-        """``grounding.drifts`` with this index's embedder, its margin put on the embedder's own scale."""
+        """``grounding.drifts`` with this index's embedder, its margin put on the embedder's own scale; an answer
+        naming a rare name of its passages (``grounding.borrows_names``) is not judged."""
         ix = self.index
 
         def drifted(text: str) -> bool:
-            bm25 = ix.bm25()
-            if borrows_names(text, turn.question, turn.hits, bm25.idf_of, RARE_NAME * bm25.rarest):
-                return False
             try:
+                bm25 = ix.bm25()
+                if borrows_names(text, turn.question, turn.hits, bm25.idf_of, RARE_NAME * bm25.rarest):
+                    return False
                 return drifts(text, turn.query or turn.question, turn.hits, ix.embedder,
                               self.settings.ungrounded_drift / ix.cosine_map[1], ix.stored_vectors([h.chunk.id for h in turn.hits]))
             except Exception:  # noqa: BLE001 - the answer has streamed: an embedder failure must not lose it
